@@ -1,0 +1,3 @@
+"""urbandrive: a behavior stack for urban autonomous driving."""
+
+__version__ = "0.1.0"

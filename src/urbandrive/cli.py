@@ -1,0 +1,91 @@
+"""The `urbandrive` command: parse, call, print — nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from urbandrive.core.errors import UrbandriveError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="urbandrive: load driving scenes, predict, plan, simulate, evaluate and render.",
+)
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+def inspect(
+    uri: Annotated[str, typer.Argument(help="Scenario URI, e.g. av2:PATH.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print a summary of one scenario: agents by type, steps, duration, map size."""
+    from urbandrive.datasets import load_scenario, summarize_scenario
+
+    summary = summarize_scenario(load_scenario(uri))
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        for key, value in summary.items():
+            typer.echo(f"{key:>16}: {value}")
+
+
+@app.command()
+def render(
+    uri: Annotated[str, typer.Argument(help="Scenario URI, e.g. av2:PATH.")],
+    out: Annotated[Path, typer.Option("--out", help="Output .png, .gif or .mp4.")],
+    time_s: Annotated[
+        float | None, typer.Option("--time", help="Seconds from the start (PNG); default: now.")
+    ] = None,
+) -> None:
+    """Draw a bird's-eye view: a PNG at one time, or a GIF / MP4 of the whole scenario."""
+    from urbandrive.datasets import load_scenario
+    from urbandrive.viz import render_scenario
+
+    path = render_scenario(load_scenario(uri), out, time_s=time_s)
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(help="The shared data folder.")] = Path("../shared/data"),
+    out: Annotated[Path, typer.Option(help="Where pictures go.")] = Path("out/demo"),
+) -> None:
+    """The main job on the default data: summarise a real AV2 log and render it."""
+    from urbandrive.datasets import load_scenario, summarize_scenario
+    from urbandrive.viz import render_scenario
+
+    logs = sorted((data / "av2" / "logs").glob("*"))
+    if not logs:
+        raise UrbandriveError(f"{data / 'av2' / 'logs'}: no AV2 logs found (set --data)")
+    scenario = load_scenario(f"av2:{logs[0]}")
+    for key, value in summarize_scenario(scenario).items():
+        typer.echo(f"{key:>16}: {value}")
+    out.mkdir(parents=True, exist_ok=True)
+    for suffix in (".png", ".gif"):
+        path = render_scenario(scenario, out / f"{scenario.id}{suffix}")
+        typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    """Entry point: one clear line and a non-zero exit for errors we raise on purpose."""
+    try:
+        app()
+    except UrbandriveError as error:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)

@@ -1,0 +1,20 @@
+"""Types every stage shares: agent categories, tracks, scenarios, errors, array aliases."""
+
+from urbandrive.core.agent_type import AgentType
+from urbandrive.core.errors import DataError, UrbandriveError
+from urbandrive.core.scenario import Goal, Route, Scenario
+from urbandrive.core.traffic_light import TrafficLightState, TrafficLightStates
+from urbandrive.core.tracks import AgentInfo, Tracks
+
+__all__ = [
+    "AgentInfo",
+    "AgentType",
+    "DataError",
+    "Goal",
+    "Route",
+    "Scenario",
+    "Tracks",
+    "TrafficLightState",
+    "TrafficLightStates",
+    "UrbandriveError",
+]
