@@ -80,6 +80,26 @@ def demo(
         typer.echo(f"wrote {path}")
 
 
+@app.command()
+def bench(
+    only: Annotated[str | None, typer.Option(help="Run benchmarks whose name contains this.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write results here.")] = None,
+) -> None:
+    """Time the hot paths (p50 / p99 in ms, with a baseline timed in the same run)."""
+    from urbandrive.bench import run_benchmarks
+
+    results = run_benchmarks(only)
+    for name, result in results.items():
+        line = f"{name:>28}: p50 {result['p50_ms']:9.3f} ms  p99 {result['p99_ms']:9.3f} ms"
+        if "speedup_vs_baseline" in result:
+            line += f"  {result['speedup_vs_baseline']:.1f}x vs {result['baseline']['name']}"
+        typer.echo(line)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=2))
+        typer.echo(f"wrote {json_path}")
+
+
 def main() -> None:
     """Entry point: one clear line and a non-zero exit for errors we raise on purpose."""
     try:

@@ -1,0 +1,83 @@
+"""Benchmark registry and timer. Registration refuses duplicate names."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Modules whose import registers benchmarks; each stage appends its own.
+BENCHMARK_MODULES: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """run: the work to time (called repeatedly); baseline: the same job done a simpler way,
+    timed in the same run, or None. unit_count: items per call (e.g. scenario-seconds), so
+    throughput can be reported as items per second."""
+
+    run: Callable[[], object]
+    baseline: Callable[[], object] | None = None
+    baseline_name: str = ""
+    unit_count: float = 1.0
+    unit: str = "call"
+    repeats: int = 20
+
+
+BENCHMARKS: dict[str, Callable[[], Case]] = {}
+
+
+def benchmark(name: str) -> Callable[[Callable[[], Case]], Callable[[], Case]]:
+    """Register a function that builds a `Case` (setup happens there, untimed)."""
+
+    def register(factory: Callable[[], Case]) -> Callable[[], Case]:
+        if name in BENCHMARKS:
+            raise ValueError(f"benchmark {name!r} is already registered")
+        BENCHMARKS[name] = factory
+        return factory
+
+    return register
+
+
+def _load_modules() -> None:
+    for module in BENCHMARK_MODULES:
+        importlib.import_module(module)
+
+
+def time_calls(function: Callable[[], object], repeats: int) -> dict[str, float]:
+    """Call once to warm up, then `repeats` times; return p50 / p99 / mean in milliseconds."""
+    function()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1e3)
+    values = np.asarray(samples)
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "mean_ms": float(values.mean()),
+        "repeats": repeats,
+    }
+
+
+def run_benchmarks(only: str | None = None) -> dict[str, dict[str, object]]:
+    """Run every registered benchmark (or those whose name contains `only`)."""
+    _load_modules()
+    names = [n for n in BENCHMARKS if only is None or only in n]
+    if only is not None and not names:
+        raise KeyError(f"no benchmark matches {only!r}; known: {sorted(BENCHMARKS)}")
+    results: dict[str, dict[str, object]] = {}
+    for name in names:
+        case = BENCHMARKS[name]()
+        result: dict[str, object] = dict(time_calls(case.run, case.repeats))
+        result[f"{case.unit}s_per_s"] = case.unit_count / (result["p50_ms"] * 1e-3)  # type: ignore[operator]
+        if case.baseline is not None:
+            base = time_calls(case.baseline, case.repeats)
+            result["baseline"] = {"name": case.baseline_name, **base}
+            result["speedup_vs_baseline"] = base["p50_ms"] / result["p50_ms"]  # type: ignore[operator]
+        results[name] = result
+    return results
