@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-#: Modules whose import registers benchmarks; each stage appends its own.
-BENCHMARK_MODULES: tuple[str, ...] = ()
-
 
 @dataclass(frozen=True, slots=True)
 class Case:
@@ -43,8 +40,11 @@ def benchmark(name: str) -> Callable[[Callable[[], Case]], Callable[[], Case]]:
 
 
 def _load_modules() -> None:
-    for module in BENCHMARK_MODULES:
-        importlib.import_module(module)
+    """Import every module of `urbandrive.bench`: each registers its stage's benchmarks."""
+    import urbandrive.bench as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"urbandrive.bench.{module.name}")
 
 
 def time_calls(function: Callable[[], object], repeats: int) -> dict[str, float]:
