@@ -82,8 +82,12 @@ def demo(
 
 @app.command()
 def bench(
-    only: Annotated[str | None, typer.Option(help="Run benchmarks whose name contains this.")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write results here.")] = None,
+    only: Annotated[
+        str | None, typer.Option(help="Run benchmarks whose name contains this.")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write results here.")
+    ] = None,
 ) -> None:
     """Time the hot paths (p50 / p99 in ms, with a baseline timed in the same run)."""
     from urbandrive.bench import run_benchmarks

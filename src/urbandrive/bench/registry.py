@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 @dataclass(frozen=True, slots=True)
 class Case:
     """run: the work to time (called repeatedly); baseline: the same job done a simpler way,

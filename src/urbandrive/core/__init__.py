@@ -3,8 +3,8 @@
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.scenario import Goal, Route, Scenario
-from urbandrive.core.traffic_light import TrafficLightState, TrafficLightStates
 from urbandrive.core.tracks import AgentInfo, Tracks
+from urbandrive.core.traffic_light import TrafficLightState, TrafficLightStates
 
 __all__ = [
     "AgentInfo",

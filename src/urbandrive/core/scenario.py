@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from urbandrive.core.errors import DataError
-from urbandrive.core.traffic_light import TrafficLightStates
 from urbandrive.core.tracks import Tracks
+from urbandrive.core.traffic_light import TrafficLightStates
 from urbandrive.core.typing import NDArrayF64, NDArrayInt
 
 if TYPE_CHECKING:  # annotation only: maps sits above core in the data flow
@@ -86,8 +86,12 @@ class Scenario:
                 f"{where}: tracks have {self.tracks.num_steps} steps, timestamps {self.num_steps}"
             )
         if not 0 <= self.current_index < self.num_steps:
-            raise DataError(f"{where}: current_index {self.current_index} outside [0, {self.num_steps})")
+            raise DataError(
+                f"{where}: current_index {self.current_index} outside [0, {self.num_steps})"
+            )
         if self.ego_index is not None and not 0 <= self.ego_index < self.tracks.num_agents:
-            raise DataError(f"{where}: ego_index {self.ego_index} outside the {self.tracks.num_agents} agents")
+            raise DataError(
+                f"{where}: ego_index {self.ego_index} outside the {self.tracks.num_agents} agents"
+            )
         if self.traffic_lights is not None:
             self.traffic_lights.validate(self.num_steps, f"{where} traffic_lights")

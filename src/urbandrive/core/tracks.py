@@ -50,13 +50,19 @@ class AgentInfo:
         known = {int(t) for t in AgentType}
         bad = [i for i, t in enumerate(self.types.tolist()) if t not in known]
         if bad:
-            raise DataError(f"{where}: agent {self.ids[bad[0]]!r} has unknown type {self.types[bad[0]]}")
+            raise DataError(
+                f"{where}: agent {str(self.ids[bad[0]])!r} has unknown type {self.types[bad[0]]}"
+            )
         if not np.all(np.isfinite(self.size_m)) or np.any(self.size_m <= 0):
             index = int(np.flatnonzero(~(np.isfinite(self.size_m) & (self.size_m > 0)).all(1))[0])
-            raise DataError(f"{where}: agent {self.ids[index]!r} has size {self.size_m[index]}")
+            raise DataError(
+                f"{where}: agent {str(self.ids[index])!r} has size {self.size_m[index]}"
+            )
         for name, values in self.attributes.items():
             if values.shape[:1] != (num_agents,):
-                raise DataError(f"{where}: attribute {name!r} has shape {values.shape}, want ({num_agents}, ...)")
+                raise DataError(
+                    f"{where}: attribute {name!r} has shape {values.shape}, want ({num_agents}, ...)"
+                )
 
     def select(self, indices: NDArrayInt | Sequence[int]) -> AgentInfo:
         """The agents at `indices`, in that order."""
@@ -156,7 +162,7 @@ class Tracks:
             if broken.any():
                 agent, step = (int(i) for i in np.argwhere(broken)[0])
                 raise DataError(
-                    f"{where}: agent {self.ids[agent]!r} has a non-finite {name!r} at step {step}"
+                    f"{where}: agent {str(self.ids[agent])!r} has a non-finite {name!r} at step {step}"
                 )
 
     @staticmethod
@@ -176,7 +182,15 @@ class Tracks:
         """
         xy = np.asarray(xy, dtype=np.float64)
         valid = np.isfinite(xy).all(-1) if valid is None else np.asarray(valid, dtype=bool)
+        heading = np.asarray(heading, dtype=np.float64)
         velocity = np.zeros_like(xy) if velocity is None else np.asarray(velocity, np.float64)
+        shape = valid.shape
+        for name, values, want in (
+            ("xy", xy, shape + (2,)),
+            ("heading", heading, shape),
+            ("velocity", velocity, shape + (2,)),
+        ):
+            _check_shape("tracks", name, values, want)
         tracks = Tracks(
             info=AgentInfo(
                 ids=np.asarray(list(ids), dtype=str),
@@ -185,7 +199,7 @@ class Tracks:
                 attributes=dict(attributes or {}),
             ),
             xy=np.where(valid[..., None], xy, 0.0),
-            heading=np.where(valid, np.asarray(heading, dtype=np.float64), 0.0),
+            heading=np.where(valid, heading, 0.0),
             velocity=np.where(valid[..., None], velocity, 0.0),
             valid=valid,
         )

@@ -48,4 +48,6 @@ class TrafficLightStates:
             )
         known = np.array([int(s) for s in TrafficLightState])
         if not np.isin(self.states, known).all():
-            raise DataError(f"{where}: unknown light state values {np.setdiff1d(self.states, known)}")
+            raise DataError(
+                f"{where}: unknown light state values {np.setdiff1d(self.states, known)}"
+            )

@@ -118,7 +118,9 @@ def _segment_headings(polyline: NDArrayF64) -> NDArrayF64:
     nonzero = np.flatnonzero(lengths > 0)
     if nonzero.size == 0:
         return np.zeros_like(headings)
-    nearest = nonzero[np.clip(np.searchsorted(nonzero, np.arange(len(lengths))), 0, nonzero.size - 1)]
+    nearest = nonzero[
+        np.clip(np.searchsorted(nonzero, np.arange(len(lengths))), 0, nonzero.size - 1)
+    ]
     return headings[nearest]
 
 

@@ -103,7 +103,7 @@ def scenario_from_states(
     scenario = Scenario(
         id=scenario_id,
         source="synthetic",
-        timestamps_us=np.arange(num_steps, dtype=np.int64) * int(round(dt_s * 1e6)),
+        timestamps_us=np.arange(num_steps, dtype=np.int64) * round(dt_s * 1e6),
         dt_s=dt_s,
         current_index=current_index,
         tracks=tracks,

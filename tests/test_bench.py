@@ -1,0 +1,32 @@
+"""The benchmark registry refuses duplicates and reports p50 / p99 with baselines."""
+
+import pytest
+
+from urbandrive.bench import registry
+
+
+def test_duplicate_benchmark_names_are_refused(monkeypatch):
+    monkeypatch.setattr(registry, "BENCHMARKS", {})
+    registry.benchmark("x")(lambda: registry.Case(run=lambda: None))
+    with pytest.raises(ValueError, match="already registered"):
+        registry.benchmark("x")(lambda: registry.Case(run=lambda: None))
+
+
+def test_timer_reports_percentiles_and_baseline_ratio(monkeypatch):
+    monkeypatch.setattr(registry, "BENCHMARKS", {})
+    monkeypatch.setattr(registry, "_load_modules", lambda: None)
+    registry.benchmark("sum")(
+        lambda: registry.Case(
+            run=lambda: sum(range(100)),
+            baseline=lambda: sum(range(10_000)),
+            baseline_name="bigger sum",
+            repeats=5,
+        )
+    )
+    results = registry.run_benchmarks()
+    result = results["sum"]
+    assert result["p50_ms"] <= result["p99_ms"]
+    assert result["baseline"]["name"] == "bigger sum"
+    assert result["speedup_vs_baseline"] > 1.0
+    with pytest.raises(KeyError, match="no benchmark matches"):
+        registry.run_benchmarks("nothing-like-this")
