@@ -1,0 +1,1 @@
+"""Closed-loop simulation: engine, runner, batch execution (local processes or Ray)."""
