@@ -127,3 +127,9 @@ def _segment_headings(polyline: NDArrayF64) -> NDArrayF64:
 def _check_polyline(polyline: NDArrayF64) -> None:
     if polyline.ndim != 2 or polyline.shape[-1] != 2 or polyline.shape[0] < 2:
         raise DataError(f"a polyline must be float[P >= 2, 2], got shape {polyline.shape}")
+
+
+def segment_headings(polyline: NDArrayF64) -> NDArrayF64:
+    """float64[P - 1]: heading of each segment, radians; zero-length segments borrow a neighbour's."""
+    _check_polyline(polyline)
+    return _segment_headings(np.asarray(polyline, dtype=np.float64))

@@ -1,5 +1,6 @@
 """HD maps: lanes and their graph, crosswalks, stop lines, signals, drivable area; queries."""
 
+from urbandrive.maps.index import LaneIndex, PoseMatchConfig
 from urbandrive.maps.road_map import (
     DEFAULT_SPEED_LIMIT_MPS,
     Crosswalk,
@@ -10,13 +11,20 @@ from urbandrive.maps.road_map import (
     StopLine,
     TrafficSignal,
 )
+from urbandrive.maps.routing import LaneGraph, MapMatchConfig, NoRouteError, RoutingConfig
 
 __all__ = [
     "DEFAULT_SPEED_LIMIT_MPS",
     "Crosswalk",
     "Lane",
+    "LaneGraph",
+    "LaneIndex",
     "LaneType",
+    "MapMatchConfig",
+    "NoRouteError",
+    "PoseMatchConfig",
     "RoadMap",
+    "RoutingConfig",
     "StopKind",
     "StopLine",
     "TrafficSignal",

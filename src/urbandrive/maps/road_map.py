@@ -15,8 +15,10 @@ from functools import cached_property
 import numpy as np
 
 from urbandrive.core.errors import DataError
-from urbandrive.core.typing import NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.polyline import arc_length
+from urbandrive.maps import index as _index
+from urbandrive.maps import routing as _routing
 
 
 class LaneType(enum.IntEnum):
@@ -135,6 +137,73 @@ class RoadMap:
         stacked = np.concatenate(points, axis=0)
         (x_min, y_min), (x_max, y_max) = stacked.min(0), stacked.max(0)
         return float(x_min), float(y_min), float(x_max), float(y_max)
+
+    # -- spatial queries (urbandrive.maps.index); the index is built on first use --------------
+
+    @cached_property
+    def index(self) -> _index.LaneIndex:
+        """STRtrees and flat arrays over the lanes and the drivable area, built once."""
+        return _index.build_lane_index(self)
+
+    def nearest_lanes(self, xy: NDArrayF64) -> tuple[NDArrayInt, NDArrayF64]:
+        """Nearest lane per point. xy: float64[N, 2] -> lane ids int64[N], distance_m float64[N]."""
+        return _index.nearest_lanes(self.index, xy)
+
+    def lanes_within_radius(
+        self, xy: NDArrayF64, radius_m: float
+    ) -> tuple[NDArrayInt, NDArrayInt, NDArrayF64]:
+        """(point_index, lane_ids, distance_m)[M] of lanes within radius_m of `xy: float64[N, 2]`."""
+        return _index.lanes_within_radius(self.index, xy, radius_m)
+
+    def lanes_containing(self, xy: NDArrayF64) -> tuple[NDArrayInt, NDArrayInt]:
+        """(point_index, lane_ids)[M]: lane polygons containing each of `xy: float64[N, 2]`."""
+        return _index.lanes_containing(self.index, xy)
+
+    def best_lanes_for_poses(
+        self, xy: NDArrayF64, heading: NDArrayF64, config: _index.PoseMatchConfig | None = None
+    ) -> tuple[NDArrayInt, NDArrayF64]:
+        """Lane per pose (xy: float64[N, 2], heading: float64[N]), heading-aware: ids, cost[N]."""
+        return _index.best_lanes_for_poses(self.index, xy, heading, config)
+
+    def in_drivable_area(self, points: NDArrayF64) -> NDArrayBool:
+        """bool[...]: whether each of `points: float64[..., 2]` lies in the drivable area."""
+        return _index.in_drivable_area(self.index, points)
+
+    def distance_outside_drivable_area(self, points: NDArrayF64) -> NDArrayF64:
+        """float64[...]: metres from `points: float64[..., 2]` to the drivable area, 0 inside."""
+        return _index.distance_outside_drivable_area(self.index, points)
+
+    # -- routing (urbandrive.maps.routing); ids of lanes outside this crop are ignored --------
+
+    @cached_property
+    def lane_graph(self) -> _routing.LaneGraph:
+        """Successor and lane-change edges with the default `RoutingConfig` costs, built once."""
+        return _routing.build_lane_graph(self, self.index, _routing.RoutingConfig())
+
+    def route_lanes(self, start_lane: int, goal_lane: int) -> list[int]:
+        """Cheapest lane ids from start_lane to goal_lane; `NoRouteError` if there is none."""
+        return _routing.route_lanes(self.lane_graph, self.index, start_lane, goal_lane)
+
+    def route_between_poses(
+        self,
+        start_xy: NDArrayF64,
+        start_heading: float,
+        goal_xy: NDArrayF64,
+        goal_heading: float | None = None,
+    ) -> list[int]:
+        """Cheapest lane ids from a start pose to a goal (xy: float64[2] m, heading rad)."""
+        return _routing.route_between_poses(
+            self.lane_graph, self.index, start_xy, start_heading, goal_xy, goal_heading
+        )
+
+    def match_path_to_lanes(
+        self,
+        xy: NDArrayF64,
+        heading: NDArrayF64 | None = None,
+        config: _routing.MapMatchConfig | None = None,
+    ) -> list[int]:
+        """Connected lane ids best explaining a driven path `xy: float64[T, 2]` (map-matching)."""
+        return _routing.match_path_to_lanes(self.lane_graph, self.index, xy, heading, config)
 
     def validate(self) -> None:
         """Raise `DataError` naming the map, element and field if anything is malformed."""

@@ -1,0 +1,290 @@
+"""Spatial index of a `RoadMap`: lanes near, containing or best matching points and poses;
+the drivable area. Built once per map (`RoadMap.index`), queried vectorised over points.
+
+Every coordinate is float64 metres in the map frame; headings are radians CCW from +x.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+from urbandrive.core.errors import DataError
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.geometry.angles import wrap_angle
+from urbandrive.geometry.polyline import arc_length, segment_headings
+
+if TYPE_CHECKING:
+    from urbandrive.maps.road_map import RoadMap
+
+#: Gap in metres between consecutive lanes in `LaneIndex.point_key` (keeps it increasing).
+_KEY_GAP_M = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PoseMatchConfig:
+    """How `best_lanes_for_poses` scores a candidate lane for a pose.
+
+    cost = distance to the centerline (m) + heading_weight_m_per_rad * |heading error| (rad),
+    over the lanes within search_radius_m (and always the nearest lane).
+    """
+
+    search_radius_m: float = 5.0
+    heading_weight_m_per_rad: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not self.search_radius_m >= 0 or not self.heading_weight_m_per_rad >= 0:
+            raise ValueError(f"PoseMatchConfig fields must be >= 0, got {self}")
+
+
+@dataclass(frozen=True, slots=True)
+class LaneIndex:
+    """Lane geometry of one map in flat arrays and STRtrees. Row r of every array is lane_ids[r].
+
+    lane_ids: int64[L].
+    centerlines, polygons: object[L], shapely LineStrings / Polygons (left boundary, then the
+        right boundary reversed), map frame; the trees index them by row.
+    point_offset: int64[L + 1], row r owns centerline points [point_offset[r], point_offset[r+1]).
+    point_key: float64[Q], arc length of each centerline point (m) + lane_key_shift[row]:
+        increasing over all Q points, so one `searchsorted` finds a segment in any lane.
+    lane_key_shift: float64[L], metres.
+    point_heading: float64[Q], radians, heading of the segment leaving each point (last
+        point of a lane: entering it).
+    drivable_area: prepared shapely geometry, the union of the map's drivable areas (of the
+        lane polygons when the map has none).
+    drivable_boundary_tree: STRtree over the two-point LineStrings of its boundary.
+    """
+
+    source: str
+    lane_ids: NDArrayInt
+    centerlines: np.ndarray
+    polygons: np.ndarray
+    centerline_tree: shapely.STRtree
+    polygon_tree: shapely.STRtree
+    point_offset: NDArrayInt
+    point_key: NDArrayF64
+    lane_key_shift: NDArrayF64
+    point_heading: NDArrayF64
+    drivable_area: shapely.Geometry
+    drivable_boundary_tree: shapely.STRtree
+
+    def rows_of(self, lane_ids: NDArrayInt) -> NDArrayInt:
+        """int64[N] rows of `lane_ids: int[N]`; `DataError` naming the first unknown id."""
+        lane_ids = np.asarray(lane_ids, dtype=np.int64)
+        order = np.argsort(self.lane_ids)
+        position = np.clip(np.searchsorted(self.lane_ids[order], lane_ids), 0, order.size - 1)
+        rows = order[position]
+        unknown = self.lane_ids[rows] != lane_ids
+        if np.any(unknown):
+            missing = lane_ids[np.flatnonzero(unknown)[0]]
+            raise DataError(f"map {self.source!r}: no lane with id {missing}")
+        return rows
+
+
+def build_lane_index(road_map: RoadMap) -> LaneIndex:
+    """Flatten the lanes of `road_map` and build its trees (once per map: `RoadMap.index`)."""
+    lanes = list(road_map.lanes.values())
+    if not lanes:
+        raise DataError(f"map {road_map.source!r}: it has no lanes to index")
+    centerlines = _ragged_geometries([lane.centerline for lane in lanes], shapely.linestrings)
+    outlines = [np.concatenate([ln.left_boundary, ln.right_boundary[::-1]]) for ln in lanes]
+    polygons = shapely.polygons(_ragged_geometries(outlines, shapely.linearrings))
+    broken = ~shapely.is_valid(polygons)
+    polygons[broken] = shapely.make_valid(polygons[broken])
+    arcs = [arc_length(lane.centerline) for lane in lanes]
+    lengths = np.array([arc[-1] for arc in arcs])
+    lane_key_shift = np.concatenate([[0.0], np.cumsum(lengths + _KEY_GAP_M)[:-1]])
+    headings = [segment_headings(lane.centerline) for lane in lanes]
+    counts = np.array([lane.centerline.shape[0] for lane in lanes])
+    area = _drivable_union(road_map, polygons)
+    return LaneIndex(
+        source=road_map.source,
+        lane_ids=np.array([lane.id for lane in lanes], dtype=np.int64),
+        centerlines=centerlines,
+        polygons=polygons,
+        centerline_tree=shapely.STRtree(centerlines),
+        polygon_tree=shapely.STRtree(polygons),
+        point_offset=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        point_key=np.concatenate(
+            [arc + shift for arc, shift in zip(arcs, lane_key_shift, strict=True)]
+        ),
+        lane_key_shift=lane_key_shift,
+        point_heading=np.concatenate([np.append(h, h[-1]) for h in headings]),
+        drivable_area=area,
+        drivable_boundary_tree=shapely.STRtree(_boundary_segments(area)),
+    )
+
+
+def _ragged_geometries(
+    parts: list[NDArrayF64], constructor: Callable[..., np.ndarray]
+) -> np.ndarray:
+    """object[len(parts)]: one geometry per `float64[P_i, 2]` array, built in one call."""
+    counts = [part.shape[0] for part in parts]
+    return constructor(np.concatenate(parts), indices=np.repeat(np.arange(len(parts)), counts))
+
+
+def _drivable_union(road_map: RoadMap, lane_polygons: np.ndarray) -> shapely.Geometry:
+    """Prepared union of the drivable areas (of the lane polygons if the map has none)."""
+    if road_map.drivable_areas:
+        rings = _ragged_geometries(list(road_map.drivable_areas), shapely.linearrings)
+        parts = shapely.make_valid(shapely.polygons(rings))
+    else:
+        parts = lane_polygons
+    area = shapely.union_all(parts)
+    shapely.prepare(area)
+    return area
+
+
+def _boundary_segments(area: shapely.Geometry) -> np.ndarray:
+    """object[S]: the boundary of `area` as two-point LineStrings (rings kept apart)."""
+    coords, part = shapely.get_coordinates(
+        shapely.get_parts(shapely.boundary(area)), return_index=True
+    )
+    same_part = part[1:] == part[:-1]
+    return shapely.linestrings(np.stack([coords[:-1][same_part], coords[1:][same_part]], axis=1))
+
+
+def _as_points(index: LaneIndex, xy: NDArrayF64, name: str = "xy") -> NDArrayF64:
+    """float64[N, 2] view of `xy: float[..., 2]`; `DataError` on a bad shape or non-finite values."""
+    xy = np.asarray(xy, dtype=np.float64)
+    if xy.ndim < 1 or xy.shape[-1] != 2:
+        raise DataError(f"map {index.source!r} query: {name} must be float[..., 2], got {xy.shape}")
+    if not np.all(np.isfinite(xy)):
+        raise DataError(f"map {index.source!r} query: {name} has non-finite coordinates")
+    return xy.reshape(-1, 2)
+
+
+def nearest_lanes(index: LaneIndex, xy: NDArrayF64) -> tuple[NDArrayInt, NDArrayF64]:
+    """The lane whose centerline is nearest to each of `xy: float64[N, 2]` (map frame).
+
+    Returns lane_ids: int64[N] and distance_m: float64[N] to that centerline (ties: any).
+    """
+    points = shapely.points(_as_points(index, xy))
+    (point_index, rows), distance = index.centerline_tree.query_nearest(
+        points, return_distance=True, all_matches=False
+    )
+    lane_ids = np.empty(points.shape[0], dtype=np.int64)
+    distance_m = np.empty(points.shape[0], dtype=np.float64)
+    lane_ids[point_index], distance_m[point_index] = index.lane_ids[rows], distance
+    return lane_ids, distance_m
+
+
+def lanes_within_radius(
+    index: LaneIndex, xy: NDArrayF64, radius_m: float
+) -> tuple[NDArrayInt, NDArrayInt, NDArrayF64]:
+    """Every (point, lane) pair whose centerline passes within `radius_m` of the point.
+
+    xy: float64[N, 2], map frame. Returns point_index: int64[M], lane_ids: int64[M] and
+    distance_m: float64[M], sorted by point, then by distance.
+    """
+    points = shapely.points(_as_points(index, xy))
+    point_index, rows = index.centerline_tree.query(points, predicate="dwithin", distance=radius_m)
+    distance = shapely.distance(index.centerlines[rows], points[point_index])
+    order = np.lexsort((distance, point_index))
+    return point_index[order], index.lane_ids[rows[order]], distance[order]
+
+
+def lanes_containing(index: LaneIndex, xy: NDArrayF64) -> tuple[NDArrayInt, NDArrayInt]:
+    """Every (point, lane) pair whose lane polygon contains the point (boundary included).
+
+    xy: float64[N, 2], map frame. Returns point_index: int64[M], lane_ids: int64[M], by point.
+    """
+    points = shapely.points(_as_points(index, xy))
+    point_index, rows = index.polygon_tree.query(points, predicate="intersects")
+    order = np.lexsort((rows, point_index))
+    return point_index[order], index.lane_ids[rows[order]]
+
+
+def project_to_lanes(
+    index: LaneIndex, xy: NDArrayF64, rows: NDArrayInt
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    """Project each point `xy: float64[M, 2]` onto the centerline of lane row `rows: int[M]`.
+
+    Returns s_m: float64[M] (arc length of the closest point), distance_m: float64[M] and
+    heading: float64[M] (radians, of the centerline segment there).
+    """
+    points = shapely.points(xy)
+    lines = index.centerlines[rows]
+    s_m = shapely.line_locate_point(lines, points)
+    distance_m = shapely.distance(lines, points)
+    key = index.lane_key_shift[rows] + s_m
+    segment = np.searchsorted(index.point_key, key, side="right") - 1
+    segment = np.clip(segment, index.point_offset[rows], index.point_offset[rows + 1] - 2)
+    return s_m, distance_m, index.point_heading[segment]
+
+
+def best_lanes_for_poses(
+    index: LaneIndex,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    config: PoseMatchConfig | None = None,
+) -> tuple[NDArrayInt, NDArrayF64]:
+    """The lane that best explains each pose: close to its centerline and pointing the same way.
+
+    xy: float64[N, 2], map frame; heading: float64[N], radians. A vehicle in the
+    opposite-direction lane is matched to that lane, not to ours. Returns lane_ids: int64[N]
+    and cost: float64[N] (metres-equivalent, see `PoseMatchConfig`).
+    """
+    config = PoseMatchConfig() if config is None else config
+    point_index, rows, cost = pose_candidates(index, xy, heading, config)
+    order = np.lexsort((cost, point_index))
+    first = order[np.r_[True, np.diff(point_index[order]) != 0]]
+    return index.lane_ids[rows[first]], cost[first]
+
+
+def pose_candidates(
+    index: LaneIndex, xy: NDArrayF64, heading: NDArrayF64, config: PoseMatchConfig
+) -> tuple[NDArrayInt, NDArrayInt, NDArrayF64]:
+    """Candidate (pose, lane row) pairs and their `PoseMatchConfig` cost; every pose gets one.
+
+    xy: float64[N, 2]; heading: float64[N] radians, NaN where unknown (no heading term).
+    Returns point_index: int64[M], rows: int64[M], cost: float64[M].
+    """
+    points_xy = _as_points(index, xy)
+    heading = np.asarray(heading, dtype=np.float64).reshape(-1)
+    if heading.shape[0] != points_xy.shape[0]:
+        raise DataError(
+            f"map {index.source!r} query: {heading.shape[0]} headings for {points_xy.shape[0]} points"
+        )
+    points = shapely.points(points_xy)
+    near_index, near_rows = index.centerline_tree.query(
+        points, predicate="dwithin", distance=config.search_radius_m
+    )
+    (nearest_index, nearest_rows) = index.centerline_tree.query_nearest(points, all_matches=False)
+    pairs = np.unique(
+        np.stack([np.r_[near_index, nearest_index], np.r_[near_rows, nearest_rows]], 1), axis=0
+    )
+    point_index, rows = pairs[:, 0], pairs[:, 1]
+    _, distance_m, lane_heading = project_to_lanes(index, points_xy[point_index], rows)
+    heading_error = np.abs(wrap_angle(heading[point_index] - lane_heading))
+    heading_error = np.where(np.isnan(heading_error), 0.0, heading_error)
+    return point_index, rows, distance_m + config.heading_weight_m_per_rad * heading_error
+
+
+def in_drivable_area(index: LaneIndex, points: NDArrayF64) -> NDArrayBool:
+    """bool[...]: whether each of `points: float64[..., 2]` (map frame) is drivable (edge included)."""
+    flat = _as_points(index, points, "points")
+    inside = shapely.intersects_xy(index.drivable_area, flat[:, 0], flat[:, 1])
+    return inside.reshape(np.shape(points)[:-1])
+
+
+def distance_outside_drivable_area(index: LaneIndex, points: NDArrayF64) -> NDArrayF64:
+    """float64[...]: metres from each of `points: float64[..., 2]` to the drivable area (0 inside).
+
+    Containment is one vectorised test on the prepared union; only the points outside are
+    measured, against an STRtree of the boundary's segments.
+    """
+    flat = _as_points(index, points, "points")
+    outside = ~shapely.intersects_xy(index.drivable_area, flat[:, 0], flat[:, 1])
+    distance = np.zeros(flat.shape[0], dtype=np.float64)
+    if np.any(outside):
+        query = shapely.points(flat[outside])
+        (query_index, _), nearest = index.drivable_boundary_tree.query_nearest(
+            query, return_distance=True, all_matches=False
+        )
+        distance[np.flatnonzero(outside)[query_index]] = nearest
+    return distance.reshape(np.shape(points)[:-1])
