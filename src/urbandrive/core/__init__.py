@@ -2,6 +2,7 @@
 
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
+from urbandrive.core.observation import Observation, observe
 from urbandrive.core.scenario import Goal, Route, Scenario
 from urbandrive.core.tracks import AgentInfo, Tracks
 from urbandrive.core.traffic_light import TrafficLightState, TrafficLightStates
@@ -11,10 +12,12 @@ __all__ = [
     "AgentType",
     "DataError",
     "Goal",
+    "Observation",
     "Route",
     "Scenario",
     "Tracks",
     "TrafficLightState",
     "TrafficLightStates",
     "UrbandriveError",
+    "observe",
 ]
