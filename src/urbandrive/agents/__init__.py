@@ -1,0 +1,5 @@
+"""Policies for non-ego agents (and the IDM law the baseline planner shares)."""
+
+from urbandrive.agents.idm import IdmConfig, idm_acceleration
+
+__all__ = ["IdmConfig", "idm_acceleration"]

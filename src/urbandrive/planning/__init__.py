@@ -1,0 +1,5 @@
+"""Planning: reference lines, proposals, scoring, risk-aware selection, planners."""
+
+from urbandrive.planning.interfaces import Plan, Planner, PlannerFactory, PlannerRegistry
+
+__all__ = ["Plan", "Planner", "PlannerFactory", "PlannerRegistry"]
