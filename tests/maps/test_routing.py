@@ -69,7 +69,7 @@ def test_map_matching_a_backwards_path_raises(road: RoadMap) -> None:
         road.match_path_to_lanes(xy, np.zeros(2))
 
 
-def _ego_path(log: Path) -> tuple[np.ndarray, np.ndarray]:
+def ego_path(log: Path) -> tuple[np.ndarray, np.ndarray]:
     """Ego positions float64[T, 2] and yaw float64[T] (city frame) of an AV2 log, ~10 Hz."""
     table = feather.read_table(log / "city_SE3_egovehicle.feather").to_pydict()
     qw, qx, qy, qz = (np.asarray(table[k]) for k in ("qw", "qx", "qy", "qz"))
@@ -81,7 +81,7 @@ def _ego_path(log: Path) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.real_data
 def test_av2_ego_path_matches_a_connected_route(av2_log_maps: list[tuple[Path, RoadMap]]) -> None:
     for log, road_map in av2_log_maps:
-        xy, yaw = _ego_path(log)
+        xy, yaw = ego_path(log)
         route = road_map.match_path_to_lanes(xy, yaw)
         assert route == road_map.match_path_to_lanes(xy)  # headings from the path agree
         for here, there in itertools.pairwise(route):

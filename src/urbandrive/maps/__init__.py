@@ -1,5 +1,6 @@
 """HD maps: lanes and their graph, crosswalks, stop lines, signals, drivable area; queries."""
 
+from urbandrive.maps.frenet import ReferencePath, ReferencePathConfig
 from urbandrive.maps.index import LaneIndex, PoseMatchConfig
 from urbandrive.maps.road_map import (
     DEFAULT_SPEED_LIMIT_MPS,
@@ -23,6 +24,8 @@ __all__ = [
     "MapMatchConfig",
     "NoRouteError",
     "PoseMatchConfig",
+    "ReferencePath",
+    "ReferencePathConfig",
     "RoadMap",
     "RoutingConfig",
     "StopKind",

@@ -17,6 +17,7 @@ import numpy as np
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.polyline import arc_length
+from urbandrive.maps import frenet as _frenet
 from urbandrive.maps import index as _index
 from urbandrive.maps import routing as _routing
 
@@ -204,6 +205,10 @@ class RoadMap:
     ) -> list[int]:
         """Connected lane ids best explaining a driven path `xy: float64[T, 2]` (map-matching)."""
         return _routing.match_path_to_lanes(self.lane_graph, self.index, xy, heading, config)
+
+    def reference_path(self, lane_ids: list[int] | tuple[int, ...]) -> _frenet.ReferencePath:
+        """The Frenet reference along consecutive lane ids (successors or lane changes)."""
+        return _frenet.reference_path(self, lane_ids)
 
     def validate(self) -> None:
         """Raise `DataError` naming the map, element and field if anything is malformed."""

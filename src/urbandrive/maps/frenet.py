@@ -1,0 +1,257 @@
+"""Frenet frame along a lane sequence: arc length s and signed lateral offset d (left +).
+
+The reference is a polyline. So that (x, y) <-> (s, d) is one-to-one near the path, the
+offset direction is not the segment normal but a "miter" vector per point (the bisector of
+the neighbouring segments' normals, scaled so its component along each of them is 1),
+blended linearly along each segment: the points at a fixed d then form the exact d-offset of
+every segment, and both directions have closed forms. Everything is float64 in the map frame.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import shapely
+
+from urbandrive.core.errors import DataError
+from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.geometry.angles import wrap_angle
+from urbandrive.geometry.polyline import arc_length, interpolate_along, project_points
+
+if TYPE_CHECKING:
+    from urbandrive.maps.road_map import RoadMap
+
+#: Consecutive points closer than this are merged when a path is built, metres.
+MIN_POINT_SPACING_M = 0.05
+#: Miter vectors are capped at this length (a 150-degree turn) to stay finite at hairpins.
+_MAX_MITER_LENGTH = 1.0 / np.cos(np.deg2rad(75.0))
+
+
+@dataclass(frozen=True)
+class ReferencePath:
+    """A de-duplicated polyline with per-point attributes (P >= 2), map frame.
+
+    xy: float64[P, 2], metres. s_m: float64[P], arc length from the first point.
+    heading: float64[P], radians, tangent at each point (bisector at interior points).
+    curvature: float64[P], 1/m, turn angle over the mean neighbouring segment length (0 at ends).
+    lane_ids: int64[P], lane of the segment leaving each point (last point: its own lane).
+    speed_limit_mps: float64[P], that lane's limit.
+    miter: float64[P, 2], offset direction per unit of d (see the module docstring).
+    Not slotted: the segment tree is built lazily on the first `to_frenet`.
+    """
+
+    xy: NDArrayF64
+    s_m: NDArrayF64
+    heading: NDArrayF64
+    curvature: NDArrayF64
+    lane_ids: NDArrayInt
+    speed_limit_mps: NDArrayF64
+    miter: NDArrayF64
+
+    @staticmethod
+    def from_points(
+        xy: NDArrayF64,
+        lane_ids: NDArrayInt | None = None,
+        speed_limit_mps: NDArrayF64 | None = None,
+    ) -> ReferencePath:
+        """Build from `xy: float64[P, 2]` (points closer than MIN_POINT_SPACING_M merged).
+
+        lane_ids: int[P] (default -1) and speed_limit_mps: float[P] (default NaN), per point.
+        """
+        xy = np.asarray(xy, dtype=np.float64)
+        if xy.ndim != 2 or xy.shape[1] != 2 or not np.all(np.isfinite(xy)):
+            raise DataError(f"reference path: want finite float[P, 2] points, got shape {xy.shape}")
+        lane_ids = np.full(len(xy), -1) if lane_ids is None else np.asarray(lane_ids)
+        speed = np.full(len(xy), np.nan) if speed_limit_mps is None else np.asarray(speed_limit_mps)
+        steps = np.linalg.norm(np.diff(xy, axis=0), axis=-1)
+        keep = np.r_[steps >= MIN_POINT_SPACING_M, True]  # of a close pair, keep the later point
+        if keep.sum() < 2:
+            raise DataError(
+                f"reference path: its {len(xy)} points span less than {MIN_POINT_SPACING_M} m"
+            )
+        xy = xy[keep]
+        segment_heading, point_heading, miter = _tangents_and_miters(xy)
+        s_m = arc_length(xy)
+        mean_length = 0.5 * (np.diff(s_m)[:-1] + np.diff(s_m)[1:])
+        turn = wrap_angle(np.diff(segment_heading))
+        return ReferencePath(
+            xy=xy,
+            s_m=s_m,
+            heading=point_heading,
+            curvature=np.r_[0.0, turn / mean_length, 0.0],
+            lane_ids=lane_ids[keep].astype(np.int64),
+            speed_limit_mps=speed[keep].astype(np.float64),
+            miter=miter,
+        )
+
+    @property
+    def length_m(self) -> float:
+        return float(self.s_m[-1])
+
+    @cached_property
+    def _segment_tree(self) -> shapely.STRtree:
+        return shapely.STRtree(shapely.linestrings(np.stack([self.xy[:-1], self.xy[1:]], axis=1)))
+
+    def to_cartesian(self, s_m: NDArrayF64, d_m: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64]:
+        """Map-frame points of Frenet coordinates `s_m, d_m: float64[...]` (broadcast).
+
+        s outside [0, length] extends the end segments. Returns xy: float64[..., 2] and the
+        path's heading at s: float64[...] (radians, blended between the points' tangents).
+        """
+        s_m, d_m = np.broadcast_arrays(np.asarray(s_m, np.float64), np.asarray(d_m, np.float64))
+        segment = np.clip(np.searchsorted(self.s_m, s_m, side="right") - 1, 0, len(self.xy) - 2)
+        start, end = self.xy[segment], self.xy[segment + 1]
+        ratio = (s_m - self.s_m[segment]) / (self.s_m[segment + 1] - self.s_m[segment])
+        miter_start, miter_end = self.miter[segment], self.miter[segment + 1]
+        d = d_m[..., None]
+        xy = (
+            start
+            + d * miter_start
+            + ratio[..., None] * (end - start + d * (miter_end - miter_start))
+        )
+        turn = wrap_angle(self.heading[segment + 1] - self.heading[segment])
+        heading = wrap_angle(self.heading[segment] + np.clip(ratio, 0.0, 1.0) * turn)
+        return xy, heading
+
+    def to_frenet(self, xy: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64]:
+        """Frenet coordinates of `xy: float64[..., 2]`: s_m, d_m: float64[...] (d > 0: left).
+
+        Each point takes, among the segments near it, the one whose sector (between the
+        miter lines at its ends) holds it with the smallest |d|; points beyond the ends
+        extend the end segments (s < 0 or s > length).
+        """
+        xy = np.asarray(xy, dtype=np.float64)
+        flat = xy.reshape(-1, 2)
+        points = shapely.points(flat)
+        (_, nearest), nearest_distance = self._segment_tree.query_nearest(
+            points, return_distance=True, all_matches=False
+        )
+        point_index, segment = self._segment_tree.query(
+            points, predicate="dwithin", distance=1.5 * nearest_distance + 0.5
+        )
+        s_m, d_m, inside = self._frenet_on_segments(flat[point_index], segment)
+        score = np.where(inside, np.abs(d_m), np.inf)
+        order = np.lexsort((score, point_index))
+        best = order[np.r_[True, np.diff(point_index[order]) != 0]]
+        s_out, d_out = s_m[best], d_m[best]
+        lost = ~np.isfinite(score[best])  # in no sector (e.g. behind a capped hairpin)
+        if np.any(lost):
+            s_out[lost], d_out[lost] = self._nearest_projection(flat[lost], nearest[lost])
+        return s_out.reshape(xy.shape[:-1]), d_out.reshape(xy.shape[:-1])
+
+    def _frenet_on_segments(
+        self, xy: NDArrayF64, segment: NDArrayInt
+    ) -> tuple[NDArrayF64, NDArrayF64, np.ndarray]:
+        """(s, d, inside-the-sector) of points `xy: float64[M, 2]` against `segment: int[M]`."""
+        start, delta = self.xy[segment], self.xy[segment + 1] - self.xy[segment]
+        length = self.s_m[segment + 1] - self.s_m[segment]
+        unit = delta / length[:, None]
+        offset = xy - start
+        d_m = unit[:, 0] * offset[:, 1] - unit[:, 1] * offset[:, 0]
+        miter_start, miter_end = self.miter[segment], self.miter[segment + 1]
+        scale = length + d_m * np.einsum("md,md->m", miter_end - miter_start, unit)
+        along = np.einsum("md,md->m", offset - d_m[:, None] * miter_start, unit)
+        ratio = along / np.where(scale > 0, scale, np.inf)
+        tolerance = 1e-9
+        last = len(self.xy) - 2
+        inside = (scale > 0) & ((ratio >= -tolerance) | (segment == 0))
+        inside &= (ratio <= 1 + tolerance) | (segment == last)
+        return self.s_m[segment] + ratio * length, d_m, inside
+
+    def _nearest_projection(
+        self, xy: NDArrayF64, segment: NDArrayInt
+    ) -> tuple[NDArrayF64, NDArrayF64]:
+        """(s, d) of `xy: float64[M, 2]` by plain projection on their nearest segments."""
+        start, delta = self.xy[segment], self.xy[segment + 1] - self.xy[segment]
+        length = self.s_m[segment + 1] - self.s_m[segment]
+        offset = xy - start
+        ratio = np.clip(np.einsum("md,md->m", offset, delta) / length**2, 0.0, 1.0)
+        foot_offset = offset - ratio[:, None] * delta
+        side = np.sign(delta[:, 0] * foot_offset[:, 1] - delta[:, 1] * foot_offset[:, 0])
+        return self.s_m[segment] + ratio * length, side * np.linalg.norm(foot_offset, axis=-1)
+
+
+def _tangents_and_miters(xy: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    """Segment headings float64[P-1], point tangents float64[P] and miters float64[P, 2]."""
+    delta = np.diff(xy, axis=0)
+    unit = delta / np.linalg.norm(delta, axis=-1, keepdims=True)
+    normal = np.stack([-unit[:, 1], unit[:, 0]], axis=-1)
+    normal_before, normal_after = np.r_[normal[:1], normal], np.r_[normal, normal[-1:]]
+    denominator = np.maximum(1.0 + np.einsum("pd,pd->p", normal_before, normal_after), 1e-12)
+    miter = (normal_before + normal_after) / denominator[:, None]
+    length = np.linalg.norm(miter, axis=-1, keepdims=True)
+    miter = np.where(length > _MAX_MITER_LENGTH, miter / length * _MAX_MITER_LENGTH, miter)
+    tangent = np.r_[unit[:1], unit] + np.r_[unit, unit[-1:]]
+    segment_heading = np.arctan2(delta[:, 1], delta[:, 0])
+    return segment_heading, np.arctan2(tangent[:, 1], tangent[:, 0]), miter
+
+
+@dataclass(frozen=True, slots=True)
+class ReferencePathConfig:
+    """lane_change_length_m: along a lane change in the sequence, the path leaves the first
+    lane at its middle and joins the next this far ahead (straight connection), metres."""
+
+    lane_change_length_m: float = 20.0
+
+
+def reference_path(
+    road_map: RoadMap,
+    lane_ids: list[int] | tuple[int, ...],
+    config: ReferencePathConfig | None = None,
+) -> ReferencePath:
+    """The `ReferencePath` along consecutive lanes (successors or left / right neighbours).
+
+    Raises `DataError` naming the map and lanes for an unknown lane or an unlinked pair.
+    """
+    config = ReferencePathConfig() if config is None else config
+    if len(lane_ids) == 0:
+        raise DataError(f"map {road_map.source!r}: a reference path needs at least one lane")
+    changes = [_is_lane_change(road_map, a, b) for a, b in itertools.pairwise(lane_ids)]
+    changes = [False, *changes, False]  # entered / left by a lane change, per lane
+    pieces, piece_lanes, piece_speeds = [], [], []
+    previous_end: NDArrayF64 | None = None
+    for position, lane_id in enumerate(lane_ids):
+        lane = road_map.lanes[lane_id]
+        centerline, total = lane.centerline, lane.length_m
+        begin_s = 0.0
+        if changes[position] and previous_end is not None:
+            begin_s = min(
+                total,
+                project_points(centerline, previous_end[None])[0][0] + config.lane_change_length_m,
+            )
+        end_s = 0.5 * (begin_s + total) if changes[position + 1] else total
+        piece = _slice_polyline(centerline, begin_s, end_s)
+        previous_end = piece[-1]
+        pieces.append(piece)
+        piece_lanes.append(np.full(len(piece), lane_id, dtype=np.int64))
+        piece_speeds.append(np.full(len(piece), lane.speed_limit_mps))
+    return ReferencePath.from_points(
+        np.concatenate(pieces), np.concatenate(piece_lanes), np.concatenate(piece_speeds)
+    )
+
+
+def _is_lane_change(road_map: RoadMap, lane_id: int, next_id: int) -> bool:
+    """Whether next_id follows lane_id as a successor (False) or a neighbour (True)."""
+    for known in (lane_id, next_id):
+        if known not in road_map.lanes:
+            raise DataError(f"map {road_map.source!r}: no lane with id {known}")
+    lane = road_map.lanes[lane_id]
+    if next_id in lane.successors:
+        return False
+    if next_id in (lane.left_neighbor, lane.right_neighbor):
+        return True
+    raise DataError(
+        f"map {road_map.source!r}: lane {next_id} neither follows nor neighbours lane {lane_id}"
+    )
+
+
+def _slice_polyline(polyline: NDArrayF64, begin_s: float, end_s: float) -> NDArrayF64:
+    """float64[Q, 2]: the part of `polyline` between arc lengths begin_s <= end_s, ends included."""
+    cumulative = arc_length(polyline)
+    inner = polyline[(cumulative > begin_s) & (cumulative < end_s)]
+    ends, _ = interpolate_along(polyline, np.array([begin_s, end_s]))
+    return np.concatenate([ends[:1], inner, ends[1:]])
