@@ -182,3 +182,12 @@ def test_configs_reject_inconsistent_values() -> None:
         LongitudinalPidConfig(speed_gain_per_s=0.0, station_gain_per_s2=0.3)
     with pytest.raises(ValueError, match="control_period_s"):
         TrackerConfig(control_period_s=0.0)
+
+
+def test_steering_is_held_at_standstill() -> None:
+    times = DT_S * np.arange(21)
+    reference = Trajectory(times, np.zeros((21, 2)), np.zeros(21), np.zeros(21))
+    start = make_state(np.array([0.0, 0.5]), 0.2, 0.0, steering_rad=0.1)
+    rollout = TRACKER.track(start, reference, DT_S, 20)
+    np.testing.assert_array_equal(rollout.states[:, StateIndex.STEERING], 0.1)
+    np.testing.assert_array_equal(rollout.states[:, StateIndex.SPEED], 0.0)

@@ -35,14 +35,21 @@ class TrackerConfig:
     """vehicle: the model being controlled (its limits clip the commands).
     control_period_s: the step the LQR gains and the steering feed-forward assume; `command`
     uses it, `track` uses its own dt.
+    standstill_speed_mps: while both the vehicle and the reference are slower than this, the
+    steering is held (steering at rest only winds the wheel up against the errors).
     """
 
     vehicle: BicycleConfig = field(default_factory=BicycleConfig)
     lateral: LateralLqrConfig = field(default_factory=LateralLqrConfig)
     longitudinal: LongitudinalPidConfig = field(default_factory=LongitudinalPidConfig)
     control_period_s: float = 0.1
+    standstill_speed_mps: float = 0.2
 
     def __post_init__(self) -> None:
+        if not self.standstill_speed_mps >= 0:
+            raise ValueError(
+                f"TrackerConfig.standstill_speed_mps must be >= 0, got {self.standstill_speed_mps}"
+            )
         if not self.control_period_s > 0:
             raise ValueError(
                 f"TrackerConfig.control_period_s must be > 0, got {self.control_period_s}"
@@ -143,6 +150,9 @@ class TrajectoryTracker:
         )
         feedback = np.einsum("...j,...j->...", scheduled_gains(speeds, gains, speed), lateral_state)
         steering_rate = (feed_forward_ahead - feed_forward_now) / dt_s - feedback
+        standstill = self.config.standstill_speed_mps
+        moving = (np.abs(speed) > standstill) | (np.abs(now.speed_mps) > standstill)
+        steering_rate = np.where(moving, steering_rate, 0.0)
         accel = acceleration_command(
             self.config.longitudinal,
             speed_error_mps=now.speed_mps - speed,
