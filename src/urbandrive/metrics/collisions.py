@@ -1,0 +1,313 @@
+"""Ego collisions and nuPlan's `no_ego_at_fault_collisions` multiplier, batched.
+
+Source: motional/nuplan-devkit `nuplan/planning/metrics/evaluation_metrics/common/
+no_ego_at_fault_collisions.py`, `metrics/utils/collision_utils.py`,
+`simulation/observation/idm/utils.py` and the `no_ego_at_fault_collisions_statistics.yaml`
+config. Re-implemented over arrays; the rules are nuPlan's:
+
+1. A collision is the ego's box overlapping (touching counts) an agent's box at a step where
+   the agent is valid (invalid steps never collide: waymo-open-dataset #701).
+2. Each agent collides at most once per rollout: only its first overlapping step is an event
+   (nuPlan drops a track from the check once it has collided).
+3. Each event gets a `CollisionKind`, tested in this order: the ego is stopped (|speed| <=
+   0.05 m/s); the agent is stopped (speed <= 0.005 m/s, or a STATIC object); the agent's
+   centre is behind the ego (more than 150 deg off the ego's heading, seen from the rear
+   axle); the ego's front bumper (the segment between its front corners) touches the agent's
+   box; otherwise lateral.
+4. At fault: stopped-agent and active-front collisions, and lateral ones at steps where the
+   ego is changing lanes or is outside its lane (`ego_changing_lanes_or_offroad`, which
+   nuPlan derives from "ego not in one common or connected lane"). Never at fault: the ego is
+   stopped, or an agent hits it from behind.
+5. multiplier = prod over categories of max(0, 1 - n / (allowed + 1)) with allowed = 0 for
+   vulnerable road users and vehicles, 1 for objects: any at-fault collision with a vehicle,
+   cyclist or pedestrian gives 0, one with a single static object 0.5, two objects 0.
+
+Categories: nuPlan counts PEDESTRIAN and BICYCLE as VRUs, VEHICLE as vehicles, cones,
+barriers, signs and generic objects as objects. Here: PEDESTRIAN, CYCLIST, ANIMAL are
+`VULNERABLE` (animals do not exist in nuPlan; our choice), VEHICLE, LARGE_VEHICLE,
+MOTORCYCLIST are `VEHICLE`, STATIC and UNKNOWN are `OBJECT`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from urbandrive.core.agent_type import AgentType
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.geometry.boxes import boxes_overlap
+from urbandrive.metrics.states import AgentStates, EgoStates
+
+
+class CollisionKind(enum.IntEnum):
+    """How a collision happened (nuPlan's `CollisionType`, same order and values)."""
+
+    STOPPED_EGO = 0
+    STOPPED_AGENT = 1
+    ACTIVE_FRONT = 2
+    ACTIVE_REAR = 3
+    ACTIVE_LATERAL = 4
+
+
+class CollisionCategory(enum.IntEnum):
+    """What the ego hit; indexes `AtFaultCollisionResult.at_fault_counts`."""
+
+    VULNERABLE = 0
+    VEHICLE = 1
+    OBJECT = 2
+
+
+_CATEGORY_OF_TYPE = np.array(
+    [
+        CollisionCategory.OBJECT,  # UNKNOWN
+        CollisionCategory.VEHICLE,  # VEHICLE
+        CollisionCategory.VEHICLE,  # LARGE_VEHICLE
+        CollisionCategory.VULNERABLE,  # CYCLIST
+        CollisionCategory.VEHICLE,  # MOTORCYCLIST
+        CollisionCategory.VULNERABLE,  # PEDESTRIAN
+        CollisionCategory.VULNERABLE,  # ANIMAL
+        CollisionCategory.OBJECT,  # STATIC
+    ],
+    dtype=np.int64,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CollisionConfig:
+    """Thresholds of `no_ego_at_fault_collisions`; defaults are nuPlan's.
+
+    rear_axle_to_center_m: the ego's rear axle lies this far behind its box centre (nuPlan's
+    Chrysler Pacifica: 1.461 m); the "agent behind" test is made from the rear axle.
+    use_broad_phase: test bounding circles before the exact box test (same answer, faster).
+    """
+
+    ego_stopped_speed_mps: float = 5e-2
+    agent_stopped_speed_mps: float = 5e-3
+    agent_behind_angle_deg: float = 150.0
+    rear_axle_to_center_m: float = 1.461
+    max_at_fault_vulnerable: int = 0
+    max_at_fault_vehicle: int = 0
+    max_at_fault_object: int = 1
+    use_broad_phase: bool = True
+
+    def __post_init__(self) -> None:
+        if self.ego_stopped_speed_mps < 0 or self.agent_stopped_speed_mps < 0:
+            raise ValueError("stopped-speed thresholds must be >= 0")
+        if (
+            min(self.max_at_fault_vulnerable, self.max_at_fault_vehicle, self.max_at_fault_object)
+            < 0
+        ):
+            raise ValueError("allowed at-fault collision counts must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class CollisionEvents:
+    """Every new collision (one per agent and batch element), struct of arrays over E events.
+
+    batch_index: int64[E, len(B)], the batch element; step: int64[E]; agent_index: int64[E];
+    agent_type: int64[E] (`AgentType`); kind: int64[E] (`CollisionKind`); at_fault: bool[E];
+    ego_delta_v_mps: float64[E], nuPlan's collision energy (speed change of the ego, equal masses).
+    """
+
+    batch_index: NDArrayInt
+    step: NDArrayInt
+    agent_index: NDArrayInt
+    agent_type: NDArrayInt
+    kind: NDArrayInt
+    at_fault: NDArrayBool
+    ego_delta_v_mps: NDArrayF64
+
+    @property
+    def num_events(self) -> int:
+        return int(self.step.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class AtFaultCollisionResult:
+    """Result of `no_ego_at_fault_collisions` for batch shape B, A agents, T steps.
+
+    multiplier: float64[*B] in {0, 0.5, 1, ...}: the nuPlan score.
+    at_fault_counts: int64[*B, 3], indexed by `CollisionCategory`.
+    first_collision_step: int64[*B, A], the step of each agent's collision, T if none.
+    at_fault_step: bool[*B, T], steps with an at-fault collision (TTC is 0 there).
+    events: the collisions, for reports.
+    """
+
+    multiplier: NDArrayF64
+    at_fault_counts: NDArrayInt
+    first_collision_step: NDArrayInt
+    at_fault_step: NDArrayBool
+    events: CollisionEvents
+
+
+def no_ego_at_fault_collisions(
+    ego: EgoStates,
+    agents: AgentStates,
+    ego_changing_lanes_or_offroad: NDArrayBool,
+    config: CollisionConfig = CollisionConfig(),
+) -> AtFaultCollisionResult:
+    """nuPlan's at-fault collision multiplier for a batch of ego rollouts (rules: module doc).
+
+    ego: batch shape [*E], T steps; agents: batch shape [*G] broadcastable with [*E], A agents,
+    the same T steps. ego_changing_lanes_or_offroad: bool[..., T] broadcastable to [*B, T].
+    """
+    overlap = ego_agent_overlap(ego, agents, config.use_broad_phase)  # [*B, A, T]
+    batch_shape, num_steps = overlap.shape[:-2], overlap.shape[-1]
+    first = overlap & (np.cumsum(overlap, axis=-1) == 1)
+    first_step = np.where(overlap.any(-1), np.argmax(overlap, axis=-1), num_steps)
+    lateral_flag = np.broadcast_to(ego_changing_lanes_or_offroad, batch_shape + (num_steps,))
+    events = _classify_events(ego, agents, np.nonzero(first), first.shape, lateral_flag, config)
+    counts = _count_at_fault(events, batch_shape)
+    allowed = np.array(
+        [config.max_at_fault_vulnerable, config.max_at_fault_vehicle, config.max_at_fault_object]
+    )
+    multiplier = np.prod(np.maximum(0.0, 1.0 - counts / (allowed + 1.0)), axis=-1)
+    at_fault_step = np.zeros(batch_shape + (num_steps,), dtype=bool)
+    fault = events.at_fault
+    at_fault_step[(*events.batch_index[fault].T, events.step[fault])] = True
+    return AtFaultCollisionResult(
+        multiplier, counts, first_step.astype(np.int64), at_fault_step, events
+    )
+
+
+def ego_agent_overlap(
+    ego: EgoStates, agents: AgentStates, use_broad_phase: bool = True
+) -> NDArrayBool:
+    """bool[*B, A, T]: the ego's box overlaps agent a's box at step t (valid steps only).
+
+    With `use_broad_phase`, bounding circles (radius = half the box diagonal) are compared
+    first and the exact separating-axis test runs only on the pairs whose circles touch.
+    """
+    ego_xy, ego_heading, ego_size = _ego_per_agent(ego)
+    agent_size = agents.size_per_step()
+    shape = np.broadcast_shapes(ego_xy.shape[:-1], agents.xy.shape[:-1])
+    valid = np.broadcast_to(agents.valid, shape)
+    if not use_broad_phase:
+        exact = boxes_overlap(ego_xy, ego_heading, ego_size, agents.xy, agents.heading, agent_size)
+        return valid & exact
+    reach = 0.5 * (
+        np.hypot(*np.moveaxis(ego_size, -1, 0)) + np.hypot(*np.moveaxis(agent_size, -1, 0))
+    )
+    gap = agents.xy - ego_xy
+    near = valid & (np.einsum("...d,...d->...", gap, gap) <= reach * reach)
+    index = np.nonzero(near)
+    result = np.zeros(shape, dtype=bool)
+    result[index] = boxes_overlap(
+        take(ego_xy, shape, index, 1),
+        take(ego_heading, shape, index, 0),
+        take(ego_size, shape, index, 1),
+        take(agents.xy, shape, index, 1),
+        take(agents.heading, shape, index, 0),
+        take(agent_size, shape, index, 1),
+    )
+    return result
+
+
+def take(
+    array: np.ndarray, shape: tuple[int, ...], index: tuple[NDArrayInt, ...], trailing: int
+) -> np.ndarray:
+    """Values of `array` broadcast to `shape` (+ its `trailing` last axes) at `index` (np.nonzero)."""
+    array = np.asarray(array)
+    tail = array.shape[array.ndim - trailing :] if trailing else ()
+    return np.broadcast_to(array, shape + tail)[index]
+
+
+def _ego_per_agent(ego: EgoStates) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    """The ego's xy [*E, 1, T, 2], heading [*E, 1, T], size [*E, 1, 1, 2], with an agent axis."""
+    return ego.xy[..., None, :, :], ego.heading[..., None, :], ego.size_per_step()[..., None, :]
+
+
+def _classify_events(
+    ego: EgoStates,
+    agents: AgentStates,
+    index: tuple[NDArrayInt, ...],
+    shape: tuple[int, ...],
+    lateral_flag: NDArrayBool,
+    config: CollisionConfig,
+) -> CollisionEvents:
+    """Kind, fault and energy of the collisions at `index` (np.nonzero of a [*B, A, T] mask)."""
+    ego_xy, ego_heading, ego_size = _ego_per_agent(ego)
+    xy_e, heading_e = take(ego_xy, shape, index, 1), take(ego_heading, shape, index, 0)
+    size_e = take(ego_size, shape, index, 1)
+    speed_e = np.abs(take(ego.speed_mps[..., None, :], shape, index, 0))
+    xy_a, heading_a = take(agents.xy, shape, index, 1), take(agents.heading, shape, index, 0)
+    size_a = take(agents.size_per_step(), shape, index, 1)
+    types = take(agents.types_per_step(), shape, index, 0).astype(np.int64)
+    is_static = types == AgentType.STATIC
+    speed_a = np.where(
+        is_static, 0.0, np.linalg.norm(take(agents.velocity, shape, index, 1), axis=-1)
+    )
+    direction = np.stack([np.cos(heading_e), np.sin(heading_e)], axis=-1)
+    rear_axle = xy_e - config.rear_axle_to_center_m * direction
+    behind = agent_angle_from_heading(rear_axle, heading_e, xy_a) > np.deg2rad(
+        config.agent_behind_angle_deg
+    )
+    bumper_xy = xy_e + 0.5 * size_e[..., :1] * direction
+    bumper_size = np.stack([np.zeros_like(size_e[..., 1]), size_e[..., 1]], axis=-1)
+    front = boxes_overlap(bumper_xy, heading_e, bumper_size, xy_a, heading_a, size_a)
+    kind = np.select(
+        [
+            speed_e <= config.ego_stopped_speed_mps,
+            speed_a <= config.agent_stopped_speed_mps,
+            behind,
+            front,
+        ],
+        [
+            CollisionKind.STOPPED_EGO,
+            CollisionKind.STOPPED_AGENT,
+            CollisionKind.ACTIVE_REAR,
+            CollisionKind.ACTIVE_FRONT,
+        ],
+        default=CollisionKind.ACTIVE_LATERAL,
+    ).astype(np.int64)
+    num_batch = len(shape) - 2
+    step = index[-1]
+    lateral_at_fault = (kind == CollisionKind.ACTIVE_LATERAL) & lateral_flag[
+        (*index[:num_batch], step)
+    ]
+    at_fault = (
+        np.isin(kind, [CollisionKind.STOPPED_AGENT, CollisionKind.ACTIVE_FRONT]) | lateral_at_fault
+    )
+    cos_term = 2.0 * speed_e * speed_a * np.cos(heading_e - heading_a)
+    delta_v = 0.5 * np.sqrt(np.maximum(speed_e**2 + speed_a**2 - cos_term, 0.0))
+    batch_index = np.array(index[:num_batch], dtype=np.int64).T.reshape(step.shape[0], num_batch)
+    return CollisionEvents(
+        batch_index,
+        step.astype(np.int64),
+        index[-2].astype(np.int64),
+        types,
+        kind,
+        at_fault,
+        delta_v,
+    )
+
+
+def agent_angle_from_heading(
+    origin_xy: NDArrayF64, heading: NDArrayF64, agent_xy: NDArrayF64
+) -> NDArrayF64:
+    """float64[...]: angle in [0, pi] between `heading` and the direction origin -> agent.
+
+    nuPlan's `get_agent_relative_angle`; NaN when the agent sits exactly at the origin (so it
+    is then neither ahead nor behind, as in nuPlan).
+    """
+    offset = agent_xy - origin_xy
+    distance = np.linalg.norm(offset, axis=-1)
+    dot = offset[..., 0] * np.cos(heading) + offset[..., 1] * np.sin(heading)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosine = np.where(distance > 0, dot / np.where(distance > 0, distance, 1.0), np.nan)
+    return np.arccos(np.clip(cosine, -1.0, 1.0))
+
+
+def _count_at_fault(events: CollisionEvents, batch_shape: tuple[int, ...]) -> NDArrayInt:
+    """int64[*B, 3]: at-fault events per batch element and `CollisionCategory`."""
+    counts = np.zeros((int(np.prod(batch_shape, dtype=np.int64)), len(CollisionCategory)), np.int64)
+    flat_batch = (
+        np.ravel_multi_index(tuple(events.batch_index.T), batch_shape)
+        if batch_shape
+        else np.zeros_like(events.step)
+    )
+    category = _CATEGORY_OF_TYPE[events.agent_type]
+    np.add.at(counts, (flat_batch[events.at_fault], category[events.at_fault]), 1)
+    return counts.reshape(batch_shape + (len(CollisionCategory),))

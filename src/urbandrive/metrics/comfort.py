@@ -1,0 +1,207 @@
+"""nuPlan's `ego_is_comfortable`, batched: six kinematic signals, each within its bounds.
+
+Source: motional/nuplan-devkit `nuplan/planning/metrics/evaluation_metrics/common/
+ego_is_comfortable.py`, `ego_lon_acceleration.py`, `ego_lat_acceleration.py`,
+`ego_yaw_rate.py`, `ego_yaw_acceleration.py`, `ego_lon_jerk.py`, `ego_jerk.py`,
+`metrics/utils/state_extractors.py`, `evaluation_metrics/base/within_bound_metric_base.py`
+and the low-level yaml configs. Signals are computed as nuPlan does (Savitzky-Golay,
+`scipy.signal.savgol_filter`, default mode "interp", rounded to 8 decimals):
+
+- longitudinal / lateral acceleration: the ego-frame acceleration of the box centre, smoothed
+  with window min(8, T), polynomial order 2;
+- yaw rate: first derivative of the unwrapped heading, window min(5, T), order 2 (nuPlan's
+  `extract_ego_yaw_rate` takes `window_length=15` but does not pass it on, so its default 5
+  applies; we match the behaviour, not the signature);
+- yaw acceleration: second derivative of the unwrapped heading, window min(5, T), order 3;
+- longitudinal jerk: first derivative (window min(15, T), order 2) of the smoothed
+  longitudinal acceleration;
+- jerk: the same, of the smoothed acceleration magnitude. nuPlan differentiates the
+  magnitude of the rear-axle acceleration; we use the magnitude of the centre's (lon, lat)
+  acceleration we are given (identical when the ego does not rotate).
+
+A signal is within bounds iff lower < value < upper at every step (strict, as nuPlan's
+`WithinBoundMetricBase`); a bound set to None is ignored (compared with `is None`: nuPlan's
+`if not min_within_bound_threshold` ignores a bound of 0.0, we do not). The metric is 1 iff all
+six are within bounds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+from urbandrive.core.errors import DataError
+from urbandrive.core.typing import NDArrayBool, NDArrayF64
+
+
+class ComfortSignal(enum.IntEnum):
+    """Indexes axis -2 of `ComfortResult.signals` and axis -1 of `within_bound`."""
+
+    LON_ACCEL = 0
+    LAT_ACCEL = 1
+    YAW_RATE = 2
+    YAW_ACCEL = 3
+    LON_JERK = 4
+    JERK = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ComfortConfig:
+    """Bounds (nuPlan's config values) and the Savitzky-Golay filters (nuPlan's code values)."""
+
+    min_lon_accel_mps2: float | None = -4.05
+    max_lon_accel_mps2: float | None = 2.40
+    max_abs_lat_accel_mps2: float | None = 4.89
+    max_abs_yaw_rate_radps: float | None = 0.95
+    max_abs_yaw_accel_radps2: float | None = 1.93
+    max_abs_lon_jerk_mps3: float | None = 4.13
+    max_abs_jerk_mps3: float | None = 8.37
+    accel_window: int = 8
+    accel_poly_order: int = 2
+    jerk_window: int = 15
+    jerk_poly_order: int = 2
+    yaw_window: int = 5
+    yaw_rate_poly_order: int = 2
+    yaw_accel_poly_order: int = 3
+    decimals: int = 8
+
+    def bounds(self) -> list[tuple[float | None, float | None]]:
+        """(lower, upper) per `ComfortSignal`, None where unbounded."""
+        return [
+            (self.min_lon_accel_mps2, self.max_lon_accel_mps2),
+            _symmetric(self.max_abs_lat_accel_mps2),
+            _symmetric(self.max_abs_yaw_rate_radps),
+            _symmetric(self.max_abs_yaw_accel_radps2),
+            _symmetric(self.max_abs_lon_jerk_mps3),
+            _symmetric(self.max_abs_jerk_mps3),
+        ]
+
+    @property
+    def min_num_steps(self) -> int:
+        """Fewest steps the filters accept (polynomial order < window)."""
+        return (
+            max(
+                self.accel_poly_order,
+                self.jerk_poly_order,
+                self.yaw_rate_poly_order,
+                self.yaw_accel_poly_order,
+            )
+            + 1
+        )
+
+
+def _symmetric(bound: float | None) -> tuple[float | None, float | None]:
+    return (None, None) if bound is None else (-bound, bound)
+
+
+@dataclass(frozen=True, slots=True)
+class ComfortResult:
+    """is_comfortable: bool[*B]; within_bound: bool[*B, 6]; signals: float64[*B, 6, T] (SI units),
+    both indexed by `ComfortSignal`."""
+
+    is_comfortable: NDArrayBool
+    within_bound: NDArrayBool
+    signals: NDArrayF64
+
+    @property
+    def score(self) -> NDArrayF64:
+        """float64[*B], 1.0 if comfortable else 0.0."""
+        return self.is_comfortable.astype(np.float64)
+
+
+def ego_is_comfortable(
+    heading: NDArrayF64,
+    acceleration_mps2: NDArrayF64,
+    dt_s: float,
+    config: ComfortConfig = ComfortConfig(),
+) -> ComfortResult:
+    """nuPlan's comfort check (definition: module doc).
+
+    heading: float64[*B, T], radians, global frame. acceleration_mps2: float64[*B, T, 2], the
+    box centre's (longitudinal, lateral) acceleration in the ego frame (see
+    `body_frame_acceleration`). dt_s: step, seconds. Requires T >= `config.min_num_steps`.
+    """
+    signals = comfort_signals(heading, acceleration_mps2, dt_s, config)
+    within = np.stack(
+        [
+            within_bound(signals[..., i, :], lower, upper)
+            for i, (lower, upper) in enumerate(config.bounds())
+        ],
+        axis=-1,
+    )
+    return ComfortResult(np.all(within, axis=-1), within, signals)
+
+
+def comfort_signals(
+    heading: NDArrayF64,
+    acceleration_mps2: NDArrayF64,
+    dt_s: float,
+    config: ComfortConfig = ComfortConfig(),
+) -> NDArrayF64:
+    """float64[*B, 6, T]: the six signals of `ComfortSignal`, filtered as nuPlan does."""
+    num_steps = heading.shape[-1]
+    if num_steps < config.min_num_steps:
+        raise DataError(f"comfort: need at least {config.min_num_steps} steps, got {num_steps}")
+    acceleration_mps2 = np.asarray(acceleration_mps2, np.float64)
+    lon = _smooth(acceleration_mps2[..., 0], config)
+    lat = _smooth(acceleration_mps2[..., 1], config)
+    magnitude = _smooth(np.linalg.norm(acceleration_mps2, axis=-1), config)
+    unwrapped = np.unwrap(np.asarray(heading, np.float64), axis=-1)
+    yaw_window = min(config.yaw_window, num_steps)
+    yaw_rate = _derivative(unwrapped, yaw_window, config.yaw_rate_poly_order, 1, dt_s)
+    yaw_accel = _derivative(unwrapped, yaw_window, config.yaw_accel_poly_order, 2, dt_s)
+    jerk_window = min(config.jerk_window, num_steps)
+    lon_jerk = _derivative(lon, jerk_window, config.jerk_poly_order, 1, dt_s)
+    jerk = _derivative(magnitude, jerk_window, config.jerk_poly_order, 1, dt_s)
+    signals = np.stack([lon, lat, yaw_rate, yaw_accel, lon_jerk, jerk], axis=-2)
+    return np.round(signals, config.decimals)
+
+
+def _smooth(values: NDArrayF64, config: ComfortConfig) -> NDArrayF64:
+    """nuPlan's `extract_ego_acceleration` filter, rounded like it."""
+    window = min(config.accel_window, values.shape[-1])
+    smoothed = savgol_filter(
+        values, window_length=window, polyorder=config.accel_poly_order, axis=-1
+    )
+    return np.round(smoothed, config.decimals)
+
+
+def _derivative(
+    values: NDArrayF64, window: int, poly_order: int, order: int, dt_s: float
+) -> NDArrayF64:
+    """nuPlan's `approximate_derivatives` along the last axis (equally spaced steps of dt_s)."""
+    return savgol_filter(
+        values, window_length=window, polyorder=poly_order, deriv=order, delta=dt_s, axis=-1
+    )
+
+
+def within_bound(values: NDArrayF64, lower: float | None, upper: float | None) -> NDArrayBool:
+    """bool[...]: lower < values < upper at every index of the last axis; None = unbounded.
+
+    Bounds are compared with `is None`, so 0.0 is a bound (nuPlan's truthiness pitfall).
+    """
+    ok = np.ones(values.shape, dtype=bool)
+    if lower is not None:
+        ok &= values > lower
+    if upper is not None:
+        ok &= values < upper
+    return np.all(ok, axis=-1)
+
+
+def body_frame_acceleration(
+    velocity_mps: NDArrayF64, heading: NDArrayF64, dt_s: float
+) -> NDArrayF64:
+    """float64[*B, T, 2]: (longitudinal, lateral) acceleration in the ego frame.
+
+    velocity_mps: float64[*B, T, 2], global frame; heading: float64[*B, T]. The global
+    acceleration is `np.gradient` of the velocity over time (central differences inside,
+    one-sided at the ends), then rotated into the frame of the heading at each step.
+    """
+    acceleration = np.gradient(np.asarray(velocity_mps, np.float64), dt_s, axis=-2)
+    cos, sin = np.cos(heading), np.sin(heading)
+    lon = cos * acceleration[..., 0] + sin * acceleration[..., 1]
+    lat = -sin * acceleration[..., 0] + cos * acceleration[..., 1]
+    return np.stack([lon, lat], axis=-1)

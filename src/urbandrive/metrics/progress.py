@@ -1,0 +1,44 @@
+"""nuPlan's progress metrics over precomputed route progress, batched.
+
+Source: motional/nuplan-devkit `nuplan/planning/metrics/evaluation_metrics/common/
+ego_progress_along_expert_route.py`, `ego_is_making_progress.py` and their yaml configs
+(`score_progress_threshold: 2`, `min_progress_threshold: 0.2`). The progress along the
+expert's route (nuPlan sums per-step progress along the route's lane baselines) is computed
+by the caller from the map.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from urbandrive.core.typing import NDArrayF64
+
+
+def ego_progress_along_expert_route(
+    ego_progress_m: NDArrayF64,
+    expert_progress_m: NDArrayF64 | float,
+    score_progress_threshold_m: float = 2.0,
+) -> NDArrayF64:
+    """Ratio of the ego's to the expert's progress along the expert route, float64[*B] in [0, 1].
+
+    ego_progress_m: float64[*B], total progress of the ego along the expert route, metres
+    (negative when it drove backwards). expert_progress_m: the expert's, broadcastable.
+
+        ratio = clip(ego / max(expert, score_progress_threshold_m), 0, 1)
+
+    The floor (nuPlan's config: 2 m) keeps a stationary expert from dividing by ~0: then any
+    ego progress >= 2 m scores 1.
+    """
+    ego = np.asarray(ego_progress_m, np.float64)
+    denominator = np.maximum(np.asarray(expert_progress_m, np.float64), score_progress_threshold_m)
+    return np.clip(ego / denominator, 0.0, 1.0)
+
+
+def ego_is_making_progress(
+    progress_ratio: NDArrayF64, min_progress_threshold: float = 0.2
+) -> NDArrayF64:
+    """nuPlan's multiplier: 1.0 where `progress_ratio >= min_progress_threshold`, else 0.0.
+
+    progress_ratio: float64[*B], from `ego_progress_along_expert_route`.
+    """
+    return np.where(np.asarray(progress_ratio) >= min_progress_threshold, 1.0, 0.0)
