@@ -93,9 +93,9 @@ class TrajectoryTracker:
         """
         check_state(state, "TrajectoryTracker.command: state")
         reference.validate("TrajectoryTracker.command: reference")
-        return self._command(
-            state, reference.with_derivatives(), time_s, self.config.control_period_s
-        )
+        dt_s = self.config.control_period_s
+        now, ahead = _sample(reference.with_derivatives(), np.array([time_s, time_s + dt_s]))
+        return self._command(state, now, ahead, dt_s)
 
     def track(
         self,
@@ -120,9 +120,11 @@ class TrajectoryTracker:
         commands = np.empty((*batch, num_steps, COMMAND_SIZE))
         states[..., 0, :] = initial_state
         times_s = start_time_s + dt_s * np.arange(num_steps + 1)
+        # Sample the reference at every step's time and one step ahead, in one call.
+        samples = _sample(reference, np.concatenate([times_s[:-1], times_s[:-1] + dt_s]))
         for index in range(num_steps):
             commands[..., index, :] = self._command(
-                states[..., index, :], reference, float(times_s[index]), dt_s
+                states[..., index, :], samples[index], samples[num_steps + index], dt_s
             )
             states[..., index + 1, :] = step(
                 states[..., index, :], commands[..., index, :], dt_s, self.config.vehicle
@@ -130,11 +132,10 @@ class TrajectoryTracker:
         return TrackedRollout(times_s=times_s, states=states, commands=commands)
 
     def _command(
-        self, state: NDArrayF64, reference: Trajectory, time_s: float, dt_s: float
+        self, state: NDArrayF64, now: _ReferencePoint, ahead: _ReferencePoint, dt_s: float
     ) -> NDArrayF64:
-        """Unchecked command; `reference` has its derivatives filled in."""
+        """Unchecked command from the reference now and one step of `dt_s` ahead."""
         vehicle = self.config.vehicle
-        now, ahead = _sample(reference, np.array([time_s, time_s + dt_s]))
         errors = _tracking_errors(state, now)
         speed = state[..., StateIndex.SPEED]
         feed_forward_now = np.arctan(vehicle.wheelbase_m * now.curvature_1pm)
