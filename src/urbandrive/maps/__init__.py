@@ -13,16 +13,28 @@ from urbandrive.maps.road_map import (
     TrafficSignal,
 )
 from urbandrive.maps.routing import LaneGraph, MapMatchConfig, NoRouteError, RoutingConfig
+from urbandrive.maps.vectorize import (
+    NUM_MAP_FEATURES,
+    MapFeature,
+    MapPolylines,
+    PolylinePieces,
+    polyline_pieces,
+    vectorize_map,
+)
 
 __all__ = [
     "DEFAULT_SPEED_LIMIT_MPS",
+    "NUM_MAP_FEATURES",
     "Crosswalk",
     "Lane",
     "LaneGraph",
     "LaneIndex",
     "LaneType",
+    "MapFeature",
     "MapMatchConfig",
+    "MapPolylines",
     "NoRouteError",
+    "PolylinePieces",
     "PoseMatchConfig",
     "ReferencePath",
     "ReferencePathConfig",
@@ -31,4 +43,6 @@ __all__ = [
     "StopKind",
     "StopLine",
     "TrafficSignal",
+    "polyline_pieces",
+    "vectorize_map",
 ]

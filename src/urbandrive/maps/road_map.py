@@ -11,6 +11,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -138,6 +139,11 @@ class RoadMap:
         stacked = np.concatenate(points, axis=0)
         (x_min, y_min), (x_max, y_max) = stacked.min(0), stacked.max(0)
         return float(x_min), float(y_min), float(x_max), float(y_max)
+
+    @cached_property
+    def query_cache(self) -> dict[object, Any]:
+        """Derived data of parametrised queries (e.g. `vectorize.polyline_pieces`), by key."""
+        return {}
 
     # -- spatial queries (urbandrive.maps.index); the index is built on first use --------------
 
