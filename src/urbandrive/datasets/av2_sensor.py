@@ -81,7 +81,7 @@ def load_sensor_log(folder: Path) -> Scenario:
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such AV2 log folder")
-    map_path = _map_file(folder)
+    map_path = find_map_file(folder)
     cuboids = read_cuboids(folder / ANNOTATIONS_FILE)
     poses = read_poses(folder / POSES_FILE)
     road_map = load_av2_map(map_path)
@@ -282,7 +282,7 @@ def _unit_quaternions(path: Path, quaternion: NDArrayF64) -> NDArrayF64:
     return quaternion / norm
 
 
-def _map_file(folder: Path) -> Path:
+def find_map_file(folder: Path) -> Path:
     candidates = sorted((folder / "map").glob("log_map_archive_*.json"))
     if len(candidates) != 1:
         found = "none" if not candidates else f"{len(candidates)}"
