@@ -15,7 +15,8 @@ from urbandrive.metrics.time_to_collision import (
 from .helpers import CAR, agents_from, straight_ego
 
 
-def _ttc(ego, agents, lateral=False, config=TimeToCollisionConfig()):
+def _ttc(ego, agents, lateral=False, config=None):
+    config = TimeToCollisionConfig() if config is None else config
     flag = np.full((1, ego.num_steps), lateral)
     collisions = no_ego_at_fault_collisions(ego, agents, flag)
     return time_to_collision_within_bound(ego, agents, collisions, flag, config=config)
