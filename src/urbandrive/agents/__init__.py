@@ -1,5 +1,5 @@
 """Policies for non-ego agents (and the IDM law the baseline planner shares)."""
 
-from urbandrive.agents.idm import IdmConfig, idm_acceleration
+from urbandrive.agents.idm import IdmConfig, desired_gap, idm_acceleration
 
-__all__ = ["IdmConfig", "idm_acceleration"]
+__all__ = ["IdmConfig", "desired_gap", "idm_acceleration"]

@@ -59,3 +59,13 @@ def idm_acceleration(
     free_road = (speed / desired) ** config.exponent
     accel = config.max_accel_mps2 * (1.0 - free_road - interaction)
     return np.clip(accel, -config.max_decel_mps2, config.max_accel_mps2)
+
+
+def desired_gap(speed_mps: NDArrayF64, lead_speed_mps: NDArrayF64, config: IdmConfig) -> NDArrayF64:
+    """IDM's desired gap s* (m): s0 + max(0, v*T + v*(v - v_lead) / (2*sqrt(a_max*b)))."""
+    speed = np.maximum(np.asarray(speed_mps, dtype=np.float64), 0.0)
+    approach = speed - np.asarray(lead_speed_mps, dtype=np.float64)
+    brake_term = (
+        speed * approach / (2.0 * np.sqrt(config.max_accel_mps2 * config.comfortable_decel_mps2))
+    )
+    return config.min_gap_m + np.maximum(0.0, speed * config.headway_s + brake_term)

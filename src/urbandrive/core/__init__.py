@@ -6,6 +6,7 @@ from urbandrive.core.observation import Observation, observe
 from urbandrive.core.scenario import Goal, Route, Scenario
 from urbandrive.core.tracks import AgentInfo, Tracks
 from urbandrive.core.traffic_light import TrafficLightState, TrafficLightStates
+from urbandrive.core.trajectory import Trajectory
 
 __all__ = [
     "AgentInfo",
@@ -18,6 +19,7 @@ __all__ = [
     "Tracks",
     "TrafficLightState",
     "TrafficLightStates",
+    "Trajectory",
     "UrbandriveError",
     "observe",
 ]
