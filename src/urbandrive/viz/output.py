@@ -50,17 +50,19 @@ def write_png(frame: np.ndarray, path: Path) -> None:
         Image.fromarray(frame).save(temporary, format="PNG", compress_level=3)
 
 
+def to_palette_image(frame: np.ndarray) -> Image.Image:
+    """uint8[H, W, 3] -> a 256-colour Pillow image (adaptive fast octree palette, no dithering)."""
+    return Image.fromarray(frame).quantize(
+        256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
+
+
 def write_gif(frames: Iterable[np.ndarray], path: Path, frame_duration_s: float) -> int:
     """Animate uint8[H, W, 3] frames, `frame_duration_s` each, looping; returns the frame count.
 
     Each frame gets its own adaptive palette (fast octree, no dithering).
     """
-    images = [
-        Image.fromarray(frame).quantize(
-            256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
-        )
-        for frame in frames
-    ]
+    images = [to_palette_image(frame) for frame in frames]
     if not images:
         raise UrbandriveError(f"{path}: no frames to write")
     duration_ms = max(10, round(frame_duration_s * 1000))
