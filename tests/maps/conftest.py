@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from urbandrive.geometry import midline
-from urbandrive.maps import Crosswalk, Lane, LaneType, RoadMap
+from urbandrive.datasets.av2_map import load_av2_map
+from urbandrive.maps import RoadMap
 from urbandrive.testing import straight_road
 
 
@@ -17,42 +15,6 @@ from urbandrive.testing import straight_road
 def road() -> RoadMap:
     """Two lanes along +x (y = 0 and y = 3.5), each in two 100 m segments: ids 0, 1, 100, 101."""
     return straight_road()
-
-
-def load_av2_map(path: Path) -> RoadMap:
-    """A minimal reader of an AV2 `log_map_archive_*.json` (lanes, crossings, drivable areas)."""
-    raw = json.loads(path.read_text())
-
-    def xy(points: list[dict[str, float]]) -> np.ndarray:
-        return np.array([[p["x"], p["y"]] for p in points], dtype=np.float64)
-
-    lanes = {}
-    for item in raw["lane_segments"].values():
-        left, right = xy(item["left_lane_boundary"]), xy(item["right_lane_boundary"])
-        # Sensor-log archives give no centerline: AV2 defines it as the boundaries' midline.
-        centre = xy(item["centerline"]) if "centerline" in item else midline(left, right)
-        lanes[int(item["id"])] = Lane(
-            id=int(item["id"]),
-            centerline=centre,
-            left_boundary=left,
-            right_boundary=right,
-            lane_type=LaneType[item["lane_type"]],
-            is_intersection=bool(item["is_intersection"]),
-            successors=tuple(item["successors"]),
-            predecessors=tuple(item["predecessors"]),
-            left_neighbor=item["left_neighbor_id"],
-            right_neighbor=item["right_neighbor_id"],
-        )
-    crosswalks = {
-        int(c["id"]): Crosswalk(
-            int(c["id"]), np.concatenate([xy(c["edge1"]), xy(c["edge2"])[::-1]])
-        )
-        for c in raw["pedestrian_crossings"].values()
-    }
-    areas = tuple(xy(a["area_boundary"]) for a in raw["drivable_areas"].values())
-    road_map = RoadMap(lanes=lanes, crosswalks=crosswalks, drivable_areas=areas, source=str(path))
-    road_map.validate()
-    return road_map
 
 
 @pytest.fixture(scope="module")

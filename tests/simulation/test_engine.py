@@ -99,17 +99,15 @@ def test_idm_planner_stops_at_a_red_light():
 def test_the_planner_never_sees_the_future():
     scenario = _road_scene([np.stack([200 + 0 * TIMES, 3.5 + 0 * TIMES], -1)])
 
-    class Recorder(LogPlanner):
-        seen: list = []
+    seen = []
 
+    class Recorder(LogPlanner):
         def plan(self, observation):
-            Recorder.seen.append(
-                (observation.step, observation.history.num_steps, observation.time_s)
-            )
+            seen.append((observation.step, observation.history.num_steps, observation.time_s))
             return super().plan(observation)
 
     simulate(scenario, Recorder(scenario), SimulationConfig(history_steps=5, max_steps=3))
-    assert Recorder.seen == [
+    assert seen == [
         (10, 5, pytest.approx(1.0)),
         (11, 5, pytest.approx(1.1)),
         (12, 5, pytest.approx(1.2)),

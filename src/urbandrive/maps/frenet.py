@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayF64, NDArrayInt
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 MIN_POINT_SPACING_M = 0.05
 #: Miter vectors are capped at this length (a 150-degree turn) to stay finite at hairpins.
 _MAX_MITER_LENGTH = 1.0 / np.cos(np.deg2rad(75.0))
+#: `to_frenet` first tries the 2 * _WINDOW segments around the nearest vertex.
+_WINDOW = 2
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,10 @@ class ReferencePath:
         return float(self.s_m[-1])
 
     @cached_property
+    def _vertex_tree(self) -> cKDTree:
+        return cKDTree(self.xy)
+
+    @cached_property
     def _segment_tree(self) -> shapely.STRtree:
         return shapely.STRtree(shapely.linestrings(np.stack([self.xy[:-1], self.xy[1:]], axis=1)))
 
@@ -122,10 +129,27 @@ class ReferencePath:
 
         Each point takes, among the segments near it, the one whose sector (between the
         miter lines at its ends) holds it with the smallest |d|; points beyond the ends
-        extend the end segments (s < 0 or s > length).
+        extend the end segments (s < 0 or s > length). Fast path: the segments around the
+        nearest vertex (KD-tree); points none of them holds search the segment tree.
         """
         xy = np.asarray(xy, dtype=np.float64)
         flat = xy.reshape(-1, 2)
+        _, vertex = self._vertex_tree.query(flat)
+        last = len(self.xy) - 2
+        segment = np.clip(vertex[:, None] + np.arange(-_WINDOW, _WINDOW), 0, last)  # [N, 2W]
+        s_m, d_m, inside = self._frenet_on_segments(
+            np.repeat(flat, 2 * _WINDOW, axis=0), segment.reshape(-1)
+        )
+        score = np.where(inside, np.abs(d_m), np.inf).reshape(segment.shape)
+        best = np.argmin(score, axis=1) + np.arange(len(flat)) * 2 * _WINDOW
+        s_out, d_out = s_m[best], d_m[best]
+        lost = ~np.isfinite(score.min(axis=1))
+        if np.any(lost):
+            s_out[lost], d_out[lost] = self._to_frenet_searching(flat[lost])
+        return s_out.reshape(xy.shape[:-1]), d_out.reshape(xy.shape[:-1])
+
+    def _to_frenet_searching(self, flat: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64]:
+        """(s, d) of `flat: float64[M, 2]` over every segment near each point (segment tree)."""
         points = shapely.points(flat)
         (_, nearest), nearest_distance = self._segment_tree.query_nearest(
             points, return_distance=True, all_matches=False
@@ -141,7 +165,7 @@ class ReferencePath:
         lost = ~np.isfinite(score[best])  # in no sector (e.g. behind a capped hairpin)
         if np.any(lost):
             s_out[lost], d_out[lost] = self._nearest_projection(flat[lost], nearest[lost])
-        return s_out.reshape(xy.shape[:-1]), d_out.reshape(xy.shape[:-1])
+        return s_out, d_out
 
     def _frenet_on_segments(
         self, xy: NDArrayF64, segment: NDArrayInt
