@@ -37,8 +37,8 @@ def vulnerable_road_user_clearance(
 
     ego: batch [*E], T steps; agents: batch [*G] broadcastable, A agents, T steps. Pairs whose
     centres are farther apart than `search_radius_m` plus both half-diagonals are skipped: their
-    box distance is at least `search_radius_m`, so any clearance below it is exact, and steps
-    with no vulnerable agent within it report inf.
+    box distance is at least `search_radius_m`, so any clearance below it is exact; steps with
+    no vulnerable agent that near report inf.
     """
     ego_xy, ego_heading = ego.xy[..., None, :, :], ego.heading[..., None, :]
     ego_size = ego.size_per_step()[..., None, :]
