@@ -50,12 +50,28 @@ def render(
     time_s: Annotated[
         float | None, typer.Option("--time", help="Seconds from the start (PNG); default: now.")
     ] = None,
+    whole_map: Annotated[
+        bool, typer.Option("--whole-map", help="Show the whole map instead of following the ego.")
+    ] = False,
+    radius_m: Annotated[
+        float, typer.Option("--radius", help="Half-width of the ego window, m.")
+    ] = 60.0,
+    stride: Annotated[int, typer.Option("--stride", help="Animate every n-th step.")] = 1,
+    dpi: Annotated[
+        int, typer.Option("--dpi", help="Pixels per inch (the picture is 8 in wide).")
+    ] = 100,
 ) -> None:
     """Draw a bird's-eye view: a PNG at one time, or a GIF / MP4 of the whole scenario."""
     from urbandrive.datasets import load_scenario
-    from urbandrive.viz import render_scenario
+    from urbandrive.viz import RenderConfig, ViewMode, render_scenario
 
-    path = render_scenario(load_scenario(uri), out, time_s=time_s)
+    config = RenderConfig(
+        view=ViewMode.WHOLE_MAP if whole_map else ViewMode.FOLLOW_EGO,
+        view_radius_m=radius_m,
+        frame_stride=stride,
+        dpi=dpi,
+    )
+    path = render_scenario(load_scenario(uri), out, time_s=time_s, config=config)
     typer.echo(f"wrote {path}")
 
 

@@ -174,3 +174,11 @@ def test_scene_without_map_or_ego_falls_back_to_the_agents_extent(small_config):
     renderer.show(0)
     left, right = renderer.axes.get_xlim()
     assert left <= scene.tracks.xy[..., 0].min() and right >= scene.tracks.xy[..., 0].max()
+
+
+def test_animation_frames_match_full_redraws(scene, small_config):
+    fast = BirdsEyeRenderer(scene, default_layers(small_config), small_config)
+    full = BirdsEyeRenderer(scene, default_layers(small_config), small_config)
+    for step, frame in zip((0, 4, 9), fast.frames((0, 4, 9)), strict=True):
+        full.show(step)
+        assert np.array_equal(frame, full.frame_rgb())
