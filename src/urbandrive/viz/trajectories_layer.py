@@ -24,7 +24,7 @@ class TrajectoriesLayer:
     valid: bool, same shape without the last axis; invalid points break the line.
     colors: one colour or N colours (any matplotlib colour spec); ignored when `values` given.
     values: float64[N], mapped through `cmap` over `value_range` (default: min..max); with
-        `colorbar_label`, a colour bar is drawn inside the map's right edge.
+        `colorbar_label`, a colour bar is drawn inside the map, near its right edge.
     alpha: float or float64[N] in [0, 1], e.g. mode probabilities.
     """
 
@@ -82,7 +82,7 @@ class TrajectoriesLayer:
         )
         axes.add_collection(self._lines, autolim=False)
         if self._mappable is not None:
-            colorbar_axes = axes.inset_axes((0.93, 0.55, 0.02, 0.4))
+            colorbar_axes = axes.inset_axes((0.9, 0.55, 0.02, 0.4))
             colorbar = axes.figure.colorbar(self._mappable, cax=colorbar_axes)
             colorbar.set_label(self._colorbar_label or "", fontsize=8)
             colorbar.ax.tick_params(labelsize=7)
