@@ -181,12 +181,18 @@ def _projected_ttc(
     size_a = take(agents.size_per_step(), shape, index, 1)
     projected_e = xy_e[:, None] + times[:, None] * velocity_e[:, None]  # [N, K, 2]
     projected_a = xy_a[:, None] + times[:, None] * velocity_a[:, None]
-    hit = boxes_overlap(
-        projected_e,
-        heading_e[:, None],
-        size_e[:, None],
-        projected_a,
-        heading_a[:, None],
-        size_a[:, None],
+    # second broad phase, per projection time: bounding circles, then boxes where they touch
+    reach = 0.5 * (np.hypot(size_e[:, 0], size_e[:, 1]) + np.hypot(size_a[:, 0], size_a[:, 1]))
+    gap = projected_a - projected_e
+    near = np.einsum("nkd,nkd->nk", gap, gap) <= (reach * reach)[:, None]
+    pair, step = np.nonzero(near)
+    hit = np.zeros(near.shape, dtype=bool)
+    hit[pair, step] = boxes_overlap(
+        projected_e[pair, step],
+        heading_e[pair],
+        size_e[pair],
+        projected_a[pair, step],
+        heading_a[pair],
+        size_a[pair],
     )
     return np.where(hit.any(-1), times[np.argmax(hit, axis=-1)], np.inf)
