@@ -1,0 +1,2 @@
+"""Built-in scenarios: the procedural town (`urbandrive.scenarios.town`); scenario families
+and the on-disk store come later."""
