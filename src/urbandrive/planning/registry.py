@@ -1,0 +1,8 @@
+"""The planners `urbandrive simulate --planner NAME` knows, by name."""
+
+from urbandrive.planning.baselines import IdmPlanner, LogPlanner
+from urbandrive.planning.interfaces import PlannerRegistry
+
+PLANNERS = PlannerRegistry()
+PLANNERS.register("log", LogPlanner)
+PLANNERS.register("idm", IdmPlanner)

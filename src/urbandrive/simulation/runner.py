@@ -1,0 +1,148 @@
+"""Simulate many scenarios with one planner: prepare routes, run in batch, aggregate, write.
+
+`OUT/metrics.json` = {"aggregate": {...}, "scenarios": [...]}, `OUT/metrics.parquet` (one row
+per scenario, scalar metrics), `OUT/config.json` (the resolved run configuration) and
+`OUT/scenarios/*.json` (one finished result each, for `--resume`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from urbandrive.core.errors import DataError, UrbandriveError
+from urbandrive.core.scenario import Goal, Route, Scenario
+from urbandrive.datasets.registry import load_scenario
+from urbandrive.metrics.score import NUPLAN_MULTIPLIERS, NUPLAN_WEIGHTS, suite_score
+from urbandrive.planning.registry import PLANNERS
+from urbandrive.simulation.batch import BatchConfig, run_batch, write_json_atomic
+from urbandrive.simulation.engine import Rollout, SimulationConfig, simulate
+from urbandrive.simulation.evaluation import evaluate_rollout
+
+#: Metrics averaged into the aggregate (besides score and collision rate).
+AGGREGATED_METRICS = (
+    *NUPLAN_MULTIPLIERS,
+    *(name for name, _ in NUPLAN_WEIGHTS),
+    "red_light_compliance",
+    "pedestrian_yield_compliance",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationJob:
+    """Everything one worker needs to simulate one URI (picklable: sent to processes / Ray)."""
+
+    planner: str = "idm"
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+
+    def __call__(self, uri: str) -> dict[str, Any]:
+        result = evaluate_rollout(self.rollout(uri))
+        result["uri"] = uri
+        return result
+
+    def rollout(self, uri: str) -> Rollout:
+        scenario = with_route(load_scenario(uri))
+        return simulate(scenario, PLANNERS.create(self.planner, scenario), self.simulation)
+
+
+def with_route(scenario: Scenario) -> Scenario:
+    """The scenario with a route and goal: kept if given, else from the ego's logged path
+    (map-matched onto lanes from the current step on) and its final pose."""
+    if scenario.route is not None or scenario.road_map is None or scenario.ego_index is None:
+        return scenario
+    ego, now = scenario.ego_index, scenario.current_index
+    valid = scenario.tracks.valid[ego, now:]
+    xy, heading = scenario.tracks.xy[ego, now:][valid], scenario.tracks.heading[ego, now:][valid]
+    try:
+        lanes = scenario.road_map.match_path_to_lanes(xy, heading)
+    except DataError as error:
+        raise DataError(
+            f"scenario {scenario.id!r}: cannot route the ego's logged path: {error}"
+        ) from error
+    goal = (
+        scenario.goal
+        if scenario.goal is not None
+        else Goal(xy=xy[-1].copy(), heading=float(heading[-1]))
+    )
+    return dataclasses.replace(scenario, route=Route(tuple(lanes)), goal=goal)
+
+
+def run_simulations(
+    uris: Sequence[str], job: SimulationJob, out_dir: Path, batch: BatchConfig
+) -> dict[str, Any]:
+    """Simulate every URI, write the result files, return {"aggregate", "scenarios"}."""
+    if not uris:
+        raise UrbandriveError("no scenarios to simulate")
+    config = resolved_config(uris, job, batch)
+    _check_config(out_dir, config, batch.resume)
+    write_json_atomic(out_dir / "config.json", config)
+    results = run_batch(list(uris), job, out_dir, batch)
+    summary = {"aggregate": aggregate(results), "scenarios": results}
+    write_json_atomic(out_dir / "metrics.json", summary)
+    _write_parquet(out_dir / "metrics.parquet", results)
+    return summary
+
+
+def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Suite score (mean x 100), collision rate (fraction with an at-fault collision), means."""
+    scores = np.array([r["score"] for r in results]) / 100.0
+    summary: dict[str, Any] = {
+        "score": suite_score(scores),
+        "collision_rate": float(np.mean([r["at_fault_collision"] for r in results])),
+        "num_scenarios": len(results),
+    }
+    for name in AGGREGATED_METRICS:
+        summary[name] = float(np.mean([r[name] for r in results]))
+    for name in ("open_loop_ade_m", "open_loop_fde_m", "planner_ms_mean"):
+        values = [r[name] for r in results if r.get(name) is not None]
+        summary[name] = float(np.mean(values)) if values else None
+    summary["planner_ms_p99"] = float(np.max([r["planner_ms_p99"] for r in results]))
+    return summary
+
+
+def resolved_config(uris: Sequence[str], job: SimulationJob, batch: BatchConfig) -> dict[str, Any]:
+    """The run's configuration as JSON-ready data (what `config.json` holds)."""
+    return {
+        "uris": list(uris),
+        "planner": job.planner,
+        "simulation": _jsonable(dataclasses.asdict(job.simulation)),
+        "workers": batch.workers,
+        "ray_address": batch.ray_address,
+    }
+
+
+def _check_config(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
+    """Resuming a run with another configuration would mix results: refuse."""
+    path = out_dir / "config.json"
+    if not resume or not path.exists():
+        return
+    previous = json.loads(path.read_text())
+    keys = ("uris", "planner", "simulation")
+    if any(previous.get(key) != config[key] for key in keys):
+        raise UrbandriveError(f"{path}: --resume with a different planner, scenarios or settings")
+
+
+def _write_parquet(path: Path, results: Sequence[dict[str, Any]]) -> None:
+    columns = [
+        k for k, v in results[0].items() if isinstance(v, (int, float, str, bool)) or v is None
+    ]
+    table = pa.table({name: [r.get(name) for r in results] for name in columns})
+    temporary = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, temporary)
+    temporary.replace(path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
