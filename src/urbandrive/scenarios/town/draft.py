@@ -43,6 +43,7 @@ class LaneDraft:
     predecessors: list[int] = field(default_factory=list)
 
     def freeze(self) -> Lane:
+        """The map's `Lane`, boundaries offset half the width along the exact normals."""
         left, right = offset_boundaries(self.points, self.tangents, self.width_m)
         return Lane(
             id=self.id,
@@ -82,19 +83,23 @@ class MapDraft:
     next_id: int = 1
 
     def new_id(self) -> int:
+        """A fresh id (lanes, crosswalks, stop lines and signals share one counter)."""
         self.next_id += 1
         return self.next_id - 1
 
     def add_lane(self, **fields: object) -> LaneDraft:
+        """A new lane draft with a fresh id; `fields` are `LaneDraft`'s."""
         lane = LaneDraft(id=self.new_id(), **fields)  # type: ignore[arg-type]
         self.lanes[lane.id] = lane
         return lane
 
     def link(self, predecessor_id: int, successor_id: int) -> None:
+        """Record that `successor_id` continues `predecessor_id`, on both lanes."""
         self.lanes[predecessor_id].successors.append(successor_id)
         self.lanes[successor_id].predecessors.append(predecessor_id)
 
     def lane_table(self) -> LaneTable:
+        """The lanes' index columns, in id order."""
         drafts = list(self.lanes.values())
 
         def column(name: str, dtype: type) -> np.ndarray:
@@ -112,6 +117,7 @@ class MapDraft:
         )
 
     def crosswalk_table(self) -> CrosswalkTable:
+        """The crosswalks' index columns, in creation order."""
         return CrosswalkTable(
             crosswalk_ids=np.array([c.crosswalk.id for c in self.crosswalks], dtype=np.int64),
             intersection_ids=np.array([c.intersection_id for c in self.crosswalks], dtype=np.int64),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from urbandrive.core.typing import NDArrayF64
 from urbandrive.maps.road_map import RoadMap
 from urbandrive.scenarios.town.config import TownConfig
 from urbandrive.scenarios.town.draft import MapDraft
@@ -47,19 +48,13 @@ def generate_town(config: TownConfig, seed: int) -> Town:
         for b in built
         if b.intersection.control == IntersectionControl.TRAFFIC_SIGNAL
     }
-    # 5. Road surface, drivable-area pieces and sidewalks.
+    # 5. Road surface, drivable-area pieces and sidewalks; freeze the map.
     intersections = tuple(b.intersection for b in built)
     surface = road_surface(config, layout.streets)
-    streets_by_id = {street.id: street for street in layout.streets}
-    road_map = RoadMap(
-        lanes={lane_id: lane.freeze() for lane_id, lane in draft.lanes.items()},
-        crosswalks={c.crosswalk.id: c.crosswalk for c in draft.crosswalks},
-        stop_lines=dict(draft.stop_lines),
-        signals=dict(draft.signals),
-        drivable_areas=drivable_areas(config, surface, intersections, streets_by_id),
-        source=f"town(seed={seed}, {config.num_blocks_x}x{config.num_blocks_y})",
+    areas = drivable_areas(config, surface, intersections, {s.id: s for s in layout.streets})
+    road_map = _road_map(
+        draft, areas, f"town(seed={seed}, {config.num_blocks_x}x{config.num_blocks_y})"
     )
-    road_map.validate()
     return Town(
         config=config,
         seed=seed,
@@ -73,6 +68,20 @@ def generate_town(config: TownConfig, seed: int) -> Town:
         parking_spots=_parking_spots(config, road_map, draft),
         sidewalks=sidewalks(config, surface),
     )
+
+
+def _road_map(draft: MapDraft, drivable: tuple[NDArrayF64, ...], source: str) -> RoadMap:
+    """Freeze the draft into a validated `RoadMap`."""
+    road_map = RoadMap(
+        lanes={lane_id: lane.freeze() for lane_id, lane in draft.lanes.items()},
+        crosswalks={c.crosswalk.id: c.crosswalk for c in draft.crosswalks},
+        stop_lines=dict(draft.stop_lines),
+        signals=dict(draft.signals),
+        drivable_areas=drivable,
+        source=source,
+    )
+    road_map.validate()
+    return road_map
 
 
 def _parking_spots(config: TownConfig, road_map: RoadMap, draft: MapDraft) -> ParkingSpots:

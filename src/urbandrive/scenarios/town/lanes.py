@@ -156,54 +156,74 @@ def _build_interval_direction(
     rng: np.random.Generator,
 ) -> None:
     """Through lanes (split where a turn lane begins), turn lanes, bike and parking lanes."""
-    street = interval.street
     approach, exit_ = _approach_and_exit(interval, direction)
-    turn_m = turn_lane_length_m(config, interval) if approach is not None else 0.0
-    has_pocket = bool(
-        turn_m > 0
-        and street.median_width_m > 0
-        and _turn_exit_exists(layout, street, approach, Movement.LEFT)
-    )
+    has_pocket, has_right, split_m = _plan_turn_lanes(config, layout, interval, approach, rng)
+    pieces = _through_pieces(draft, interval, direction, split_m)
+    if approach is not None:
+        arm = arms.setdefault(approach, ArmLanes())
+        arm.through_in = [lane.id for lane in pieces[-1]]
+        for lane in pieces[-1]:
+            lane.intersection_id = approach[0]
+        for wanted, turn in ((has_pocket, Movement.LEFT), (has_right, Movement.RIGHT)):
+            if wanted and split_m is not None:
+                where = (*approach, split_m)
+                turn_id = _turn_lane(draft, config, interval, direction, pieces, turn, where)
+                if turn == Movement.LEFT:
+                    arm.pocket_in = turn_id
+                else:
+                    arm.right_in = turn_id
+    if exit_ is not None:
+        arms.setdefault(exit_, ArmLanes()).through_out = [lane.id for lane in pieces[0]]
+    if interval.street.curb_use == CurbUse.BIKE:
+        _bike_lane(draft, interval, direction, approach, exit_, arms)
+    elif interval.street.curb_use == CurbUse.PARKING:
+        parking_end_m = split_m if has_right else None
+        _parking_lanes(draft, config, interval, direction, parking_end_m)
+    _maybe_bus_stop(draft, config, interval, direction, pieces[0][-1].id, rng)
+
+
+def _plan_turn_lanes(
+    config: TownConfig,
+    layout: GridLayout,
+    interval: Interval,
+    approach: ArmKey | None,
+    rng: np.random.Generator,
+) -> tuple[bool, bool, float | None]:
+    """(left pocket?, right-turn lane?, travel distance where the approach splits or None).
+
+    Pockets wherever the street has a median and the left exit exists; right-turn lanes on
+    some arterial approaches whose curb strip is parking (the lane replaces it)."""
+    street = interval.street
     right_draw = rng.random()
-    has_right = bool(
-        turn_m > 0
-        and street.curb_use == CurbUse.PARKING
+    turn_m = turn_lane_length_m(config, interval) if approach is not None else 0.0
+    if approach is None or turn_m <= 0:
+        return False, False, None
+    has_pocket = street.median_width_m > 0 and _turn_exit_exists(
+        layout, street, approach, Movement.LEFT
+    )
+    has_right = (
+        street.curb_use == CurbUse.PARKING
         and street.street_class == StreetClass.ARTERIAL
         and right_draw < config.arterial.right_turn_lane_probability_per_approach
         and _turn_exit_exists(layout, street, approach, Movement.RIGHT)
     )
-    split_m = (
-        interval.length_m - turn_m - config.taper_length_m if (has_pocket or has_right) else None
-    )
-    pieces = _through_pieces(draft, interval, direction, split_m)
-    final = pieces[-1]
-    if approach is not None:
-        arm = arms.setdefault(approach, ArmLanes())
-        arm.through_in = [lane.id for lane in final]
-        for lane in final:
-            lane.intersection_id = approach[0]
-        if has_pocket:
-            where = (*approach, split_m)
-            arm.pocket_in = _turn_lane(
-                draft, config, interval, direction, pieces, Movement.LEFT, where
-            )
-        if has_right:
-            where = (*approach, split_m)
-            arm.right_in = _turn_lane(
-                draft, config, interval, direction, pieces, Movement.RIGHT, where
-            )
-    if exit_ is not None:
-        arms.setdefault(exit_, ArmLanes()).through_out = [lane.id for lane in pieces[0]]
-    _curb_lanes(
-        draft, config, interval, direction, approach, exit_, arms, split_m if has_right else None
-    )
-    _maybe_bus_stop(draft, config, interval, direction, pieces[0][-1].id, rng)
+    if not (has_pocket or has_right):
+        return False, False, None
+    return has_pocket, has_right, interval.length_m - turn_m - config.taper_length_m
 
 
-def _base_fields(interval: Interval, direction: Direction) -> dict[str, object]:
+def _base_fields(
+    interval: Interval, direction: Direction, lane_type: LaneType = LaneType.VEHICLE
+) -> dict[str, object]:
+    """Fields every lane of this interval and direction shares; bike and parking lanes get
+    their type's default speed (the street's limit is for vehicles)."""
     street = interval.street
+    is_vehicle = lane_type == LaneType.VEHICLE
     return {
-        "speed_limit_mps": street.speed_limit_mps,
+        "lane_type": lane_type,
+        "speed_limit_mps": street.speed_limit_mps
+        if is_vehicle
+        else DEFAULT_SPEED_LIMIT_MPS[lane_type],
         "street_id": street.id,
         "direction": int(direction),
         "is_boundary": interval.is_stub,
@@ -229,7 +249,6 @@ def _through_pieces(
                     points=points,
                     tangents=tangents,
                     width_m=street.lane_width_m,
-                    lane_type=LaneType.VEHICLE,
                     role=LaneRole.THROUGH,
                     lane_index=index,
                     left_mark=_center_mark(street) if index == 0 else "DASHED_WHITE",
@@ -283,7 +302,6 @@ def _turn_lane(
         points=curve[0],
         tangents=curve[1],
         width_m=street.median_width_m if is_left else street.curb_width_m,
-        lane_type=LaneType.VEHICLE,
         role=LaneRole.LEFT_POCKET if is_left else LaneRole.RIGHT_TURN,
         movement=turn,
         intersection_id=intersection_id,
@@ -303,64 +321,64 @@ def _turn_lane(
     return lane.id
 
 
-def _curb_lanes(
+def _bike_lane(
     draft: MapDraft,
-    config: TownConfig,
     interval: Interval,
     direction: Direction,
     approach: ArmKey | None,
     exit_: ArmKey | None,
     arms: dict[ArmKey, ArmLanes],
-    right_turn_split_m: float | None,
 ) -> None:
-    """The bike lane (stop line to stop line) or parking lanes (kept off the corners)."""
+    """The curbside bike lane, stop line to stop line, registered at both arms."""
     street = interval.street
-    if street.curb_use == CurbUse.BIKE:
-        s_ends = interval.s_at(direction, np.array([0.0, interval.length_m]))
-        start, end = street.points(s_ends, street.curb_offset_m(direction), direction)
+    s_ends = interval.s_at(direction, np.array([0.0, interval.length_m]))
+    start, end = street.points(s_ends, street.curb_offset_m(direction), direction)
+    points, tangents = straight_curve(start, end)
+    bike = draft.add_lane(
+        points=points,
+        tangents=tangents,
+        width_m=street.curb_width_m,
+        role=LaneRole.BIKE,
+        left_mark="SOLID_WHITE",
+        right_mark="NONE",
+        **_base_fields(interval, direction, LaneType.BIKE),
+    )
+    if approach is not None:
+        arms.setdefault(approach, ArmLanes()).bike_in = bike.id
+        bike.intersection_id = approach[0]
+    if exit_ is not None:
+        arms.setdefault(exit_, ArmLanes()).bike_out = bike.id
+
+
+def _parking_lanes(
+    draft: MapDraft,
+    config: TownConfig,
+    interval: Interval,
+    direction: Direction,
+    end_m: float | None,
+) -> None:
+    """Curbside parking, kept `curb_radius_m` off the corners and ending at `end_m` (travel
+    distance) where a right-turn lane takes the strip over; both sides of one-way streets."""
+    street = interval.street
+    u_end = interval.length_m if end_m is None else end_m
+    u_range = np.array([config.curb_radius_m, u_end - config.curb_radius_m])
+    if u_range[1] - u_range[0] < config.parking_spot_length_m:
+        return
+    offsets = [street.curb_offset_m(direction)]
+    if street.is_one_way:
+        offsets.append(-street.curb_offset_m(direction))
+    for offset in offsets:
+        start, end = street.points(interval.s_at(direction, u_range), offset, direction)
         points, tangents = straight_curve(start, end)
-        bike = draft.add_lane(
+        draft.add_lane(
             points=points,
             tangents=tangents,
             width_m=street.curb_width_m,
-            lane_type=LaneType.BIKE,
-            role=LaneRole.BIKE,
-            left_mark="SOLID_WHITE",
-            right_mark="NONE",
-            **{
-                **_base_fields(interval, direction),
-                "speed_limit_mps": DEFAULT_SPEED_LIMIT_MPS[LaneType.BIKE],
-            },
+            role=LaneRole.PARKING,
+            left_mark="SOLID_WHITE" if offset > 0 else "NONE",
+            right_mark="NONE" if offset > 0 else "SOLID_WHITE",
+            **_base_fields(interval, direction, LaneType.PARKING),
         )
-        if approach is not None:
-            arms.setdefault(approach, ArmLanes()).bike_in = bike.id
-            bike.intersection_id = approach[0]
-        if exit_ is not None:
-            arms.setdefault(exit_, ArmLanes()).bike_out = bike.id
-    elif street.curb_use == CurbUse.PARKING:
-        u_end = interval.length_m if right_turn_split_m is None else right_turn_split_m
-        u_range = np.array([config.curb_radius_m, u_end - config.curb_radius_m])
-        if u_range[1] - u_range[0] < config.parking_spot_length_m:
-            return
-        offsets = [street.curb_offset_m(direction)]
-        if street.is_one_way:
-            offsets.append(-street.curb_offset_m(direction))
-        for offset in offsets:
-            start, end = street.points(interval.s_at(direction, u_range), offset, direction)
-            points, tangents = straight_curve(start, end)
-            draft.add_lane(
-                points=points,
-                tangents=tangents,
-                width_m=street.curb_width_m,
-                lane_type=LaneType.PARKING,
-                role=LaneRole.PARKING,
-                left_mark="SOLID_WHITE" if offset > 0 else "NONE",
-                right_mark="NONE" if offset > 0 else "SOLID_WHITE",
-                **{
-                    **_base_fields(interval, direction),
-                    "speed_limit_mps": DEFAULT_SPEED_LIMIT_MPS[LaneType.PARKING],
-                },
-            )
 
 
 def _maybe_bus_stop(
