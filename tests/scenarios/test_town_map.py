@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import shapely
@@ -10,7 +12,9 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from urbandrive.geometry.angles import wrap_angle
 from urbandrive.geometry.polyline import arc_length, polyline_headings
+from urbandrive.maps.index import build_lane_index
 from urbandrive.maps.road_map import LaneType, StopKind
+from urbandrive.maps.routing import RoutingConfig, build_lane_graph, route_lanes
 from urbandrive.scenarios.town import (
     IntersectionControl,
     LaneRole,
@@ -312,3 +316,17 @@ def test_every_intersection_arm_has_a_crosswalk(any_town: Town) -> None:
 def test_inconsistent_config_is_refused(overrides: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         TownConfig(**overrides)  # type: ignore[arg-type]
+
+
+def test_the_map_stack_routes_across_the_town(standard_town: Town) -> None:
+    index = build_lane_index(standard_town.road_map)
+    graph = build_lane_graph(standard_town.road_map, index, RoutingConfig())
+    table = standard_town.lane_table
+    through = table.lane_ids[(table.roles == LaneRole.THROUGH) & ~table.is_boundary]
+    lanes = standard_town.road_map.lanes
+    for goal in through[:: max(1, len(through) // 10)].tolist():
+        route = route_lanes(graph, index, int(through[0]), goal)
+        assert route[0] == through[0] and route[-1] == goal
+        for before, after in itertools.pairwise(route):
+            lane = lanes[before]
+            assert after in (*lane.successors, lane.left_neighbor, lane.right_neighbor)
