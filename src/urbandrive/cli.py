@@ -97,6 +97,62 @@ def demo(
 
 
 @app.command()
+def simulate(
+    uris: Annotated[list[str], typer.Argument(help="Scenario URIs (folders expand to many).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for metrics, config and report.")],
+    planner: Annotated[str, typer.Option(help="Planner name (log, idm, ...).")] = "idm",
+    reactive: Annotated[
+        bool, typer.Option("--reactive", help="Other vehicles react to the ego (IDM).")
+    ] = False,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 1,
+    ray: Annotated[
+        str | None, typer.Option("--ray", help="Run on Ray: 'local' or a cluster address.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run in --out.")
+    ] = False,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Simulate at most this many steps per scenario.")
+    ] = None,
+) -> None:
+    """Run a planner in closed loop over scenarios; write metrics.json, metrics.parquet."""
+    from urbandrive.datasets import expand_uris
+    from urbandrive.planning.registry import PLANNERS
+    from urbandrive.simulation.batch import BatchConfig
+    from urbandrive.simulation.engine import SimulationConfig
+    from urbandrive.simulation.runner import SimulationJob, run_simulations
+
+    if planner not in PLANNERS.names:
+        raise UrbandriveError(f"unknown planner {planner!r}; known: {PLANNERS.names}")
+    job = SimulationJob(
+        planner=planner,
+        simulation=SimulationConfig(reactive=reactive, max_steps=max_steps, keep_plans=False),
+    )
+    batch = BatchConfig(workers=workers, ray_address=ray, resume=resume)
+    summary = run_simulations(expand_uris(uris), job, out, batch)
+    _print_score_table(summary)
+    typer.echo(f"wrote {out / 'metrics.json'}")
+
+
+def _print_score_table(summary: dict) -> None:
+    """One line per scenario, then the aggregate."""
+    typer.echo(
+        f"{'scenario':<40} {'score':>7} {'collision':>9} {'progress':>8} {'ttc':>4} {'comfort':>7}"
+    )
+    for result in sorted(summary["scenarios"], key=lambda r: r["score"]):
+        typer.echo(
+            f"{result['id'][:40]:<40} {result['score']:7.1f} {result['at_fault_collision']!s:>9} "
+            f"{result['ego_progress_along_expert_route']:8.2f} "
+            f"{result['time_to_collision_within_bound']:4.0f} {result['ego_is_comfortable']:7.0f}"
+        )
+    aggregate = summary["aggregate"]
+    typer.echo(
+        f"{'aggregate (' + str(aggregate['num_scenarios']) + ' scenarios)':<40} "
+        f"{aggregate['score']:7.1f}   collision rate {aggregate['collision_rate']:.2f}"
+    )
+
+
+@app.command()
 def bench(
     only: Annotated[
         str | None, typer.Option(help="Run benchmarks whose name contains this.")

@@ -103,6 +103,11 @@ def _execute_processes(uris: list[str], job: Job, workers: int) -> Iterator[tupl
             yield futures[future], future.result()
 
 
+def _call(job: Job, uri: str) -> dict[str, Any]:
+    """`job(uri)`; a plain function so Ray can wrap it whatever callable `job` is."""
+    return job(uri)
+
+
 def _execute_ray(uris: list[str], job: Job, address: str) -> Iterator[tuple[str, dict]]:
     try:
         import ray
@@ -116,8 +121,9 @@ def _execute_ray(uris: list[str], job: Job, address: str) -> Iterator[tuple[str,
         else:
             ray.init(address=address, log_to_driver=False)
     try:
-        remote_job = ray.remote(job)
-        pending = {remote_job.remote(uri): uri for uri in uris}
+        remote_call = ray.remote(_call)
+        job_reference = ray.put(job)  # shipped to the object store once, not per task
+        pending = {remote_call.remote(job_reference, uri): uri for uri in uris}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for reference in done:

@@ -1,8 +1,9 @@
 """Simulate many scenarios with one planner: prepare routes, run in batch, aggregate, write.
 
 `OUT/metrics.json` = {"aggregate": {...}, "scenarios": [...]}, `OUT/metrics.parquet` (one row
-per scenario, scalar metrics), `OUT/config.json` (the resolved run configuration) and
-`OUT/scenarios/*.json` (one finished result each, for `--resume`).
+per scenario, scalar metrics), `OUT/config.json` (the resolved run configuration),
+`OUT/timings.json` (planner wall-clock times, the only output that differs between two runs of
+the same configuration) and `OUT/scenarios/*.json` (one finished result each, for `--resume`).
 """
 
 from __future__ import annotations
@@ -85,8 +86,10 @@ def run_simulations(
     _check_config(out_dir, config, batch.resume)
     write_json_atomic(out_dir / "config.json", config)
     results = run_batch(list(uris), job, out_dir, batch)
+    timings = {result["id"]: result.pop("timing") for result in results}
     summary = {"aggregate": aggregate(results), "scenarios": results}
     write_json_atomic(out_dir / "metrics.json", summary)
+    write_json_atomic(out_dir / "timings.json", timings)
     _write_parquet(out_dir / "metrics.parquet", results)
     return summary
 
@@ -101,10 +104,9 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
     for name in AGGREGATED_METRICS:
         summary[name] = float(np.mean([r[name] for r in results]))
-    for name in ("open_loop_ade_m", "open_loop_fde_m", "planner_ms_mean"):
+    for name in ("open_loop_ade_m", "open_loop_fde_m"):
         values = [r[name] for r in results if r.get(name) is not None]
         summary[name] = float(np.mean(values)) if values else None
-    summary["planner_ms_p99"] = float(np.max([r["planner_ms_p99"] for r in results]))
     return summary
 
 
