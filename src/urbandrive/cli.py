@@ -185,3 +185,7 @@ def main() -> None:
             raise
         typer.echo(f"error: {error}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

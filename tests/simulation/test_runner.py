@@ -1,0 +1,165 @@
+"""The simulation runner: routes from logged paths, aggregation, outputs, resume, real logs."""
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from urbandrive.core import AgentType, UrbandriveError
+from urbandrive.datasets import registry
+from urbandrive.simulation.batch import BatchConfig
+from urbandrive.simulation.engine import SimulationConfig
+from urbandrive.simulation.runner import SimulationJob, aggregate, run_simulations, with_route
+from urbandrive.testing import scenario_from_states, straight_road
+
+TIMES = np.arange(80) * 0.1
+
+
+def _scenario(location: str):
+    """A two-car straight road; the location picks the lead car's start (for distinct scenes)."""
+    lead_start = float(location.rsplit("/", 1)[-1])
+    ego = np.stack([5 + 10 * TIMES, 0 * TIMES], -1)
+    lead = np.stack([lead_start + 6 * TIMES, 0 * TIMES], -1)
+    scenario = scenario_from_states(
+        np.stack([ego, lead]),
+        np.zeros((2, 80)),
+        [AgentType.VEHICLE] * 2,
+        road_map=straight_road(num_lanes=2, length_m=300.0, num_segments=3),
+        current_index=10,
+        scenario_id=f"road-{lead_start:g}",
+    )
+    return dataclasses.replace(scenario, source="test")
+
+
+class _RoadLoader:
+    scheme = "testroad"
+
+    def load(self, location):
+        return _scenario(location)
+
+    def list_scenarios(self, location):
+        return [location]
+
+
+@pytest.fixture
+def road_scheme(monkeypatch):
+    monkeypatch.setitem(registry.LOADERS, "testroad", _RoadLoader())
+
+
+def test_route_comes_from_the_logged_path():
+    routed = with_route(_scenario("x/200"))
+    assert routed.route.lane_ids == (0,)  # x = 15 .. 84 m lies in the first 100 m segment
+    np.testing.assert_allclose(routed.goal.xy, [5 + 79 * 1.0, 0.0])
+
+
+def test_outputs_are_written_and_aggregated(road_scheme, tmp_path):
+    uris = ["testroad:a/200", "testroad:a/40"]
+    job = SimulationJob(planner="idm", simulation=SimulationConfig(keep_plans=False))
+    summary = run_simulations(uris, job, tmp_path, BatchConfig(progress=False))
+    assert {p.name for p in tmp_path.iterdir()} >= {
+        "metrics.json",
+        "metrics.parquet",
+        "config.json",
+        "timings.json",
+        "scenarios",
+    }
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert written == summary
+    assert [r["id"] for r in written["scenarios"]] == ["road-200", "road-40"]
+    assert written["aggregate"]["num_scenarios"] == 2
+    assert written["aggregate"]["collision_rate"] == 0.0
+    table = pq.read_table(tmp_path / "metrics.parquet")
+    assert table.num_rows == 2 and "score" in table.column_names
+    assert json.loads((tmp_path / "config.json").read_text())["planner"] == "idm"
+
+
+def test_resume_with_other_settings_is_refused(road_scheme, tmp_path):
+    uris = ["testroad:a/200"]
+    run_simulations(uris, SimulationJob(planner="idm"), tmp_path, BatchConfig(progress=False))
+    with pytest.raises(UrbandriveError, match="different planner"):
+        run_simulations(
+            uris, SimulationJob(planner="log"), tmp_path, BatchConfig(resume=True, progress=False)
+        )
+
+
+def test_aggregate_is_the_nuplan_suite_mean():
+    results = [
+        {
+            "score": 100.0,
+            "at_fault_collision": False,
+            "open_loop_ade_m": 1.0,
+            "open_loop_fde_m": 2.0,
+        },
+        {
+            "score": 50.0,
+            "at_fault_collision": True,
+            "open_loop_ade_m": None,
+            "open_loop_fde_m": None,
+        },
+    ]
+    for result in results:
+        result.update({name: 1.0 for name in _metric_names()})
+    summary = aggregate(results)
+    assert summary["score"] == pytest.approx(75.0)
+    assert summary["collision_rate"] == pytest.approx(0.5)
+    assert summary["open_loop_ade_m"] == pytest.approx(1.0)
+
+
+def _metric_names():
+    from urbandrive.simulation.runner import AGGREGATED_METRICS
+
+    return AGGREGATED_METRICS
+
+
+@pytest.mark.real_data
+def test_log_planner_scores_high_on_real_logs(av2_dir, tmp_path):
+    uris = [f"av2:{path}" for path in sorted((av2_dir / "logs").iterdir())]
+    summary = run_simulations(
+        uris, SimulationJob(planner="log"), tmp_path, BatchConfig(progress=False)
+    )
+    assert summary["aggregate"]["collision_rate"] == 0.0
+    assert summary["aggregate"]["score"] > 90.0
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_recomputing(av2_dir, tmp_path):
+    logs = sorted((av2_dir / "logs").iterdir())
+    command = [
+        sys.executable,
+        "-m",
+        "urbandrive.cli",
+        "simulate",
+        *[f"av2:{log}" for log in logs],
+        "--planner",
+        "idm",
+        "--out",
+        str(tmp_path),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    results = tmp_path / "scenarios"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (results.is_dir() and any(results.glob("*.json"))):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = {path.name: path.stat().st_mtime_ns for path in results.glob("*.json")}
+    assert finished, "no scenario finished before the kill"
+    for path in results.glob("*.json"):
+        json.loads(path.read_text())  # every visible result is whole
+    subprocess.run(
+        [*command, "--resume"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for name, mtime in finished.items():
+        assert (results / name).stat().st_mtime_ns == mtime  # not recomputed
+    summary = json.loads((tmp_path / "metrics.json").read_text())
+    assert summary["aggregate"]["num_scenarios"] == len(logs)
