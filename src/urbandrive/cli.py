@@ -167,6 +167,9 @@ def bench(
     results = run_benchmarks(only)
     for name, result in results.items():
         line = f"{name:>28}: p50 {result['p50_ms']:9.3f} ms  p99 {result['p99_ms']:9.3f} ms"
+        rates = [key for key in result if key.endswith("s_per_s") and key != "calls_per_s"]
+        if rates:
+            line += f"  {result[rates[0]]:,.0f} {rates[0].removesuffix('_per_s')}/s"
         if "speedup_vs_baseline" in result:
             line += f"  {result['speedup_vs_baseline']:.1f}x vs {result['baseline']['name']}"
         typer.echo(line)
