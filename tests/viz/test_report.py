@@ -18,12 +18,13 @@ from urbandrive.core import AgentType
 from urbandrive.core.errors import UrbandriveError
 from urbandrive.core.scenario import Route
 from urbandrive.planning.baselines import LogPlanner
+from urbandrive.planning.interfaces import Plan
 from urbandrive.simulation.engine import Rollout, simulate
 from urbandrive.simulation.evaluation import evaluate_rollout
 from urbandrive.testing import scenario_from_states, straight_road
 from urbandrive.viz import RenderConfig
 from urbandrive.viz.histograms import level_fractions
-from urbandrive.viz.report import render_worst, write_report
+from urbandrive.viz.report import plan_layers, render_worst, write_report
 from urbandrive.viz.report_tables import METRIC_NAMES, format_fraction
 
 #: (id, family, score, at-fault collision, metric overrides, passed)
@@ -243,8 +244,12 @@ def tiny_rollout() -> Rollout:
     return simulate(scenario, LogPlanner(scenario))
 
 
-def test_real_rollout_renders_and_reports(tmp_path: Path) -> None:
-    rollout = tiny_rollout()
+@pytest.fixture(scope="module")
+def rollout() -> Rollout:
+    return tiny_rollout()
+
+
+def test_real_rollout_renders_and_reports(tmp_path: Path, rollout: Rollout) -> None:
     result = evaluate_rollout(rollout)
     config = RenderConfig(figure_size_in=(3.0, 3.3), dpi=40, view_radius_m=25.0, frame_stride=3)
     animations = render_worst([rollout], tmp_path / "gifs", 1, [result["score"]], config)
@@ -253,6 +258,33 @@ def test_real_rollout_renders_and_reports(tmp_path: Path) -> None:
         render_worst([rollout], tmp_path / "gifs", 1, [result["score"]], config)
     html = write_report(tmp_path, [result], {"score": result["score"]}, animations).read_text()
     assert "data:image/gif;base64," in html and scenario_rows(html) == ["tiny"]
+
+
+def test_animations_show_each_plan_and_the_last_candidates(
+    tmp_path: Path, rollout: Rollout
+) -> None:
+    last = rollout.plans[-1].trajectory
+    candidates = dataclasses.replace(
+        last,
+        xy=last.xy[None] + np.array([[[0.0, -1.0]], [[0.0, 0.0]], [[0.0, 1.0]]]),
+        heading=np.repeat(last.heading[None], 3, 0),
+        speed_mps=np.repeat(last.speed_mps[None], 3, 0),
+    )
+    plans = (*rollout.plans[:-1], Plan(trajectory=last, candidates=candidates, selected=1))
+    with_candidates = dataclasses.replace(rollout, plans=plans)
+    assert [layer.per_step for layer in plan_layers(with_candidates)] == [False, True]
+    assert [layer.per_step for layer in plan_layers(rollout)] == [True]
+    config = RenderConfig(figure_size_in=(3.0, 3.3), dpi=40, frame_stride=4)
+    gif = render_worst([with_candidates], tmp_path, 1, [50.0], config)["tiny"]
+    assert Image.open(gif).n_frames == 5
+
+
+def test_nested_timing_is_shown(tmp_path: Path, results: list) -> None:
+    for result in results:
+        result["timing"] = {"planner_ms_mean": 7.25, "planner_ms_p99": 9.5}
+        del result["planner_ms_mean"], result["planner_ms_p99"]
+    html = write_report(tmp_path, results, aggregate_of(results)).read_text()
+    assert '<td data-sort="7.25">7.2</td>' in html and '<td data-sort="9.5">9.5</td>' in html
 
 
 def chromium_dom(page: Path, timeout_s: float = 60.0) -> str:

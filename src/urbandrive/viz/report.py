@@ -57,7 +57,9 @@ MEDIA_TYPES = {
     ".webm": "video/webm",
 }
 #: Small, every second step: the worst-case animations are embedded in the report.
-WORST_RENDER_CONFIG = RenderConfig(figure_size_in=(5.0, 5.5), dpi=80, frame_stride=2)
+WORST_RENDER_CONFIG = RenderConfig(
+    view_radius_m=40.0, figure_size_in=(5.0, 5.5), dpi=80, frame_stride=2
+)
 #: Colours of the overlays `render_worst` adds: each step's plan, the last step's candidates.
 PLAN_COLOR = "#E7298A"
 CANDIDATE_COLOR = "#1F78B4"
@@ -94,7 +96,8 @@ pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6p
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: right;
   white-space: nowrap; }
-th[scope=row], td.text { text-align: left; font-weight: 500; }
+th[scope=row], td.text, thead th:first-child { text-align: left; }
+th[scope=row] { font-weight: 500; }
 thead th { position: sticky; top: 0; z-index: 2; background: #fff; font-size: 12px;
   font-weight: 600; color: var(--muted); vertical-align: bottom; white-space: normal;
   min-width: 62px; box-shadow: inset 0 -1px 0 var(--line); }
@@ -187,6 +190,7 @@ def write_report(
     out_dir = Path(out_dir)
     path = out_dir / REPORT_NAME
     check_results(results)
+    results = [with_timing_lifted(result) for result in results]
     if not isinstance(aggregate, Mapping):
         raise UrbandriveError(f"aggregate must be a mapping, got {type(aggregate).__name__}")
     files = embedded_animations(results, animations or {})
@@ -218,6 +222,15 @@ def check_results(results: Sequence[Mapping[str, Any]]) -> None:
                 raise UrbandriveError(f"{where}: {name!r} must be a number, got {value!r}")
         if not isinstance(result.get("collisions", []), list):
             raise UrbandriveError(f"{where}: 'collisions' must be a list of events")
+
+
+def with_timing_lifted(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The result with the keys of its nested `timing` dict (planner_ms_mean, planner_ms_p99;
+    `evaluate_rollout` keeps them apart) at the top level, where the tables read them."""
+    timing = result.get("timing")
+    if not isinstance(timing, Mapping):
+        return result
+    return {**timing, **{key: value for key, value in result.items() if key != "timing"}}
 
 
 def embedded_animations(
@@ -440,8 +453,8 @@ def collisions_table(events: Sequence[Mapping[str, Any]]) -> str:
     rows = [
         "<tr>"
         + cell(str(event.get("step", MISSING)), event.get("step"))
-        + cell(str(event.get("agent_id", MISSING)), numeric=False, css_class="text")
-        + cell(str(event.get("agent_type", MISSING)), numeric=False, css_class="text")
+        + cell(str(event.get("agent_id", MISSING)), numeric=False)
+        + cell(str(event.get("agent_type", MISSING)), numeric=False)
         + cell(
             "yes" if event.get("at_fault") else "no",
             None,

@@ -21,6 +21,7 @@ RULE_METRICS = ("red_light_compliance", "pedestrian_yield_compliance")
 METRIC_NAMES = (*NUPLAN_MULTIPLIERS, *(name for name, _ in NUPLAN_WEIGHTS), *RULE_METRICS)
 #: Short column headings (the full name is the heading's tooltip).
 SHORT_LABELS = {
+    "num_scenarios": "scenarios",
     "no_ego_at_fault_collisions": "no at-fault collision",
     "drivable_area_compliance": "drivable area",
     "driving_direction_compliance": "driving direction",
@@ -56,8 +57,9 @@ def metric_role(name: str) -> str:
 
 
 def label(name: str) -> str:
-    """A metric's short readable name."""
-    return SHORT_LABELS.get(name, name.replace("_", " "))
+    """A metric's (or a per-scenario number's) short readable name."""
+    extras = {key: title for key, title, _ in SCENARIO_EXTRAS}
+    return SHORT_LABELS.get(name) or extras.get(name) or name.replace("_", " ")
 
 
 def is_number(value: Any) -> bool:
@@ -102,7 +104,9 @@ def score_class(score: Any) -> str:
 
 
 def cell(text: str, sort_value: Any = None, css_class: str = "", numeric: bool = True) -> str:
-    """One `<td>`; numeric cells carry their raw value for sorting ('' when missing)."""
+    """One `<td>`; numeric cells carry their raw value for sorting ('' when missing), text
+    cells without a class are left-aligned."""
+    css_class = css_class or ("" if numeric else "text")
     attributes = f' class="{css_class}"' if css_class else ""
     if numeric:
         sort_text = repr(float(sort_value)) if is_number(sort_value) else ""
@@ -232,6 +236,7 @@ class ScenarioColumns:
 
     @staticmethod
     def of(results: Sequence[Mapping[str, Any]]) -> ScenarioColumns:
+        """The columns `results` need."""
         return ScenarioColumns(
             group_key=group_key(results),
             planner=len({str(result.get("planner")) for result in results}) > 1,
