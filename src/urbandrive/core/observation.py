@@ -56,18 +56,24 @@ def observe(scenario: Scenario, step: int, history_steps: int = 20) -> Observati
 
     history covers steps `max(0, step - history_steps + 1) .. step`.
     """
-    if scenario.ego_index is None:
-        raise DataError(f"scenario {scenario.id!r}: has no ego to observe for")
     if not 0 <= step < scenario.num_steps:
         raise DataError(f"scenario {scenario.id!r}: step {step} outside [0, {scenario.num_steps})")
     start = max(0, step - history_steps + 1)
+    return observation_at(scenario, step, scenario.tracks.slice_time(start, step + 1))
+
+
+def observation_at(scenario: Scenario, step: int, history: Tracks) -> Observation:
+    """The observation at `step` of `scenario` given the `history` window ending there (the
+    simulator passes its simulated tracks; `observe` the logged ones)."""
+    if scenario.ego_index is None:
+        raise DataError(f"scenario {scenario.id!r}: has no ego to observe for")
     lights = None if scenario.traffic_lights is None else scenario.traffic_lights.at(step)
     return Observation(
         scenario_id=scenario.id,
         step=step,
         time_s=float(scenario.times_s[step]),
         dt_s=scenario.dt_s,
-        history=scenario.tracks.slice_time(start, step + 1),
+        history=history,
         ego_index=scenario.ego_index,
         road_map=scenario.road_map,
         traffic_lights=lights,

@@ -18,7 +18,7 @@ from urbandrive.agents.idm import IdmConfig
 from urbandrive.agents.reactive import ReactiveAgents
 from urbandrive.control.tracker import TrackerConfig, TrajectoryTracker
 from urbandrive.core.errors import DataError
-from urbandrive.core.observation import Observation
+from urbandrive.core.observation import Observation, observation_at
 from urbandrive.core.scenario import Scenario
 from urbandrive.core.tracks import Tracks
 from urbandrive.core.trajectory import Trajectory
@@ -159,19 +159,7 @@ def _observe(
     scenario: Scenario, world: _MutableTracks, index: int, history_steps: int
 ) -> Observation:
     start = max(0, index - history_steps + 1)
-    lights = None if scenario.traffic_lights is None else scenario.traffic_lights.at(index)
-    return Observation(
-        scenario_id=scenario.id,
-        step=index,
-        time_s=float(scenario.times_s[index]),
-        dt_s=scenario.dt_s,
-        history=world.window(start, index + 1),
-        ego_index=scenario.ego_index,
-        road_map=scenario.road_map,
-        traffic_lights=lights,
-        route=scenario.route,
-        goal=scenario.goal,
-    )
+    return observation_at(scenario, index, world.window(start, index + 1))
 
 
 @dataclass(slots=True)
