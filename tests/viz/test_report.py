@@ -109,6 +109,14 @@ def results() -> list[dict[str, Any]]:
     return [fake_result(*scenario) for scenario in FAKE_SCENARIOS]
 
 
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of the fake scenarios, written once for the tests that only read it."""
+    results = [fake_result(*scenario) for scenario in FAKE_SCENARIOS]
+    out_dir = tmp_path_factory.mktemp("report")
+    return write_report(out_dir, results, aggregate_of(results), config={"planner": "pdm"})
+
+
 @pytest.fixture
 def tiny_gif(tmp_path: Path) -> Path:
     """A two-frame GIF standing in for a rendered animation."""
@@ -125,10 +133,9 @@ def scenario_rows(html: str) -> list[str]:
     return re.findall(r'<tr><th scope="row">(?:<a href="#[^"]+">)?([^<]+)<', body)
 
 
-def test_report_has_every_table_and_opens_offline(tmp_path: Path, results: list) -> None:
-    path = write_report(tmp_path / "run", results, aggregate_of(results), config={"planner": "pdm"})
-    html = path.read_text()
-    assert path == tmp_path / "run" / "report.html"
+def test_report_has_every_table_and_opens_offline(report_path: Path) -> None:
+    html = report_path.read_text()
+    assert report_path.name == "report.html"
     for table_id in ("aggregate", "families", "scenarios"):
         assert f'<table id="{table_id}"' in html
     assert html.count("data:image/png;base64,") == 2
@@ -137,22 +144,22 @@ def test_report_has_every_table_and_opens_offline(tmp_path: Path, results: list)
     assert "<details><summary>Resolved configuration" in html and "&quot;planner&quot;" in html
 
 
-def test_scenarios_are_listed_worst_first_and_escaped(tmp_path: Path, results: list) -> None:
-    html = write_report(tmp_path, results, aggregate_of(results)).read_text()
+def test_scenarios_are_listed_worst_first_and_escaped(report_path: Path) -> None:
+    html = report_path.read_text()
     rows = scenario_rows(html)
     assert rows[0] == "cut_in_001" and rows[-1] == "ped_cross_002"
     assert "&lt;odd &amp; id&gt;" in rows and "<odd & id>" not in html
 
 
-def test_metric_cells_are_colour_coded(tmp_path: Path, results: list) -> None:
-    html = write_report(tmp_path, results, aggregate_of(results)).read_text()
+def test_metric_cells_are_colour_coded(report_path: Path) -> None:
+    html = report_path.read_text()
     assert '<td class="poor" data-sort="0.0">0</td>' in html
     assert '<td class="fair" data-sort="0.5">0.5</td>' in html
     assert '<td class="good" data-sort="1.0">1</td>' in html
 
 
-def test_families_table_counts_scores_collisions_and_passes(tmp_path: Path, results: list) -> None:
-    html = write_report(tmp_path, results, aggregate_of(results)).read_text()
+def test_families_table_counts_scores_collisions_and_passes(report_path: Path) -> None:
+    html = report_path.read_text()
     families = html.split('<table id="families"', 1)[1].split("</table>", 1)[0]
     cut_in = families.split('<th scope="row">cut_in</th>', 1)[1].split("</tr>", 1)[0]
     assert re.findall(r">([^<]+)</td>", cut_in) == ["2", "45.8", "0.0", "50.0 %", "50.0 %"]
@@ -313,16 +320,17 @@ def chromium_dom(page: Path, timeout_s: float = 60.0) -> str:
     return completed.stdout
 
 
-def test_browser_loads_report_and_sorts_scenarios(tmp_path: Path, results: list) -> None:
-    path = write_report(tmp_path, results, aggregate_of(results))
-    clicked = tmp_path / "clicked.html"  # the same page, with the "scenario" heading clicked
-    clicked.write_text(
-        path.read_text().replace(
-            "</body>",
-            "<script>document.querySelector('#scenarios thead th').click()</script></body>",
-        )
-    )
-    dom = chromium_dom(clicked)
-    assert 'id="aggregate"' in dom and 'data-sort-ready="true"' in dom
-    assert all(scenario_id in dom for scenario_id in ("cut_in_001", "ped_cross_002"))
-    assert scenario_rows(dom)[:2] == ["&lt;odd &amp; id&gt;", "cut_in_001"]
+def test_browser_loads_the_report_and_runs_its_script(report_path: Path) -> None:
+    dom = chromium_dom(report_path)
+    assert 'id="aggregate"' in dom and 'id="families"' in dom
+    assert all(f">{scenario_id}<" in dom for scenario_id, *_ in FAKE_SCENARIOS[:5])
+    assert dom.count('data-sort-ready="true"') == 2  # the families and scenarios tables
+
+
+def test_clicking_a_heading_sorts_the_scenarios(tmp_path: Path, report_path: Path) -> None:
+    clicked = tmp_path / "clicked.html"  # the same page, then a click on the "scenario" heading
+    click = "<script>document.querySelector('#scenarios thead th').click()</script>"
+    clicked.write_text(report_path.read_text().replace("</body>", click + "</body>"))
+    rows = scenario_rows(chromium_dom(clicked))
+    assert rows == sorted(rows, key=lambda name: name.replace("&lt;", "<").lower())
+    assert rows[:2] == ["&lt;odd &amp; id&gt;", "cut_in_001"]
