@@ -114,8 +114,13 @@ def simulate(
     max_steps: Annotated[
         int | None, typer.Option(help="Simulate at most this many steps per scenario.")
     ] = None,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write report.html with animations.")
+    ] = True,
+    worst: Annotated[int, typer.Option(help="Animate this many worst scenarios.")] = 3,
 ) -> None:
-    """Run a planner in closed loop over scenarios; write metrics.json, metrics.parquet."""
+    """Run a planner in closed loop over scenarios; write metrics.json, metrics.parquet and
+    report.html."""
     from urbandrive.datasets import expand_uris
     from urbandrive.planning.registry import PLANNERS
     from urbandrive.simulation.batch import BatchConfig
@@ -132,6 +137,10 @@ def simulate(
     summary = run_simulations(expand_uris(uris), job, out, batch)
     _print_score_table(summary)
     typer.echo(f"wrote {out / 'metrics.json'}")
+    if report:
+        from urbandrive.viz.report import write_run_report
+
+        typer.echo(f"wrote {write_run_report(out, summary, job, worst_count=worst)}")
 
 
 def _print_score_table(summary: dict) -> None:

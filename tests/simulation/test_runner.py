@@ -1,6 +1,5 @@
 """The simulation runner: routes from logged paths, aggregation, outputs, resume, real logs."""
 
-import dataclasses
 import json
 import os
 import signal
@@ -12,49 +11,21 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from urbandrive.core import AgentType, UrbandriveError
+from urbandrive.core import UrbandriveError
 from urbandrive.datasets import registry
 from urbandrive.simulation.batch import BatchConfig
 from urbandrive.simulation.engine import SimulationConfig
 from urbandrive.simulation.runner import SimulationJob, aggregate, run_simulations, with_route
-from urbandrive.testing import scenario_from_states, straight_road
-
-TIMES = np.arange(80) * 0.1
-
-
-def _scenario(location: str):
-    """A two-car straight road; the location picks the lead car's start (for distinct scenes)."""
-    lead_start = float(location.rsplit("/", 1)[-1])
-    ego = np.stack([5 + 10 * TIMES, 0 * TIMES], -1)
-    lead = np.stack([lead_start + 6 * TIMES, 0 * TIMES], -1)
-    scenario = scenario_from_states(
-        np.stack([ego, lead]),
-        np.zeros((2, 80)),
-        [AgentType.VEHICLE] * 2,
-        road_map=straight_road(num_lanes=2, length_m=300.0, num_segments=3),
-        current_index=10,
-        scenario_id=f"road-{lead_start:g}",
-    )
-    return dataclasses.replace(scenario, source="test")
-
-
-class _RoadLoader:
-    scheme = "testroad"
-
-    def load(self, location):
-        return _scenario(location)
-
-    def list_scenarios(self, location):
-        return [location]
+from urbandrive.testing.loaders import RoadLoader, two_car_road
 
 
 @pytest.fixture
 def road_scheme(monkeypatch):
-    monkeypatch.setitem(registry.LOADERS, "testroad", _RoadLoader())
+    monkeypatch.setitem(registry.LOADERS, "testroad", RoadLoader())
 
 
 def test_route_comes_from_the_logged_path():
-    routed = with_route(_scenario("x/200"))
+    routed = with_route(two_car_road(200.0))
     assert routed.route.lane_ids == (0,)  # x = 15 .. 84 m lies in the first 100 m segment
     np.testing.assert_allclose(routed.goal.xy, [5 + 79 * 1.0, 0.0])
 

@@ -60,7 +60,8 @@ class Rollout:
     agents as simulated); expert: the scenario as logged; start_index / end_index: simulated
     steps are (start_index, end_index]; ego_states: float64[N + 1, S] rear-axle bicycle states;
     plans: the planner's output per step (empty unless keep_plans); planner_ms: float64[N];
-    reactive_from: int64[A], step each agent began reacting, -1 if never."""
+    reactive_from: int64[A], step each agent began reacting, -1 if never; chosen: the plan's
+    trajectory at every step (always kept: small; open-loop errors are measured on it)."""
 
     scenario: Scenario
     expert: Scenario
@@ -70,6 +71,7 @@ class Rollout:
     planner_name: str
     planner_ms: NDArrayF64
     reactive_from: np.ndarray
+    chosen: tuple[Trajectory, ...] = ()
     plans: tuple[Plan, ...] = ()
 
 
@@ -88,7 +90,7 @@ def simulate(
     world = _MutableTracks.copy_of(scenario.tracks)
     reactive = ReactiveAgents(scenario, ego, config.idm) if config.reactive else None
     state = initial_ego_state(scenario, vehicle)
-    states, plans, planner_ms = [state], [], []
+    states, plans, chosen, planner_ms = [state], [], [], []
     for index in range(start, end):
         observation = _observe(scenario, world, index, config.history_steps)
         started = time.perf_counter()
@@ -100,6 +102,7 @@ def simulate(
         if reactive is not None:
             reactive.step(world, index + 1, scenario.dt_s)
         states.append(state)
+        chosen.append(plan.trajectory)
         if config.keep_plans:
             plans.append(plan)
     simulated = dataclasses.replace(scenario, tracks=world.frozen())
@@ -114,6 +117,7 @@ def simulate(
         reactive_from=reactive.reactive_from
         if reactive is not None
         else np.full(scenario.tracks.num_agents, -1),
+        chosen=tuple(chosen),
         plans=tuple(plans),
     )
 

@@ -188,14 +188,14 @@ def _open_loop_errors(rollout: Rollout) -> dict[str, float | None]:
     """Mean over steps of each plan's ADE / FDE against the expert's log from that step."""
     expert, ego = rollout.expert.tracks, rollout.expert.ego_index
     ade, fde = [], []
-    for offset, plan in enumerate(rollout.plans):
+    for offset, trajectory in enumerate(rollout.chosen):
         now = rollout.start_index + offset
-        horizon = min(plan.trajectory.num_steps, expert.num_steps - now)
+        horizon = min(trajectory.num_steps, expert.num_steps - now)
         if horizon < 2:
             continue
         future = slice(now, now + horizon)
         errors = plan_displacement_errors(
-            plan.trajectory.xy[:horizon], expert.xy[ego, future], expert.valid[ego, future]
+            trajectory.xy[:horizon], expert.xy[ego, future], expert.valid[ego, future]
         )
         ade.append(float(errors.ade_m))
         fde.append(float(errors.fde_m))

@@ -10,6 +10,7 @@ sortable per-scenario table (worst first) and the animations of the worst scenar
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,7 @@ from urbandrive.viz.trajectories_layer import TrajectoriesLayer
 
 if TYPE_CHECKING:
     from urbandrive.simulation.engine import Rollout
+    from urbandrive.simulation.runner import SimulationJob
 
 REPORT_NAME = "report.html"
 #: Media types of the animations the report can embed, by file suffix.
@@ -537,3 +539,36 @@ def plan_layers(rollout: Rollout) -> list[Layer]:
         plan_xy[rollout.start_index + offset, 0, : xy.shape[0]] = xy
     layers.append(TrajectoriesLayer(plan_xy, colors=PLAN_COLOR, linewidth_pt=2.0, zorder=2.6))
     return layers
+
+
+def write_run_report(
+    out_dir: Path, summary: Mapping[str, Any], job: SimulationJob, worst_count: int = 3
+) -> Path:
+    """`out_dir/report.html` for a finished `urbandrive simulate` run (replaced if present).
+
+    The `worst_count` lowest-scoring scenarios are simulated again with their plans kept (the
+    loop is deterministic, so this is the same rollout) and animated; planner timings come back
+    from `timings.json`.
+    """
+    timings_path, config_path = out_dir / "timings.json", out_dir / "config.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    results = [
+        {**r, "timing": timings[r["id"]]} if r["id"] in timings else r for r in summary["scenarios"]
+    ]
+    worst = sorted(results, key=lambda result: result["score"])[:worst_count]
+    replay = dataclasses.replace(
+        job, simulation=dataclasses.replace(job.simulation, keep_plans=True)
+    )
+    rollouts = [replay.rollout(result["uri"]) for result in worst]
+    animations = render_worst(
+        rollouts,
+        out_dir / "animations",
+        count=len(rollouts),
+        scores=[r["score"] for r in worst],
+        overwrite=True,
+    )
+    config = json.loads(config_path.read_text()) if config_path.exists() else None
+    title = f"urbandrive simulation: {job.planner}"
+    return write_report(
+        out_dir, results, summary["aggregate"], animations, config, title=title, overwrite=True
+    )
