@@ -14,7 +14,7 @@ Lane boundaries, per what the file carries:
 Mark types come from the referenced boundary features (Waymo), else from the nearest road line
 within `MARK_MATCH_DISTANCE_M` of the boundary's midpoint, else "UNKNOWN"; road edges -> "NONE".
 
-Drivable area: the union of the lane polygons, plus (nuScenes) the areas the `boundary_<n>`
+Drivable area: the union of the lane polygons (and centerlines widened by 0.5 m), plus (nuScenes) the areas the `boundary_<n>`
 rings enclose (the converter writes the nuScenes `drivable_area` layer's outline as those rings;
 even-odd rule for holes); cut into hole-free pieces.
 Speed limits: `speed_limit_mph` (Waymo, 0 = unknown); nuScenes lane connectors carry
@@ -53,6 +53,7 @@ DEFAULT_HALF_WIDTH_M = 1.85
 BIKE_HALF_WIDTH_M = 0.9
 PLAUSIBLE_HALF_WIDTH_M = (0.5, 3.0)
 MARK_MATCH_DISTANCE_M = 0.75
+CENTERLINE_MARGIN_M = 0.5
 NUSCENES_PLACEHOLDER_KMH = 100.0
 _LANE_TYPES = {
     "LANE_SURFACE_STREET": LaneType.VEHICLE,
@@ -531,11 +532,15 @@ def _mark_intersections(lanes: list[Lane], stop_lane_ids: set[int]) -> list[Lane
 
 
 def drivable_pieces(lanes: list[Lane], rings: list[NDArrayF64]) -> tuple[NDArrayF64, ...]:
-    """Hole-free polygons float64[P, 2] (open rings) covering the lanes' outlines and the areas
-    the `rings` enclose (even-odd rule)."""
+    """Hole-free polygons float64[P, 2] (open rings) covering the lanes' outlines, their
+    centerlines widened by `CENTERLINE_MARGIN_M` (a polygon may end short of its centerline),
+    and the areas the `rings` enclose (even-odd rule)."""
     outlines = [np.concatenate([lane.left_boundary, lane.right_boundary[::-1]]) for lane in lanes]
     polygons = shapely.make_valid(shapely.polygons([shapely.linearrings(o) for o in outlines]))
-    area = shapely.union_all(polygons)
+    centerlines = shapely.buffer(
+        [shapely.LineString(lane.centerline) for lane in lanes], CENTERLINE_MARGIN_M, quad_segs=2
+    )
+    area = shapely.union_all(np.concatenate([polygons, centerlines]))
     if rings:
         enclosed = shapely.make_valid(shapely.polygons([shapely.linearrings(r) for r in rings]))
         even_odd = shapely.GeometryCollection()
