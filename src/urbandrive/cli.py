@@ -78,22 +78,16 @@ def render(
 @app.command()
 def demo(
     data: Annotated[Path, typer.Option(help="The shared data folder.")] = Path("../shared/data"),
-    out: Annotated[Path, typer.Option(help="Where pictures go.")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option(help="Where runs go (a new folder each time).")] = Path(
+        "out/demo"
+    ),
 ) -> None:
-    """The main job on the default data: summarise a real AV2 log and render it."""
-    from urbandrive.datasets import load_scenario, summarize_scenario
-    from urbandrive.viz import render_scenario
+    """The main job on the default data: a real AV2 log summarised, rendered and driven in
+    closed loop by the log and idm planners, with HTML reports."""
+    from urbandrive.demo import run_demo
 
-    logs = sorted((data / "av2" / "logs").glob("*"))
-    if not logs:
-        raise UrbandriveError(f"{data / 'av2' / 'logs'}: no AV2 logs found (set --data)")
-    scenario = load_scenario(f"av2:{logs[0]}")
-    for key, value in summarize_scenario(scenario).items():
-        typer.echo(f"{key:>16}: {value}")
-    out.mkdir(parents=True, exist_ok=True)
-    for suffix in (".png", ".gif"):
-        path = render_scenario(scenario, out / f"{scenario.id}{suffix}")
-        typer.echo(f"wrote {path}")
+    run_dir = run_demo(data, out, typer.echo)
+    typer.echo(f"demo finished: {run_dir}")
 
 
 @app.command()
@@ -186,6 +180,55 @@ def bench(
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=2))
         typer.echo(f"wrote {json_path}")
+
+
+@app.command("evaluate-prediction")
+def evaluate_prediction(
+    uris: Annotated[list[str], typer.Argument(help="Scenario URIs (folders expand to many).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json.")],
+    predictor: Annotated[str, typer.Option(help="Predictor name (cv, ctra, lane, ...).")] = "cv",
+    history_s: Annotated[float, typer.Option("--history-s", help="History seen, s.")] = 2.0,
+    future_s: Annotated[float, typer.Option("--future-s", help="Horizon scored, s.")] = 3.0,
+    stride_s: Annotated[float, typer.Option("--stride-s", help="Between windows, s.")] = 1.0,
+    num_modes: Annotated[
+        int | None, typer.Option("--num-modes", help="Modes (default: the predictor's).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite metrics.json.")] = False,
+) -> None:
+    """Score a predictor over sliding windows (minADE/minFDE/MR, joint, overlap, NLL, ECE)."""
+    from urbandrive.datasets import expand_uris, load_scenario
+    from urbandrive.prediction.evaluation import EvaluationConfig, evaluate_predictor
+    from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
+
+    path = out / "metrics.json"
+    if path.exists() and not force:
+        raise UrbandriveError(f"{path} exists; pass --force to overwrite it")
+    found = expand_uris(uris)
+    if not found:
+        raise UrbandriveError(f"no scenarios found in {uris}")
+    first = load_scenario(found[0])
+    settings = PredictorSettings(horizon_s=future_s, dt_s=first.dt_s, num_modes=num_modes)
+    model = PREDICTORS.create(predictor, settings)
+    config = EvaluationConfig(history_s=history_s, future_s=future_s, stride_s=stride_s)
+    scenarios = (first if i == 0 else load_scenario(uri) for i, uri in enumerate(found))
+    result = evaluate_predictor(scenarios, model, config)
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    _print_prediction_table(result)
+    typer.echo(f"wrote {path}")
+
+
+def _print_prediction_table(result: dict) -> None:
+    """One line per agent type, then all agents; the note on the number of modes."""
+    names = ["minADE6", "minFDE6", "MR6", "minFDE1", "brierMinFDE6", "jointMinFDE6", "overlap_rate"]
+    typer.echo(f"{'type':<14} {'count':>6} " + " ".join(f"{n:>12}" for n in names))
+    rows = [*result["by_type"].items(), ("all", result["aggregate"])]
+    for group, metrics in rows:
+        values = " ".join(
+            f"{'-':>12}" if metrics.get(n) is None else f"{metrics[n]:12.3f}" for n in names
+        )
+        typer.echo(f"{group:<14} {metrics['count']:>6} {values}")
+    typer.echo(result["config"]["note"])
 
 
 def main() -> None:
