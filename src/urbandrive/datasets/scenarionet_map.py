@@ -542,12 +542,18 @@ def drivable_pieces(lanes: list[Lane], rings: list[NDArrayF64]) -> tuple[NDArray
     )
     area = shapely.union_all(np.concatenate([polygons, centerlines]))
     if rings:
-        enclosed = shapely.make_valid(shapely.polygons([shapely.linearrings(r) for r in rings]))
-        even_odd = shapely.GeometryCollection()
-        for part in enclosed:
-            even_odd = shapely.symmetric_difference(even_odd, part)
-        area = shapely.union(area, even_odd)
+        area = shapely.union(area, even_odd_area(rings))
     return tuple(_open_ring(p) for p in _hole_free(area))
+
+
+def even_odd_area(rings: list[NDArrayF64]) -> shapely.Geometry:
+    """The area inside an odd number of `rings` (float64[P, 2] each): outer rings minus holes,
+    a ring being a hole when it lies within an odd number of the others."""
+    enclosed = shapely.make_valid(shapely.polygons([shapely.linearrings(r) for r in rings]))
+    inner, outer = shapely.STRtree(enclosed).query(enclosed, predicate="within")
+    depth = np.bincount(inner[inner != outer], minlength=len(rings))
+    holes = shapely.union_all(enclosed[depth % 2 == 1])
+    return shapely.difference(shapely.union_all(enclosed[depth % 2 == 0]), holes)
 
 
 def _hole_free(geometry: shapely.Geometry) -> list[shapely.Polygon]:
