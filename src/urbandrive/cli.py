@@ -231,6 +231,34 @@ def _print_prediction_table(result: dict) -> None:
     typer.echo(result["config"]["note"])
 
 
+@app.command()
+def generate(
+    suite: Annotated[str, typer.Option("--suite", help="Scenario suite, e.g. town:empty-roads.")],
+    count: Annotated[int, typer.Option("--count", help="Number of scenarios.")],
+    out: Annotated[Path, typer.Option("--out", help="Store folder (appended to if it exists).")],
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 1,
+    noise: Annotated[
+        str, typer.Option(help="Perception noise preset: none, typical or heavy.")
+    ] = "none",
+    seed: Annotated[int, typer.Option(help="Dataset seed (same seed, same scenarios).")] = 0,
+    shard_size: Annotated[int, typer.Option(help="Scenarios per Parquet shard.")] = 64,
+) -> None:
+    """Generate scenarios of a suite into a Parquet scenario store (load with store:OUT#ID)."""
+    from urbandrive.scenarios.generation import generate_dataset, suite_factories
+    from urbandrive.scenarios.noise import PerceptionNoiseConfig
+
+    try:
+        factories = suite_factories(suite, count, seed)
+        noise_config = None if noise == "none" else PerceptionNoiseConfig.preset(noise)
+    except ValueError as error:
+        raise UrbandriveError(str(error)) from error
+    result = generate_dataset(factories, out, workers, shard_size, noise_config, seed)
+    typer.echo(f"wrote {len(result.scenario_ids)} scenarios of {suite} to {result.out_dir}")
+    typer.echo(
+        f"load one with: urbandrive inspect 'store:{result.out_dir}#{result.scenario_ids[0]}'"
+    )
+
+
 def main() -> None:
     """Entry point: one clear line and a non-zero exit for errors we raise on purpose."""
     try:

@@ -163,13 +163,29 @@ def write_parquet_exclusive(table: pa.Table, path: Path, **options: object) -> N
 
     Readers see the whole file or none; `FileExistsError` if `path` exists.
     """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    temporary = temporary_file(path)
     try:
         parquet.write_table(table, temporary, **options)
         os.link(temporary, path)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
+
+
+def temporary_file(path: Path) -> Path:
+    """A new empty file beside `path`, readable as the user's umask allows (not just 0600)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    os.chmod(temporary, 0o666 & ~_UMASK)
+    return Path(temporary)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 @lru_cache(maxsize=16)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +34,12 @@ import pyarrow.parquet as parquet
 from urbandrive.core.errors import DataError
 from urbandrive.core.scenario import Scenario
 from urbandrive.scenarios import store_codec
-from urbandrive.scenarios.map_codec import map_path, read_road_map, write_road_map
+from urbandrive.scenarios.map_codec import (
+    map_path,
+    read_road_map,
+    temporary_file,
+    write_road_map,
+)
 
 STORE_FORMAT = "urbandrive-scenario-store"
 STORE_VERSION = 1
@@ -244,13 +248,12 @@ def _write_manifest(directory: Path, entries: list[ShardEntry]) -> None:
         "shards": [{"name": e.name, "scenario_ids": list(e.scenario_ids)} for e in entries],
     }
     path = directory / MANIFEST_NAME
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = temporary_file(path)
     try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(payload, stream, indent=1)
+        temporary.write_text(json.dumps(payload, indent=1))
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
@@ -290,15 +293,14 @@ def _write_shard(
 
 def _write_exclusive(path: Path, tables: list[pa.Table], options: dict[str, Any]) -> None:
     """Write `tables` as consecutive row groups to a new file at `path`; never replaces one."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    temporary = temporary_file(path)
     try:
         with parquet.ParquetWriter(temporary, tables[0].schema, **options) as writer:
             for table in tables:
                 writer.write_table(table, row_group_size=max(table.num_rows, 1))
         os.link(temporary, path)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def _read_parquet(path: Path) -> pa.Table:
