@@ -1,0 +1,128 @@
+"""Sliding-window evaluation: windows, scored agents, metrics by hand, output shape."""
+
+import json
+
+import numpy as np
+import pytest
+
+from urbandrive.core import AgentType, DataError
+from urbandrive.prediction.baselines import ConstantVelocityConfig, ConstantVelocityPredictor
+from urbandrive.prediction.evaluation import (
+    ETH_UCY_PROTOCOL,
+    EvaluationConfig,
+    evaluate_predictor,
+    scored_agents,
+    window_steps,
+)
+from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
+from urbandrive.testing import scenario_from_states
+
+from .scenes import mixed_scene
+
+
+def _validity_scene(num_steps: int = 60):
+    """Ego; car A always seen; car B seen until step 49; a static cone; pedestrian P seen
+    from step 25. All move at constant velocity (cv is exact)."""
+    t = 0.1 * np.arange(num_steps)
+    velocity = np.array([[10.0, 0.0], [8.0, 0.0], [6.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
+    start = np.array([[0.0, 0.0], [20.0, 3.5], [40.0, 0.0], [60.0, 5.0], [30.0, -5.0]])
+    xy = start[:, None] + velocity[:, None] * t[None, :, None]
+    valid = np.ones((5, num_steps), bool)
+    valid[2, 50:] = False
+    valid[4, :25] = False
+    types = [
+        AgentType.VEHICLE,
+        AgentType.VEHICLE,
+        AgentType.VEHICLE,
+        AgentType.STATIC,
+        AgentType.PEDESTRIAN,
+    ]
+    return scenario_from_states(
+        xy,
+        np.zeros((5, num_steps)),
+        types,
+        velocity=np.repeat(velocity[:, None], num_steps, 1),
+        valid=valid,
+    )
+
+
+def test_windows_slide_by_the_stride_inside_the_log():
+    scenario = _validity_scene()
+    assert window_steps(scenario, EvaluationConfig()).tolist() == [19, 29]
+    stride = EvaluationConfig(stride_s=0.5)
+    assert window_steps(scenario, stride).tolist() == [19, 24, 29]
+
+
+def test_scored_agents_per_window_follow_validity():
+    scenario, config = _validity_scene(), EvaluationConfig()
+    counts = {
+        step: scored_agents(scenario, step, config).nonzero()[0].tolist() for step in (19, 29)
+    }
+    # step 19: A, B (future ends at 49, seen); P not seen now; no ego, no static.
+    # step 29: A; B's future ends at 59 (not seen); P seen now and in the future.
+    assert counts == {19: [1, 2], 29: [1, 4]}
+    everyone = EvaluationConfig(include_ego=True, include_static=True)
+    assert scored_agents(scenario, 29, everyone).nonzero()[0].tolist() == [0, 1, 3, 4]
+    strict = EvaluationConfig(min_valid_history_steps=20)
+    assert scored_agents(scenario, 29, strict).nonzero()[0].tolist() == [1]
+
+
+def test_constant_velocity_is_exact_on_constant_velocity_agents():
+    predictor = ConstantVelocityPredictor(ConstantVelocityConfig(horizon_s=3.0))
+    result = evaluate_predictor([_validity_scene()], predictor, EvaluationConfig())
+    aggregate = result["aggregate"]
+    assert aggregate["count"] == 4 and aggregate["num_windows"] == 2
+    for name in ("minADE6", "minFDE6", "MR6", "minFDE1", "jointMinFDE6", "nll", "ece"):
+        assert aggregate[name] == pytest.approx(0.0, abs=1e-9)
+    assert result["by_type"]["VEHICLE"]["count"] == 3
+    assert result["by_type"]["PEDESTRIAN"]["count"] == 1
+    assert result["config"]["num_modes"] == 1 and "1 most probable" in result["config"]["note"]
+    json.dumps(result, allow_nan=False)
+
+
+def test_errors_are_hand_computed_for_a_wrong_speed():
+    scenario = _validity_scene()
+
+    class Slow:
+        """cv at half speed: after t seconds the error is 0.5 * speed * t."""
+
+        name = "slow"
+
+        def predict(self, observation):
+            prediction = ConstantVelocityPredictor(ConstantVelocityConfig(3.0)).predict(observation)
+            now = observation.history.xy[prediction.agent_rows, -1][:, None, None]
+            return type(prediction)(
+                **{
+                    **{f: getattr(prediction, f) for f in prediction.__slots__},
+                    "xy": now + 0.5 * (prediction.xy - now),
+                }
+            )
+
+    result = evaluate_predictor([scenario], Slow(), EvaluationConfig(stride_s=10.0))
+    fde = 0.5 * np.array([8.0, 6.0]) * 3.0  # window 19 only: agents A and B
+    ade = 0.5 * np.array([8.0, 6.0]) * np.mean(0.1 * np.arange(1, 31))
+    assert result["aggregate"]["minFDE6"] == pytest.approx(fde.mean())
+    assert result["aggregate"]["minADE6"] == pytest.approx(ade.mean())
+    assert result["aggregate"]["MR6"] == pytest.approx(1.0)  # 12 m and 9 m > 2 m
+    assert result["aggregate"]["brierMinFDE6"] == pytest.approx(fde.mean())  # p = 1
+
+
+def test_a_predictor_with_the_wrong_step_is_refused():
+    predictor = ConstantVelocityPredictor(ConstantVelocityConfig(horizon_s=3.0, dt_s=0.2))
+    with pytest.raises(DataError, match="predicted times"):
+        evaluate_predictor([_validity_scene()], predictor)
+
+
+def test_multimodal_lane_scores_every_metric_on_a_mixed_scene():
+    predictor = PREDICTORS.create("lane", PredictorSettings(horizon_s=3.0))
+    result = evaluate_predictor([mixed_scene(3)], predictor, EvaluationConfig(stride_s=2.0))
+    aggregate = result["aggregate"]
+    assert aggregate["count"] > 0 and result["config"]["modes_scored"] == 6
+    assert aggregate["minFDE6"] <= aggregate["minFDE1"] + 1e-9
+    assert 0.0 <= aggregate["ece"] <= 1.0 and aggregate["nll"] >= 0.0
+    assert set(result["by_type"]) == {"VEHICLE", "PEDESTRIAN"}  # no STATIC, no ego
+
+
+def test_eth_ucy_protocol_is_8_observed_12_predicted():
+    assert ETH_UCY_PROTOCOL.steps(0.4) == (8, 12, 1)
+    assert ETH_UCY_PROTOCOL.top_k == 20
