@@ -8,6 +8,7 @@ on a logged path the two agree up to lane-centring).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from urbandrive.core.tracks import Tracks
 from urbandrive.geometry.polyline import project_points
 from urbandrive.maps.road_map import RoadMap, StopKind
 from urbandrive.metrics.clearance import vulnerable_road_user_clearance
-from urbandrive.metrics.collisions import no_ego_at_fault_collisions
+from urbandrive.metrics.collisions import AtFaultCollisionResult, no_ego_at_fault_collisions
 from urbandrive.metrics.comfort import body_frame_acceleration, ego_is_comfortable
 from urbandrive.metrics.compliance import (
     drivable_area_compliance,
@@ -31,7 +32,10 @@ from urbandrive.metrics.open_loop import plan_displacement_errors
 from urbandrive.metrics.progress import ego_is_making_progress, ego_progress_along_expert_route
 from urbandrive.metrics.score import closed_loop_score
 from urbandrive.metrics.states import AgentStates, EgoStates, ego_from_tracks
-from urbandrive.metrics.time_to_collision import time_to_collision_within_bound
+from urbandrive.metrics.time_to_collision import (
+    TimeToCollisionResult,
+    time_to_collision_within_bound,
+)
 from urbandrive.metrics.traffic_rules import (
     ego_front_center,
     pedestrian_yield_compliance,
@@ -41,8 +45,46 @@ from urbandrive.metrics.traffic_rules import (
 from urbandrive.simulation.engine import Rollout
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """The simulated steps as the metrics see them, and the results needing more than a score."""
+
+    ego: EgoStates
+    agents: AgentStates
+    tracks: Tracks
+    collisions: AtFaultCollisionResult
+    ttc: TimeToCollisionResult
+    metrics: dict[str, np.ndarray]
+
+
 def evaluate_rollout(rollout: Rollout) -> dict[str, Any]:
     """Every metric by name (floats), the CLS `score` (0-100), collision events and timings."""
+    judged = _judge(rollout)
+    scenario, start, end = rollout.scenario, rollout.start_index, rollout.end_index
+    result: dict[str, Any] = {name: _first(value) for name, value in judged.metrics.items()}
+    result.update(
+        id=scenario.id,
+        source=scenario.source,
+        planner=rollout.planner_name,
+        score=100.0 * _first(closed_loop_score(judged.metrics).score),
+        at_fault_collision=bool(_first(judged.collisions.multiplier) < 1.0),
+        collisions=_collision_events(
+            judged.collisions.events, judged.tracks, scenario.ego_index, start
+        ),
+        min_time_to_collision_s=_finite_or_none(judged.ttc.min_time_to_collision_s),
+        min_vru_clearance_m=_finite_or_none(
+            vulnerable_road_user_clearance(judged.ego, judged.agents).min_clearance_m
+        ),
+        num_steps=int(end - start),
+        duration_s=float(scenario.times_s[end] - scenario.times_s[start]),
+        timing=_timing(rollout),
+        **_open_loop_errors(rollout),
+    )
+    return result
+
+
+def _judge(rollout: Rollout) -> _Judged:
+    """Run every driving metric on the simulated steps (batch of one)."""
     scenario, road_map = rollout.scenario, rollout.scenario.road_map
     assert road_map is not None and scenario.ego_index is not None  # checked by simulate()
     steps = slice(rollout.start_index, rollout.end_index + 1)
@@ -54,16 +96,14 @@ def evaluate_rollout(rollout: Rollout) -> dict[str, Any]:
     ttc = time_to_collision_within_bound(
         ego, agents, collisions, lanes.changing_lanes_or_offroad, lanes.in_intersection
     )
-    velocity = tracks.velocity[scenario.ego_index][None]
-    comfort = ego_is_comfortable(
-        ego.heading, body_frame_acceleration(velocity, ego.heading, scenario.dt_s), scenario.dt_s
+    acceleration = body_frame_acceleration(
+        tracks.velocity[scenario.ego_index][None], ego.heading, scenario.dt_s
     )
     progress = _progress_ratio(rollout.expert.tracks, scenario.ego_index, ego, steps)
+    corners_outside = ego_corner_distance_outside_drivable_area(road_map, ego)
     metrics = {
         "no_ego_at_fault_collisions": collisions.multiplier,
-        "drivable_area_compliance": drivable_area_compliance(
-            ego_corner_distance_outside_drivable_area(road_map, ego)
-        ),
+        "drivable_area_compliance": drivable_area_compliance(corners_outside),
         "driving_direction_compliance": driving_direction_compliance(
             lanes.progress_along_lane_m, scenario.dt_s
         ),
@@ -73,34 +113,16 @@ def evaluate_rollout(rollout: Rollout) -> dict[str, Any]:
         "speed_limit_compliance": speed_limit_compliance(
             ego.speed_mps, lanes.speed_limit_mps, scenario.dt_s
         ),
-        "ego_is_comfortable": comfort.score,
+        "ego_is_comfortable": ego_is_comfortable(ego.heading, acceleration, scenario.dt_s).score,
         "red_light_compliance": _red_light(scenario, road_map, ego, steps),
         "pedestrian_yield_compliance": _yielding(road_map, ego, agents),
     }
-    score = closed_loop_score(metrics)
-    clearance = vulnerable_road_user_clearance(ego, agents)
-    result: dict[str, Any] = {
-        name: float(np.asarray(value).reshape(-1)[0]) for name, value in metrics.items()
-    }
-    result.update(
-        id=scenario.id,
-        source=scenario.source,
-        planner=rollout.planner_name,
-        score=100.0 * float(score.score.reshape(-1)[0]),
-        at_fault_collision=bool(collisions.multiplier.reshape(-1)[0] < 1.0),
-        collisions=_collision_events(
-            collisions.events, tracks, scenario.ego_index, rollout.start_index
-        ),
-        min_time_to_collision_s=_finite_or_none(ttc.min_time_to_collision_s),
-        min_vru_clearance_m=_finite_or_none(clearance.min_clearance_m),
-        num_steps=int(rollout.end_index - rollout.start_index),
-        duration_s=float(
-            scenario.times_s[rollout.end_index] - scenario.times_s[rollout.start_index]
-        ),
-        timing=_timing(rollout),
-        **_open_loop_errors(rollout),
-    )
-    return result
+    return _Judged(ego, agents, tracks, collisions, ttc, metrics)
+
+
+def _first(value: np.ndarray) -> float:
+    """The single value of a batch-of-one metric."""
+    return float(np.asarray(value).reshape(-1)[0])
 
 
 def _progress_ratio(expert: Tracks, ego_index: int, ego: EgoStates, steps: slice) -> np.ndarray:
@@ -215,5 +237,5 @@ def _timing(rollout: Rollout) -> dict[str, float]:
 
 
 def _finite_or_none(value: np.ndarray) -> float | None:
-    number = float(np.asarray(value).reshape(-1)[0])
+    number = _first(value)
     return number if np.isfinite(number) else None
