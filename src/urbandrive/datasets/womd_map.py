@@ -28,6 +28,7 @@ from itertools import pairwise
 
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayF64, NDArrayInt
@@ -108,19 +109,20 @@ def build_lanes(raw: RawMap) -> tuple[dict[int, Lane], MapNotes]:
     return lanes, notes
 
 
-def _boundary_lines(raw: RawMap) -> dict[int, tuple[shapely.LineString, str]]:
-    """Road lines and edges with two or more points: (LineString, mark name) by feature id."""
+def _boundary_lines(raw: RawMap) -> dict[int, tuple[NDArrayF64, cKDTree, str]]:
+    """Road lines and edges with two or more distinct points, by feature id: (vertices
+    float64[M, 2], a KD-tree over them, mark name)."""
     lines = {}
     for shapes, is_edge in ((raw.road_lines, False), (raw.road_edges, True)):
         for feature_id, shape in shapes.items():
             points = _distinct(shape.points[:, :2])
             if points.shape[0] >= 2:
-                lines[feature_id] = (shapely.LineString(points), _mark(shape, is_edge))
+                lines[feature_id] = (points, cKDTree(points), _mark(shape, is_edge))
     return lines
 
 
 def _lane(
-    raw_lane: RawLane, centerline: NDArrayF64, lines: dict[int, tuple[shapely.LineString, str]]
+    raw_lane: RawLane, centerline: NDArrayF64, lines: dict[int, tuple[NDArrayF64, cKDTree, str]]
 ) -> tuple[Lane, int]:
     """The `Lane` and how many of its boundary points came from referenced features."""
     lane_type = _LANE_TYPES.get(raw_lane.lane_type, LaneType.UNKNOWN)
@@ -155,7 +157,7 @@ def _boundary(
     centerline: NDArrayF64,
     index: NDArrayInt,
     segments: NDArrayInt,
-    lines: dict[int, tuple[shapely.LineString, str]],
+    lines: dict[int, tuple[NDArrayF64, cKDTree, str]],
     side: int,
 ) -> tuple[NDArrayF64, int, str]:
     """Per-point half widths float64[P] (NaN where no plausible referenced feature), the
@@ -170,20 +172,30 @@ def _boundary(
     for row, (start, stop, feature_id, _) in enumerate(segments.tolist()):
         if feature_id not in lines:
             continue
-        line, line_mark = lines[feature_id]
+        vertices, tree, line_mark = lines[feature_id]
         mark = line_mark if row == 0 else mark
         lo, hi = sorted((max(start, 0), min(stop, index.size - 1)))
         points = np.unique(index[lo : hi + 1])
-        offsets = _offsets(line, centerline[points], normals[points]) * side
+        offsets = _offsets(vertices, tree, centerline[points], normals[points]) * side
         plausible = (offsets >= PLAUSIBLE_HALF_WIDTH_M[0]) & (offsets <= PLAUSIBLE_HALF_WIDTH_M[1])
         half_widths[points[plausible]] = offsets[plausible]
     return half_widths, int(np.isfinite(half_widths).sum()), mark
 
 
-def _offsets(line: shapely.LineString, points: NDArrayF64, normals: NDArrayF64) -> NDArrayF64:
-    """float64[N]: signed offset along `normals` of the closest point of `line` to each point."""
-    distance_m = shapely.line_locate_point(line, shapely.points(points))
-    closest = shapely.get_coordinates(shapely.line_interpolate_point(line, distance_m))
+def _offsets(
+    vertices: NDArrayF64, tree: cKDTree, points: NDArrayF64, normals: NDArrayF64
+) -> NDArrayF64:
+    """float64[N]: signed offset along `normals: float64[N, 2]` of the closest point of the
+    polyline `vertices: float64[M, 2]` to each of `points: float64[N, 2]`, searched on the
+    two segments beside the nearest vertex (exact for the dense WOMD polylines)."""
+    _, nearest = tree.query(points)
+    candidates = []
+    for start in (np.maximum(nearest - 1, 0), np.minimum(nearest, vertices.shape[0] - 2)):
+        a, b = vertices[start], vertices[start + 1]
+        along = np.einsum("nd,nd->n", points - a, b - a) / np.einsum("nd,nd->n", b - a, b - a)
+        candidates.append(a + np.clip(along, 0.0, 1.0)[:, None] * (b - a))
+    gaps = [np.linalg.norm(candidate - points, axis=-1) for candidate in candidates]
+    closest = np.where((gaps[0] <= gaps[1])[:, None], candidates[0], candidates[1])
     return np.einsum("nd,nd->n", closest - points, normals)
 
 
@@ -200,7 +212,9 @@ def _fill_offsets(
 
 def left_normals(polyline: NDArrayF64) -> NDArrayF64:
     """float64[P, 2] unit normals pointing left of the direction of travel at each point."""
-    tangent = np.gradient(polyline, axis=0)
+    tangent = np.empty_like(polyline)
+    tangent[1:-1] = polyline[2:] - polyline[:-2]
+    tangent[0], tangent[-1] = polyline[1] - polyline[0], polyline[-1] - polyline[-2]
     tangent /= np.maximum(np.linalg.norm(tangent, axis=-1, keepdims=True), 1e-12)
     return np.stack([-tangent[:, 1], tangent[:, 0]], axis=-1)
 
