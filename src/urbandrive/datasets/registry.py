@@ -83,8 +83,10 @@ def expand_uris(uris: Iterable[str]) -> list[str]:
 
 def _register_builtin_loaders() -> None:
     from urbandrive.datasets.av2 import Av2Loader
+    from urbandrive.datasets.scenarionet import LOADER as SCENARIONET_LOADER
 
     register(Av2Loader())
+    register(SCENARIONET_LOADER)
 
 
 _register_builtin_loaders()
