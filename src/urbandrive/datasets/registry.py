@@ -83,9 +83,11 @@ def expand_uris(uris: Iterable[str]) -> list[str]:
 
 def _register_builtin_loaders() -> None:
     from urbandrive.datasets.av2 import Av2Loader
+    from urbandrive.datasets.commonroad import LOADER as COMMONROAD_LOADER
     from urbandrive.datasets.scenarionet import LOADER as SCENARIONET_LOADER
 
     register(Av2Loader())
+    register(COMMONROAD_LOADER)
     register(SCENARIONET_LOADER)
 
 
