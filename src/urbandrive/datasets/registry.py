@@ -85,10 +85,12 @@ def _register_builtin_loaders() -> None:
     from urbandrive.datasets.av2 import Av2Loader
     from urbandrive.datasets.commonroad import LOADER as COMMONROAD_LOADER
     from urbandrive.datasets.scenarionet import LOADER as SCENARIONET_LOADER
+    from urbandrive.datasets.womd import LOADER as WOMD_LOADER
 
     register(Av2Loader())
     register(COMMONROAD_LOADER)
     register(SCENARIONET_LOADER)
+    register(WOMD_LOADER)
 
 
 _register_builtin_loaders()
