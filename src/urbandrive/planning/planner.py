@@ -1,0 +1,196 @@
+"""The default planner ("urban"): predict, generate, score, select, like PDM-Closed.
+
+1. Predict the agents (K joint modes) with the configured predictor.
+2. Put the ego, the predicted agents and the lights along the route reference.
+3. Generate proposals: PDM-style IDM paths (tracked), optionally a Frenet lattice, and the
+   emergency stops.
+4. Score every candidate against every mode (`UrbanScorer` -> `ScoreTable`).
+5. Select with hysteresis, falling back to an emergency stop.
+The `Plan` carries every candidate, its score columns, the choice and the prediction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from urbandrive.core.errors import UrbandriveError
+from urbandrive.core.observation import Observation
+from urbandrive.core.scenario import Scenario
+from urbandrive.core.trajectory import Trajectory
+from urbandrive.planning.interfaces import Plan
+from urbandrive.planning.proposals.base import ProposalGenerator
+from urbandrive.planning.proposals.candidates import Candidates, concatenate
+from urbandrive.planning.proposals.context import PlanningContext, path_agents
+from urbandrive.planning.proposals.emergency import EmergencyStopConfig, EmergencyStopGenerator
+from urbandrive.planning.proposals.lattice import FrenetLatticeGenerator, LatticeConfig
+from urbandrive.planning.proposals.pdm import PdmProposalConfig, PdmProposalGenerator
+from urbandrive.planning.reference import RouteReference, build_route_reference, red_stops
+from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
+from urbandrive.planning.scoring.risk import RiskMeasure
+from urbandrive.planning.scoring.scorer import ScoringConfig, ScoringResult, UrbanScorer
+from urbandrive.planning.selection import Selection, SelectionConfig, select
+from urbandrive.prediction.baselines import ConstantVelocityConfig, ConstantVelocityPredictor
+from urbandrive.prediction.interfaces import Prediction, Predictor
+
+
+@dataclass(frozen=True, slots=True)
+class UrbanPlannerConfig:
+    """predictor: a name of the prediction registry (when there is one) or "cv";
+    lattice: None leaves the Frenet lattice out (PDM-Closed's proposals only)."""
+
+    predictor: str = "cv"
+    horizon_s: float = 8.0
+    dt_s: float = 0.1
+    pdm: PdmProposalConfig = field(default_factory=PdmProposalConfig)
+    lattice: LatticeConfig | None = field(default_factory=LatticeConfig)
+    emergency: EmergencyStopConfig = field(default_factory=EmergencyStopConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.dt_s <= self.horizon_s:
+            raise ValueError(f"need 0 < dt_s <= horizon_s, got {self.dt_s}, {self.horizon_s}")
+
+
+#: PDM-Closed's proposal set (15 + neighbour lanes) with our scorer.
+PDM_CLOSED = UrbanPlannerConfig(lattice=None)
+#: PDM proposals and the Frenet lattice, scored by expectation over the modes.
+URBAN_DEFAULT = UrbanPlannerConfig()
+#: As URBAN_DEFAULT, with CVaR over the worst 30 % of the predicted futures.
+RISK_AVERSE = UrbanPlannerConfig(scoring=ScoringConfig(risk=RiskMeasure.CVAR, cvar_alpha=0.3))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningCycle:
+    """Everything one cycle produced, for `explain` and tests."""
+
+    context: PlanningContext
+    candidates: Candidates
+    scoring: ScoringResult
+    selection: Selection
+
+
+class UrbanPlanner:
+    """Predict, generate, score, select (module doc); implements `Planner`."""
+
+    name = "urban"
+
+    def __init__(self, scenario: Scenario, config: UrbanPlannerConfig | None = None) -> None:
+        if scenario.route is None or scenario.road_map is None or scenario.ego_index is None:
+            raise UrbandriveError(
+                f"scenario {scenario.id!r}: the urban planner needs a route, map and ego"
+            )
+        self.config = config if config is not None else URBAN_DEFAULT
+        self.road_map = scenario.road_map
+        self.reference: RouteReference = build_route_reference(
+            scenario.road_map, scenario.route.lane_ids
+        )
+        self.ego_size_m = scenario.tracks.size_m[scenario.ego_index].copy()
+        self.predictor = resolve_predictor(self.config.predictor, self.config)
+        self.generators: list[ProposalGenerator] = [PdmProposalGenerator(self.config.pdm)]
+        if self.config.lattice is not None:
+            self.generators.append(FrenetLatticeGenerator(self.config.lattice))
+        self.generators.append(EmergencyStopGenerator(self.config.emergency))
+        grid = DrivableAreaGrid.around(scenario.road_map, self.reference.path.xy)
+        self.scorer = UrbanScorer(grid, self.config.scoring)
+        self.times_s = self.config.dt_s * np.arange(
+            round(self.config.horizon_s / self.config.dt_s) + 1
+        )
+        self._previous: tuple[float, Trajectory, str] | None = None
+
+    def plan(self, observation: Observation) -> Plan:
+        cycle = self.cycle(observation)
+        chosen = cycle.selection.index
+        trajectory = cycle.candidates.trajectory(chosen)
+        self._previous = (observation.time_s, trajectory, cycle.candidates.labels[chosen])
+        return Plan(
+            trajectory=trajectory,
+            candidates=cycle.candidates.trajectory(),
+            scores=cycle.scoring.table.columns(),
+            selected=chosen,
+            prediction=cycle.context.prediction,
+        )
+
+    def cycle(self, observation: Observation) -> PlanningCycle:
+        """One planning cycle, every intermediate kept."""
+        # 1. Predict
+        prediction = self.predictor.predict(observation)
+        # 2. Put the ego, the agents and the lights along the reference
+        context = self.context(observation, prediction)
+        # 3. Generate proposals
+        candidates = concatenate([generator.generate(context) for generator in self.generators])
+        # 4. Score
+        scoring = self.scorer.score(context, candidates)
+        # 5. Select
+        selection = select(
+            scoring.table,
+            candidates,
+            scoring.time_to_at_fault_collision_s,
+            context.ego_speed_mps,
+            context.previous_label,
+            self.config.selection,
+        )
+        return PlanningCycle(context, candidates, scoring, selection)
+
+    def context(self, observation: Observation, prediction: Prediction) -> PlanningContext:
+        """The cycle's `PlanningContext` (ego state, agents along the path, lights, last plan)."""
+        history, ego = observation.history, observation.ego_index
+        heading = float(history.heading[ego, -1])
+        direction = np.array([np.cos(heading), np.sin(heading)])
+        speed = max(0.0, float(history.velocity[ego, -1] @ direction))
+        accel = 0.0
+        if history.num_steps > 1 and history.valid[ego, -2]:
+            accel = (
+                float((history.velocity[ego, -1] - history.velocity[ego, -2]) @ direction)
+                / observation.dt_s
+            )
+        s_now, d_now = (
+            float(v[0]) for v in self.reference.path.to_frenet(history.xy[ego, -1][None])
+        )
+        previous_xy, previous_label = None, None
+        if self._previous is not None:
+            time_s, trajectory, previous_label = self._previous
+            previous_xy = trajectory.at(self.times_s + observation.time_s - time_s).xy
+        return PlanningContext(
+            observation=observation,
+            reference=self.reference,
+            prediction=prediction,
+            agents=path_agents(observation, prediction, self.reference, self.times_s),
+            times_s=self.times_s,
+            ego_center_xy=history.xy[ego, -1].copy(),
+            ego_heading_rad=heading,
+            ego_speed_mps=speed,
+            ego_accel_mps2=float(np.clip(accel, -8.0, 3.0)),
+            ego_size_m=self.ego_size_m,
+            s_now_m=s_now,
+            d_now_m=d_now,
+            red_stop=red_stops(self.reference, self.road_map, observation.traffic_lights),
+            previous_xy=previous_xy,
+            previous_label=previous_label,
+        )
+
+
+def resolve_predictor(name: str, config: UrbanPlannerConfig) -> Predictor:
+    """The predictor called `name`: from `urbandrive.prediction.registry.PREDICTORS` when that
+    registry exists, else the constant-velocity baseline for "cv"."""
+    try:
+        from urbandrive.prediction import registry  # type: ignore[attr-defined]
+    except ImportError:
+        registry = None
+    predictors = getattr(registry, "PREDICTORS", None)
+    if predictors is not None and name != "cv":
+        create = getattr(predictors, "create", None)
+        return create(name) if create is not None else predictors[name]()
+    if name != "cv":
+        raise UrbandriveError(f"unknown predictor {name!r}: no prediction registry yet, only 'cv'")
+    return ConstantVelocityPredictor(
+        ConstantVelocityConfig(horizon_s=config.horizon_s, dt_s=config.dt_s)
+    )
+
+
+def with_config(config: UrbanPlannerConfig, **changes: object) -> UrbanPlannerConfig:
+    """A copy of `config` with fields replaced (presets are frozen)."""
+    return dataclasses.replace(config, **changes)  # type: ignore[arg-type]

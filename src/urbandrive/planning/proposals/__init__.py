@@ -1,0 +1,1 @@
+"""Proposal generators: PDM-style tracked IDM paths, a Frenet lattice, emergency stops."""

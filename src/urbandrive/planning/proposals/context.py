@@ -1,0 +1,151 @@
+"""What every proposal generator and scoring term reads in one cycle: the `PlanningContext`.
+
+The predicted agents are expressed once along the route reference (`PathAgents`): Frenet
+coordinates of every agent, mode and step, from a time-subsampled projection linearly
+interpolated back to every step (projecting every point costs more than the planner's budget
+allows, and agents move smoothly over `frenet_stride` steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from urbandrive.core.observation import Observation
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics.states import AgentStates
+from urbandrive.planning.reference import RouteReference
+from urbandrive.prediction.interfaces import Prediction
+
+
+@dataclass(frozen=True, slots=True)
+class PathAgents:
+    """N predicted agents along the reference over the planning times (step 0 = now).
+
+    rows: int64[N], rows of the observation's history; types: int64[N]; size_m: float64[N, 2].
+    s_m, d_m: float64[N, K, H], Frenet coordinates of the box centres; speed_along_mps:
+    float64[N, K, H], speed along the path (ds/dt); valid: bool[N, H]; mode_probs: float64[K].
+    states: the same agents as `AgentStates` with batch (K,): xy float64[K, N, H, 2].
+    """
+
+    rows: NDArrayInt
+    types: NDArrayInt
+    size_m: NDArrayF64
+    s_m: NDArrayF64
+    d_m: NDArrayF64
+    speed_along_mps: NDArrayF64
+    valid: NDArrayBool
+    mode_probs: NDArrayF64
+    states: AgentStates
+
+    @property
+    def num_agents(self) -> int:
+        return int(self.rows.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningContext:
+    """One cycle's inputs, in the map frame.
+
+    times_s: float64[H], 0 .. horizon; ego_center_xy: float64[2]; ego_heading_rad, ego_speed_mps,
+    ego_accel_mps2: now; ego_size_m: float64[2] (length, width); s_now_m, d_now_m: the ego's
+    Frenet coordinates; red_stop: bool[S], the reference's stops that are red now.
+    previous_xy: float64[H, 2], the previous plan re-timed to this cycle, or None.
+    """
+
+    observation: Observation
+    reference: RouteReference
+    prediction: Prediction
+    agents: PathAgents
+    times_s: NDArrayF64
+    ego_center_xy: NDArrayF64
+    ego_heading_rad: float
+    ego_speed_mps: float
+    ego_accel_mps2: float
+    ego_size_m: NDArrayF64
+    s_now_m: float
+    d_now_m: float
+    red_stop: NDArrayBool
+    previous_xy: NDArrayF64 | None = None
+    previous_label: str | None = None
+
+    @property
+    def dt_s(self) -> float:
+        return float(self.times_s[1] - self.times_s[0])
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.times_s.shape[0])
+
+
+def path_agents(
+    observation: Observation,
+    prediction: Prediction,
+    reference: RouteReference,
+    times_s: NDArrayF64,
+    frenet_stride: int = 10,
+) -> PathAgents:
+    """The prediction on the planning times (now prepended) and along the reference."""
+    history, rows = observation.history, prediction.agent_rows
+    xy, heading = _with_now(observation, prediction, times_s)  # [N, K, H, 2], [N, K, H]
+    coarse = np.unique(np.r_[np.arange(0, times_s.shape[0], frenet_stride), times_s.shape[0] - 1])
+    s_coarse, d_coarse = reference.path.to_frenet(xy[:, :, coarse])
+    s_m, d_m = (
+        _interpolate_steps(s_coarse, coarse, times_s.shape[0]),
+        _interpolate_steps(d_coarse, coarse, times_s.shape[0]),
+    )
+    dt_s = float(times_s[1] - times_s[0])
+    valid = np.concatenate([history.valid[rows, -1:], _valid_on(prediction, times_s)], -1)
+    velocity = np.gradient(xy, dt_s, axis=2)
+    states = AgentStates(
+        xy=np.ascontiguousarray(np.moveaxis(xy, 1, 0)),
+        heading=np.ascontiguousarray(np.moveaxis(heading, 1, 0)),
+        velocity=np.ascontiguousarray(np.moveaxis(velocity, 1, 0)),
+        size_m=history.size_m[rows],
+        types=history.types[rows].astype(np.int64),
+        valid=valid,
+    )
+    return PathAgents(
+        rows=rows,
+        types=history.types[rows].astype(np.int64),
+        size_m=history.size_m[rows],
+        s_m=s_m,
+        d_m=d_m,
+        speed_along_mps=np.gradient(s_m, dt_s, axis=-1),
+        valid=valid,
+        mode_probs=prediction.probs,
+        states=states,
+    )
+
+
+def _with_now(
+    observation: Observation, prediction: Prediction, times_s: NDArrayF64
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """Predicted xy float64[N, K, H, 2] and heading [N, K, H] at `times_s` (step 0 = now)."""
+    history, rows = observation.history, prediction.agent_rows
+    num_modes = prediction.num_modes
+    now_xy = np.repeat(history.xy[rows, -1][:, None, None], num_modes, 1)
+    now_heading = np.repeat(history.heading[rows, -1][:, None, None], num_modes, 1)
+    xy = np.concatenate([now_xy, prediction.xy], 2)
+    heading = np.concatenate([now_heading, prediction.heading], 2)
+    known = np.r_[0.0, prediction.times_s]
+    if known.shape[0] == times_s.shape[0] and np.allclose(known, times_s):
+        return xy, heading
+    steps = np.clip(np.searchsorted(known, times_s, side="left"), 0, known.shape[0] - 1)
+    return xy[:, :, steps], heading[:, :, steps]
+
+
+def _valid_on(prediction: Prediction, times_s: NDArrayF64) -> NDArrayBool:
+    steps = np.clip(np.searchsorted(prediction.times_s, times_s[1:], side="left"), 0, None)
+    return prediction.valid[:, np.minimum(steps, prediction.times_s.shape[0] - 1)]
+
+
+def _interpolate_steps(values: NDArrayF64, coarse: NDArrayInt, num_steps: int) -> NDArrayF64:
+    """float64[..., num_steps]: `values[..., C]` known at steps `coarse`, linear in between."""
+    upper = np.clip(
+        np.searchsorted(coarse, np.arange(num_steps), side="left"), 1, coarse.shape[0] - 1
+    )
+    lower = upper - 1
+    ratio = (np.arange(num_steps) - coarse[lower]) / (coarse[upper] - coarse[lower])
+    return values[..., lower] + ratio * (values[..., upper] - values[..., lower])

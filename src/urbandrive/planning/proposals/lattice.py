@@ -1,0 +1,311 @@
+"""A Frenet lattice (Werling, Ziegler, Kammel & Thrun, ICRA 2010) along the route reference.
+
+Lateral: quintic d(t) from the ego's (d, d', 0) to (d1, 0, 0) in T_lat, held after: lane
+keeping (d1 = 0), nudging (+-`nudge_offsets_m`), lane changes (the neighbours' centrelines).
+Longitudinal: quartic velocity keeping to v1 in T (s'' = 0 at T), quintic stopping with the
+front bumper at the first stop ahead, quintic following the nearest leader on the reference
+at a time gap; constant speed after T. Every lateral x longitudinal pair is a candidate;
+those breaking the curvature, acceleration, jerk or no-reverse limits are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
+from urbandrive.planning.proposals.context import PlanningContext
+from urbandrive.planning.proposals.obstacles import ObstacleConfig, path_obstacles, stop_points
+from urbandrive.planning.proposals.pdm import frenet_trajectory
+
+
+@dataclass(frozen=True, slots=True)
+class LatticeConfig:
+    """Sampling (durations in s, speeds as fractions of the limit) and feasibility limits."""
+
+    nudge_offsets_m: tuple[float, ...] = (-0.8, 0.8)
+    use_neighbour_lanes: bool = True
+    lateral_durations_s: tuple[float, ...] = (3.0, 5.0)
+    speed_fractions: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    keep_durations_s: tuple[float, ...] = (3.0, 6.0)
+    stop_durations_s: tuple[float, ...] = (4.0, 6.0, 8.0)
+    follow_durations_s: tuple[float, ...] = (4.0, 6.0)
+    follow_headway_s: float = 1.5
+    follow_min_gap_m: float = 2.0
+    speed_lookahead_m: float = 40.0
+    max_curvature_1pm: float = 0.2
+    max_lateral_accel_mps2: float = 4.0
+    max_accel_mps2: float = 3.0
+    max_decel_mps2: float = 6.0
+    max_jerk_mps3: float = 8.0
+    obstacles: ObstacleConfig = field(default_factory=ObstacleConfig)
+
+    def __post_init__(self) -> None:
+        durations = (*self.lateral_durations_s, *self.keep_durations_s, *self.stop_durations_s)
+        if min(durations + self.follow_durations_s) <= 0:
+            raise ValueError("lattice durations must be > 0")
+        if (
+            min(
+                self.max_curvature_1pm, self.max_accel_mps2, self.max_decel_mps2, self.max_jerk_mps3
+            )
+            <= 0
+        ):
+            raise ValueError("lattice feasibility limits must be > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class _Profiles:
+    """values: float64[N, H] (position, first and second derivative); names: N labels."""
+
+    position: NDArrayF64
+    rate: NDArrayF64
+    accel: NDArrayF64
+    names: tuple[str, ...]
+
+
+class FrenetLatticeGenerator:
+    """Werling's lattice (module doc); implements `ProposalGenerator`."""
+
+    name = "lattice"
+
+    def __init__(self, config: LatticeConfig | None = None) -> None:
+        self.config = config if config is not None else LatticeConfig()
+
+    def generate(self, context: PlanningContext) -> Candidates:
+        lateral = lateral_profiles(context, self.config)
+        longitudinal = longitudinal_profiles(context, self.config)
+        num_lat, num_lon = len(lateral.names), len(longitudinal.names)
+        s_m = np.repeat(longitudinal.position, num_lat, 0)
+        s_rate = np.repeat(longitudinal.rate, num_lat, 0)
+        d_m = np.tile(lateral.position, (num_lon, 1))
+        d_rate = np.tile(lateral.rate, (num_lon, 1))
+        speed = np.hypot(s_rate, d_rate)
+        accel = np.gradient(speed, context.dt_s, axis=-1)
+        trajectory = frenet_trajectory(context, s_m, d_m, speed, accel)
+        feasible = is_feasible(trajectory.heading, speed, accel, context.dt_s, self.config)
+        feasible &= np.all(s_rate >= -0.1, axis=-1)
+        states = pack_states(trajectory.xy, trajectory.heading, speed, accel, s_m, d_m)
+        labels = tuple(f"lat {a} | {b}" for b in longitudinal.names for a in lateral.names)
+        kind = np.full(int(feasible.sum()), ProposalKind.LATTICE, dtype=np.int64)
+        kept = tuple(label for label, ok in zip(labels, feasible, strict=True) if ok)
+        return Candidates(context.times_s, states[feasible], kind, kept)
+
+
+def lateral_profiles(context: PlanningContext, config: LatticeConfig) -> _Profiles:
+    """Quintic lateral moves to each target offset and duration (plus 'keep' at d = 0)."""
+    targets, names = (
+        [0.0, *config.nudge_offsets_m],
+        ["keep", *(f"nudge {v:+.1f}" for v in config.nudge_offsets_m)],
+    )
+    reference = context.reference
+    lane = int(reference.lane_index_at(np.asarray(context.s_now_m)))
+    for name, offsets in (
+        ("left lane", reference.left_offset_m),
+        ("right lane", reference.right_offset_m),
+    ):
+        if config.use_neighbour_lanes and np.isfinite(offsets[lane]):
+            targets.append(float(offsets[lane]))
+            names.append(name)
+    durations = np.asarray(config.lateral_durations_s)
+    target = np.repeat(targets, durations.size)
+    duration = np.tile(durations, len(targets))
+    heading_error = np.angle(np.exp(1j * (context.ego_heading_rad - _path_heading(context))))
+    d_rate = max(context.ego_speed_mps, 0.0) * np.sin(heading_error)
+    position, rate, accel = quintic(
+        context.times_s,
+        np.full(target.size, context.d_now_m),
+        np.full(target.size, d_rate),
+        np.zeros(target.size),
+        target,
+        np.zeros(target.size),
+        duration,
+    )
+    labels = tuple(f"{n} T{t:.0f}" for n in names for t in durations)
+    return _Profiles(position, rate, accel, labels)
+
+
+def longitudinal_profiles(context: PlanningContext, config: LatticeConfig) -> _Profiles:
+    """Velocity keeping (quartic), stopping and following (quintic) profiles of s(t)."""
+    ahead = context.s_now_m + np.linspace(0.0, config.speed_lookahead_m, 20)
+    limit = float(context.reference.comfortable_speed_at(ahead).min())
+    speed, accel = max(context.ego_speed_mps, 0.0), context.ego_accel_mps2
+    fractions, durations = np.asarray(config.speed_fractions), np.asarray(config.keep_durations_s)
+    end_speed = np.repeat(fractions * limit, durations.size)
+    duration = np.tile(durations, fractions.size)
+    keep = quartic_velocity_keeping(
+        context.times_s, context.s_now_m, speed, accel, end_speed, duration
+    )
+    names = [f"v{f:.1f} T{t:.0f}" for f in fractions for t in durations]
+    parts = [keep]
+    for part, part_names in (
+        _stopping(context, config, speed, accel),
+        _following(context, config, speed, accel),
+    ):
+        parts.append(part)
+        names += part_names
+    position, rate, second = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return _Profiles(position, rate, second, tuple(names))
+
+
+def _stopping(
+    context: PlanningContext, config: LatticeConfig, speed: float, accel: float
+) -> tuple[tuple[NDArrayF64, NDArrayF64, NDArrayF64], list[str]]:
+    """Quintic stops with the front bumper at the first stop ahead (none if there is none)."""
+    stops = stop_points(context, config.obstacles)
+    durations = np.asarray(config.stop_durations_s if stops.size else ())
+    target = np.full(
+        durations.size, (stops[0] if stops.size else 0.0) - 0.5 * context.ego_size_m[0]
+    )
+    profiles = _quintic_from_now(context, speed, accel, target, np.zeros(durations.size), durations)
+    return profiles, [f"stop T{t:.0f}" for t in durations]
+
+
+def _following(
+    context: PlanningContext, config: LatticeConfig, speed: float, accel: float
+) -> tuple[tuple[NDArrayF64, NDArrayF64, NDArrayF64], list[str]]:
+    """Quintic approaches to a time gap behind the nearest agent ahead on the reference."""
+    obstacles = path_obstacles(context, config.obstacles)
+    blocking = obstacles.blocking(
+        np.zeros(1), 0.5 * context.ego_size_m[1], config.obstacles.path_margin_m
+    )[0, :, 0]
+    agents = (
+        blocking
+        & np.isfinite(obstacles.half_width_m)
+        & (obstacles.center_s_m[:, 0] > context.s_now_m)
+    )
+    durations = np.asarray(config.follow_durations_s if agents.any() else ())
+    if not agents.any():
+        return _quintic_from_now(context, speed, accel, np.zeros(0), np.zeros(0), durations), []
+    leader = int(np.flatnonzero(agents)[np.argmin(obstacles.rear_s_m[agents, 0])])
+    steps = np.clip(np.round(durations / context.dt_s).astype(int), 0, context.num_steps - 1)
+    lead_speed = obstacles.speed_mps[leader, steps]
+    gap = config.follow_min_gap_m + config.follow_headway_s * lead_speed
+    target = obstacles.rear_s_m[leader, steps] - gap - 0.5 * context.ego_size_m[0]
+    profiles = _quintic_from_now(context, speed, accel, target, lead_speed, durations)
+    return profiles, [f"follow T{t:.0f}" for t in durations]
+
+
+def _quintic_from_now(
+    context: PlanningContext,
+    speed: float,
+    accel: float,
+    target_s: NDArrayF64,
+    target_speed: NDArrayF64,
+    duration: NDArrayF64,
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    size = duration.size
+    return quintic(
+        context.times_s,
+        np.full(size, context.s_now_m),
+        np.full(size, speed),
+        np.full(size, accel),
+        target_s,
+        target_speed,
+        duration,
+    )
+
+
+def quintic(
+    times_s: NDArrayF64,
+    start: NDArrayF64,
+    start_rate: NDArrayF64,
+    start_accel: NDArrayF64,
+    end: NDArrayF64,
+    end_rate: NDArrayF64,
+    duration_s: NDArrayF64,
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    """Quintics (N of them) from (x, x', x'') to (end, end_rate, 0) in `duration_s[N]`,
+    continued at constant rate: position, rate, acceleration float64[N, H]."""
+    t = duration_s[:, None]
+    matrix = np.stack(
+        [
+            np.concatenate([t**3, t**4, t**5], -1),
+            np.concatenate([3 * t**2, 4 * t**3, 5 * t**4], -1),
+            np.concatenate([6 * t, 12 * t**2, 20 * t**3], -1),
+        ],
+        -2,
+    )
+    tt = duration_s
+    rhs = np.stack(
+        [
+            end - (start + start_rate * tt + 0.5 * start_accel * tt**2),
+            end_rate - (start_rate + start_accel * tt),
+            -start_accel,
+        ],
+        -1,
+    )
+    c3, c4, c5 = (
+        np.moveaxis(np.linalg.solve(matrix, rhs[..., None])[..., 0], -1, 0)
+        if tt.size
+        else (np.zeros(0),) * 3
+    )
+    coefficients = np.stack([start, start_rate, 0.5 * start_accel, c3, c4, c5], -1)
+    return _polynomial_then_constant(times_s, coefficients, duration_s)
+
+
+def quartic_velocity_keeping(
+    times_s: NDArrayF64,
+    start: float,
+    speed: float,
+    accel: float,
+    end_speed: NDArrayF64,
+    duration_s: NDArrayF64,
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    """Quartics from (s, v, a) to speed `end_speed[N]` with zero acceleration at `duration_s[N]`."""
+    t = duration_s
+    excess = end_speed - speed - accel * t
+    c3 = excess / t**2 + accel / (3 * t)
+    c4 = -accel / (4 * t**2) - excess / (2 * t**3)
+    size = t.size
+    coefficients = np.stack(
+        [
+            np.full(size, start),
+            np.full(size, speed),
+            np.full(size, 0.5 * accel),
+            c3,
+            c4,
+            np.zeros(size),
+        ],
+        -1,
+    )
+    return _polynomial_then_constant(times_s, coefficients, duration_s)
+
+
+def _polynomial_then_constant(
+    times_s: NDArrayF64, coefficients: NDArrayF64, duration_s: NDArrayF64
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    """Evaluate quintic `coefficients[N, 6]` (ascending) until `duration_s[N]`, then extrapolate
+    at the end rate: position, rate, acceleration float64[N, H]."""
+    t = np.minimum(times_s[None], duration_s[:, None])
+    powers = t[..., None] ** np.arange(6)  # [N, H, 6]
+    position = np.einsum("nhk,nk->nh", powers, coefficients)
+    rate = np.einsum("nhk,nk->nh", powers[..., :5], coefficients[:, 1:] * np.arange(1, 6))
+    accel = np.einsum("nhk,nk->nh", powers[..., :4], coefficients[:, 2:] * np.array([2, 6, 12, 20]))
+    after = times_s[None] > duration_s[:, None]
+    position = position + np.where(after, rate * (times_s[None] - t), 0.0)
+    return position, rate, np.where(after, 0.0, accel)
+
+
+def is_feasible(
+    heading: NDArrayF64, speed: NDArrayF64, accel: NDArrayF64, dt_s: float, config: LatticeConfig
+) -> NDArrayBool:
+    """bool[N]: curvature, lateral and longitudinal acceleration and jerk within the limits at
+    every step (heading, speed, accel: float64[N, H])."""
+    yaw_rate = np.gradient(np.unwrap(heading, axis=-1), dt_s, axis=-1)
+    moving = speed > 1.0
+    curvature = np.where(moving, np.abs(yaw_rate) / np.where(moving, speed, 1.0), 0.0)
+    jerk = np.gradient(accel, dt_s, axis=-1)
+    lateral_accel = np.abs(yaw_rate) * speed
+    return (
+        np.all(curvature <= config.max_curvature_1pm, axis=-1)
+        & np.all(lateral_accel <= config.max_lateral_accel_mps2, axis=-1)
+        & np.all((accel <= config.max_accel_mps2) & (accel >= -config.max_decel_mps2), axis=-1)
+        & np.all(np.abs(jerk) <= config.max_jerk_mps3, axis=-1)
+    )
+
+
+def _path_heading(context: PlanningContext) -> float:
+    _, heading = context.reference.path.to_cartesian(np.asarray(context.s_now_m), np.asarray(0.0))
+    return float(heading)

@@ -1,0 +1,117 @@
+"""Obstacles along the reference as arc-length intervals over time, for the IDM and the lattice.
+
+Two kinds, packed together as O obstacles over H steps: predicted agents (one obstacle per
+agent x mode, modes below `min_mode_probability` left out) and stops (red lights on the route,
+crosswalks with a pedestrian on or about to step on them, the end of the route), which do not
+move and cover every lateral offset. The front bumper must stay behind `rear_s_m`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from urbandrive.core.agent_type import AgentType
+from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.planning.proposals.context import PlanningContext
+
+#: Agent types a crosswalk is kept clear for.
+CROSSING_TYPES = (AgentType.PEDESTRIAN, AgentType.CYCLIST, AgentType.ANIMAL)
+
+
+@dataclass(frozen=True, slots=True)
+class ObstacleConfig:
+    """path_margin_m: extra lateral room for an agent to block a path; crosswalk_margin_m:
+    a crossing agent within this distance (along and across) of a crosswalk occupies it, and
+    the ego stops this far before it; crosswalk_lookahead_s: predicted occupation that counts;
+    stop_passed_m: a stop whose line is already this far behind the front bumper is ignored."""
+
+    path_margin_m: float = 0.5
+    min_mode_probability: float = 0.05
+    crosswalk_margin_m: float = 1.5
+    crosswalk_lookahead_s: float = 4.0
+    stop_passed_m: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.path_margin_m < 0 or self.crosswalk_margin_m < 0 or self.stop_passed_m < 0:
+            raise ValueError("ObstacleConfig margins must be >= 0")
+        if not 0 <= self.min_mode_probability < 1:
+            raise ValueError(
+                f"min_mode_probability must be in [0, 1), got {self.min_mode_probability}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PathObstacles:
+    """O obstacles over H steps.
+
+    rear_s_m: float64[O, H], arc length the ego's front bumper must stay behind;
+    center_s_m: float64[O, H], the obstacle's centre (an obstacle counts once the ego's
+    centre is behind it); d_m: float64[O, H]; half_width_m: float64[O] (inf for stops);
+    speed_mps: float64[O, H], speed along the path (>= 0); valid: bool[O, H].
+    """
+
+    rear_s_m: NDArrayF64
+    center_s_m: NDArrayF64
+    d_m: NDArrayF64
+    half_width_m: NDArrayF64
+    speed_mps: NDArrayF64
+    valid: NDArrayBool
+
+    def blocking(
+        self, offsets_m: NDArrayF64, ego_half_width_m: float, margin_m: float
+    ) -> NDArrayBool:
+        """bool[P, O, H]: obstacle o lies across a path at lateral offset `offsets_m[P]`."""
+        reach = self.half_width_m[:, None] + ego_half_width_m + margin_m  # [O, 1]
+        across = np.abs(self.d_m[None] - offsets_m[:, None, None]) < reach[None]
+        return across & self.valid[None]
+
+
+def path_obstacles(context: PlanningContext, config: ObstacleConfig) -> PathObstacles:
+    """The agents' predicted modes and the stops ahead, as `PathObstacles`."""
+    agents = context.agents
+    keep = agents.mode_probs >= config.min_mode_probability
+    s_m = agents.s_m[:, keep].reshape(-1, context.num_steps)
+    d_m = agents.d_m[:, keep].reshape(-1, context.num_steps)
+    half_length = np.repeat(0.5 * agents.size_m[:, 0], keep.sum())
+    half_width = np.repeat(0.5 * agents.size_m[:, 1], keep.sum())
+    speed = np.maximum(agents.speed_along_mps[:, keep].reshape(-1, context.num_steps), 0.0)
+    valid = np.repeat(agents.valid, keep.sum(), axis=0)
+    stops = stop_points(context, config)
+    stop_s = np.repeat(stops[:, None], context.num_steps, 1)
+    zeros = np.zeros_like(stop_s)
+    return PathObstacles(
+        rear_s_m=np.concatenate([s_m - half_length[:, None], stop_s]),
+        center_s_m=np.concatenate([s_m, stop_s]),
+        d_m=np.concatenate([d_m, zeros]),
+        half_width_m=np.concatenate([half_width, np.full(stops.shape[0], np.inf)]),
+        speed_mps=np.concatenate([speed, zeros]),
+        valid=np.concatenate([valid, np.ones(stop_s.shape, bool)]),
+    )
+
+
+def stop_points(context: PlanningContext, config: ObstacleConfig) -> NDArrayF64:
+    """float64[Q]: arc lengths ahead where the front bumper must stop, sorted."""
+    reference = context.reference
+    front_s = context.s_now_m + 0.5 * context.ego_size_m[0]
+    red = reference.stop_s_m[context.red_stop]
+    crosswalks = reference.crosswalk_s_m[occupied_crosswalks(context, config), 0]
+    stops = np.concatenate([red, crosswalks - config.crosswalk_margin_m, [reference.length_m]])
+    return np.sort(stops[stops > front_s - config.stop_passed_m])
+
+
+def occupied_crosswalks(context: PlanningContext, config: ObstacleConfig) -> NDArrayBool:
+    """bool[C]: a crossing agent is on the route's crosswalk c or predicted on it soon."""
+    reference, agents = context.reference, context.agents
+    if reference.crosswalk_s_m.shape[0] == 0 or agents.num_agents == 0:
+        return np.zeros(reference.crosswalk_s_m.shape[0], bool)
+    crossing = np.isin(agents.types, np.asarray(CROSSING_TYPES, np.int64))
+    soon = context.times_s <= config.crosswalk_lookahead_s
+    s_m, d_m = agents.s_m[crossing][..., soon], agents.d_m[crossing][..., soon]  # [N, K, T]
+    valid = agents.valid[crossing][:, None, soon]
+    start = reference.crosswalk_s_m[:, 0, None, None, None] - config.crosswalk_margin_m
+    end = reference.crosswalk_s_m[:, 1, None, None, None] + config.crosswalk_margin_m
+    corridor = 2.0 * reference.lane_half_width_m.max() + config.crosswalk_margin_m
+    on = (s_m >= start) & (s_m <= end) & (np.abs(d_m) <= corridor) & valid  # [C, N, K, T]
+    return on.any(axis=(1, 2, 3))

@@ -1,0 +1,1 @@
+"""Scoring: metric terms over all candidates and modes, risk aggregation, the ScoreTable."""

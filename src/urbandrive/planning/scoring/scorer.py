@@ -1,0 +1,209 @@
+"""The scorer: every term over all candidates (and modes) at once, aggregated into a `ScoreTable`.
+
+Stages: (1) pack the candidates as metric inputs, keeping only the agents that can come near
+any candidate (a broad phase over candidates x modes x agents x steps: per-step bounding boxes
+of all candidates against each agent's swept box); (2) hard terms per mode, aggregated over
+modes (expectation or CVaR); (3) progress normalised by the best candidate that keeps every
+hard constraint (PDM); (4) soft terms; (5) the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.metrics.collisions import AtFaultCollisionResult, CollisionConfig
+from urbandrive.metrics.comfort import ComfortConfig
+from urbandrive.metrics.states import AgentStates, EgoStates
+from urbandrive.metrics.time_to_collision import TimeToCollisionConfig
+from urbandrive.metrics.traffic_rules import YieldConfig
+from urbandrive.planning.proposals.candidates import CandidateIndex, Candidates
+from urbandrive.planning.proposals.context import PlanningContext
+from urbandrive.planning.reference import reference_lane_context
+from urbandrive.planning.scoring import terms
+from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
+from urbandrive.planning.scoring.risk import RiskMeasure, aggregate_modes
+from urbandrive.planning.scoring.table import ScoreTable
+
+HARD_TERMS = (
+    "no_at_fault_collision",
+    "drivable_area",
+    "driving_direction",
+    "red_light",
+    "crosswalk_yield",
+)
+SOFT_TERMS = (
+    "progress",
+    "time_to_collision",
+    "speed_limit",
+    "comfort",
+    "vru_clearance",
+    "smoothness",
+    "lane_centering",
+    "consistency",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringConfig:
+    """Soft-term weights (nuPlan's for progress, TTC, speed limit and comfort), the risk
+    measure over the predicted modes, and the metrics' thresholds.
+
+    collision_buffer_m: (length, width) added to the ego's box in the collision check.
+    safe_hard_min: a candidate whose aggregated hard product reaches this counts as safe
+    (progress is normalised by the best safe one). ttc_step_stride: TTC is evaluated at
+    every n-th step (each evaluation projects 2.9 s ahead, so 0.5 s leaves no gap).
+    """
+
+    weights: tuple[tuple[str, float], ...] = (
+        ("progress", 5.0),
+        ("time_to_collision", 5.0),
+        ("speed_limit", 4.0),
+        ("comfort", 2.0),
+        ("vru_clearance", 2.0),
+        ("smoothness", 1.0),
+        ("lane_centering", 1.0),
+        ("consistency", 1.0),
+    )
+    risk: RiskMeasure = RiskMeasure.EXPECTATION
+    cvar_alpha: float = 0.3
+    collision_buffer_m: tuple[float, float] = (0.5, 0.3)
+    required_vru_clearance_m: float = 1.5
+    safe_hard_min: float = 0.5
+    ttc_step_stride: int = 5
+    consistency_horizon_s: float = 3.0
+    consistency_scale_m: float = 2.0
+    collision: CollisionConfig = field(default_factory=CollisionConfig)
+    time_to_collision: TimeToCollisionConfig = field(default_factory=TimeToCollisionConfig)
+    comfort: ComfortConfig = field(default_factory=ComfortConfig)
+    crosswalk_yield: YieldConfig = field(default_factory=YieldConfig)
+
+    def __post_init__(self) -> None:
+        names = [name for name, _ in self.weights]
+        if sorted(names) != sorted(SOFT_TERMS):
+            raise ValueError(f"weights must name exactly {SOFT_TERMS}, got {names}")
+        if any(weight < 0 for _, weight in self.weights) or sum(w for _, w in self.weights) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        if not 0 < self.cvar_alpha <= 1:
+            raise ValueError(f"cvar_alpha must be in (0, 1], got {self.cvar_alpha}")
+        if self.ttc_step_stride < 1:
+            raise ValueError(f"ttc_step_stride must be >= 1, got {self.ttc_step_stride}")
+        if min(self.collision_buffer_m) < 0 or self.required_vru_clearance_m <= 0:
+            raise ValueError("collision buffers must be >= 0 and the VRU clearance > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringResult:
+    """table: the aggregated terms, batch [M]; per_mode: the [M, K] terms before aggregation;
+    time_to_at_fault_collision_s: float64[M], first at-fault collision in any kept mode (inf)."""
+
+    table: ScoreTable
+    per_mode: dict[str, NDArrayF64]
+    time_to_at_fault_collision_s: NDArrayF64
+
+
+class Scorer(Protocol):
+    """Anything that scores candidates for one cycle."""
+
+    def score(self, context: PlanningContext, candidates: Candidates) -> ScoringResult: ...
+
+
+class UrbanScorer:
+    """Safety, rules, progress, comfort and passenger experience (module doc); `Scorer`."""
+
+    def __init__(
+        self, drivable_area: DrivableAreaGrid, config: ScoringConfig | None = None
+    ) -> None:
+        self.drivable_area = drivable_area
+        self.config = config if config is not None else ScoringConfig()
+
+    def score(self, context: PlanningContext, candidates: Candidates) -> ScoringResult:
+        config, probs = self.config, context.agents.mode_probs
+        inputs = scoring_inputs(context, candidates, config)
+        collisions = terms.at_fault_collisions(inputs, config.collision)
+        per_mode = {
+            "no_at_fault_collision": collisions.multiplier,
+            "crosswalk_yield": terms.crosswalk_yield(inputs, config.crosswalk_yield),
+            "time_to_collision": terms.time_to_collision(
+                inputs, collisions, config.time_to_collision, config.ttc_step_stride
+            ),
+            "vru_clearance": terms.vulnerable_clearance(inputs, config.required_vru_clearance_m),
+        }
+        columns = {
+            name: aggregate_modes(v, probs, config.risk, config.cvar_alpha)
+            for name, v in per_mode.items()
+        }
+        columns["drivable_area"] = terms.drivable_area(inputs, self.drivable_area)
+        columns["driving_direction"] = terms.driving_direction(inputs)
+        columns["red_light"] = terms.red_light(inputs, context.red_stop)
+        hard = np.prod(np.stack([columns[name] for name in HARD_TERMS]), axis=0)
+        columns["progress"] = terms.progress(inputs, hard >= config.safe_hard_min)
+        columns["speed_limit"] = terms.speed_limit(inputs)
+        columns["comfort"], columns["smoothness"] = terms.comfort(inputs, config.comfort)
+        columns["lane_centering"] = terms.lane_centering(inputs)
+        horizon = round(config.consistency_horizon_s / context.dt_s) + 1
+        columns["consistency"] = terms.consistency(
+            inputs, context.previous_xy, horizon, config.consistency_scale_m
+        )
+        table = ScoreTable.from_columns(columns, HARD_TERMS, dict(config.weights))
+        return ScoringResult(table, per_mode, first_at_fault_time(collisions, context.times_s))
+
+
+def scoring_inputs(
+    context: PlanningContext, candidates: Candidates, config: ScoringConfig
+) -> terms.ScoringInputs:
+    """Pack the candidates (box centres) and the relevant agents as metric inputs."""
+    states = candidates.states
+    size = context.ego_size_m + np.asarray(config.collision_buffer_m)
+    xy = np.ascontiguousarray(states[..., [CandidateIndex.X, CandidateIndex.Y]])
+    ego = EgoStates(
+        xy, states[..., CandidateIndex.HEADING], states[..., CandidateIndex.SPEED], size
+    )
+    ego_per_mode = EgoStates(ego.xy[:, None], ego.heading[:, None], ego.speed_mps[:, None], size)
+    s_m, d_m = states[..., CandidateIndex.S], states[..., CandidateIndex.D]
+    return terms.ScoringInputs(
+        ego=ego,
+        ego_per_mode=ego_per_mode,
+        agents=relevant_agents(ego, context.agents.states, config.time_to_collision.time_horizon_s),
+        lanes=reference_lane_context(context.reference, s_m, d_m, float(context.ego_size_m[1])),
+        reference=context.reference,
+        s_m=s_m,
+        d_m=d_m,
+        dt_s=context.dt_s,
+    )
+
+
+def relevant_agents(ego: EgoStates, agents: AgentStates, lookahead_s: float) -> AgentStates:
+    """The agents whose box, swept over `lookahead_s` at its velocity, meets the bounding box
+    of all candidates (also swept) at some step and mode; the others cannot collide, come
+    close or produce a TTC. Steps where an agent is out of reach are marked invalid."""
+    reach = 0.5 * np.hypot(*np.asarray(ego.size_m, np.float64)) + 0.5 * np.hypot(
+        agents.size_m[:, 0], agents.size_m[:, 1]
+    )
+    direction = np.stack([np.cos(ego.heading), np.sin(ego.heading)], -1)
+    swept_ego = ego.xy + lookahead_s * ego.speed_mps[..., None] * direction  # [M, T, 2]
+    low = np.minimum(ego.xy.min(0), swept_ego.min(0))  # [T, 2]
+    high = np.maximum(ego.xy.max(0), swept_ego.max(0))
+    swept_agent = agents.xy + lookahead_s * agents.velocity  # [K, A, T, 2]
+    agent_low = np.minimum(agents.xy, swept_agent) - reach[:, None, None]
+    agent_high = np.maximum(agents.xy, swept_agent) + reach[:, None, None]
+    near = np.all((agent_low <= high) & (agent_high >= low), axis=-1) & agents.valid  # [K, A, T]
+    keep = near.any(axis=(0, 2))
+    return AgentStates(
+        xy=agents.xy[:, keep],
+        heading=agents.heading[:, keep],
+        velocity=agents.velocity[:, keep],
+        size_m=agents.size_m[keep],
+        types=agents.types[keep],
+        valid=near[:, keep],
+    )
+
+
+def first_at_fault_time(collisions: AtFaultCollisionResult, times_s: NDArrayF64) -> NDArrayF64:
+    """float64[M]: earliest at-fault collision time over the modes, inf if none."""
+    fault: NDArrayBool = collisions.at_fault_step  # [M, K, T]
+    first = np.where(fault.any(-1), times_s[np.argmax(fault, axis=-1)], np.inf)
+    return first.min(axis=-1)

@@ -1,0 +1,213 @@
+"""Score terms: each one call of a `urbandrive.metrics` function over all candidates at once.
+
+Every term returns float64[M] (map and rule terms) or float64[M, K] (terms against the K
+predicted futures), values in [0, 1], 1 best. Inputs are packed once per cycle in
+`ScoringInputs`: the ego as `EgoStates` with batch [M] and [M, 1] (against agents [K, A]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from urbandrive.core.typing import NDArrayF64
+from urbandrive.metrics.clearance import vulnerable_road_user_clearance
+from urbandrive.metrics.collisions import (
+    AtFaultCollisionResult,
+    CollisionConfig,
+    no_ego_at_fault_collisions,
+)
+from urbandrive.metrics.comfort import (
+    ComfortConfig,
+    ComfortSignal,
+    body_frame_acceleration,
+    ego_is_comfortable,
+)
+from urbandrive.metrics.compliance import (
+    DrivableAreaMap,
+    drivable_area_compliance,
+    driving_direction_compliance,
+    ego_corner_distance_outside_drivable_area,
+    speed_limit_compliance,
+)
+from urbandrive.metrics.map_context import EgoLaneContext
+from urbandrive.metrics.progress import ego_progress_along_expert_route
+from urbandrive.metrics.states import AgentStates, EgoStates
+from urbandrive.metrics.time_to_collision import (
+    TimeToCollisionConfig,
+    time_to_collision_within_bound,
+)
+from urbandrive.metrics.traffic_rules import (
+    YieldConfig,
+    ego_front_center,
+    pedestrian_yield_compliance,
+    red_light_compliance,
+    stop_line_crossings,
+)
+from urbandrive.planning.reference import RouteReference
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringInputs:
+    """One cycle's arrays. ego: batch [M], T steps; ego_per_mode: the same with batch [M, 1];
+    agents: batch [K], A agents (the relevant ones), T steps; lanes: per-step lane facts
+    [M, T]; s_m, d_m: float64[M, T] along `reference`; dt_s: step, seconds."""
+
+    ego: EgoStates
+    ego_per_mode: EgoStates
+    agents: AgentStates
+    lanes: EgoLaneContext
+    reference: RouteReference
+    s_m: NDArrayF64
+    d_m: NDArrayF64
+    dt_s: float
+
+
+def at_fault_collisions(inputs: ScoringInputs, config: CollisionConfig) -> AtFaultCollisionResult:
+    """nuPlan's at-fault collision check of every candidate in every mode: batch [M, K]."""
+    lateral = inputs.lanes.changing_lanes_or_offroad[:, None, :]
+    return no_ego_at_fault_collisions(inputs.ego_per_mode, inputs.agents, lateral, config)
+
+
+def time_to_collision(
+    inputs: ScoringInputs,
+    collisions: AtFaultCollisionResult,
+    config: TimeToCollisionConfig,
+    step_stride: int = 1,
+) -> NDArrayF64:
+    """float64[M, K]: 1 where the TTC stays above nuPlan's bound at every `step_stride`-th step."""
+    steps = slice(0, None, step_stride)
+    ego, agents, lanes = inputs.ego_per_mode, inputs.agents, inputs.lanes
+    strided = replace(
+        collisions,
+        first_collision_step=-(-collisions.first_collision_step // step_stride),
+        at_fault_step=collisions.at_fault_step[..., steps],
+    )
+    return time_to_collision_within_bound(
+        EgoStates(
+            ego.xy[..., steps, :], ego.heading[..., steps], ego.speed_mps[..., steps], ego.size_m
+        ),
+        AgentStates(
+            agents.xy[..., steps, :],
+            agents.heading[..., steps],
+            agents.velocity[..., steps, :],
+            agents.size_m,
+            agents.types,
+            agents.valid[..., steps],
+        ),
+        strided,
+        lanes.changing_lanes_or_offroad[:, None, steps],
+        lanes.in_intersection[:, None, steps],
+        config,
+    ).score
+
+
+def vulnerable_clearance(inputs: ScoringInputs, required_m: float) -> NDArrayF64:
+    """float64[M, K]: smallest clearance to a pedestrian / cyclist / animal over `required_m`,
+    clipped to [0, 1]. (The metric cannot reduce over zero agents: 1 then.)"""
+    if inputs.agents.num_agents == 0:
+        return np.ones(inputs.ego_per_mode.batch_shape[:1] + inputs.agents.xy.shape[:1])
+    result = vulnerable_road_user_clearance(
+        inputs.ego_per_mode, inputs.agents, required_m, search_radius_m=required_m
+    )
+    return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
+
+
+def crosswalk_yield(inputs: ScoringInputs, config: YieldConfig) -> NDArrayF64:
+    """float64[M, K]: 0 where the ego drives over a crosswalk a pedestrian is on."""
+    polygons = inputs.reference.crosswalk_polygons
+    agents = inputs.agents
+    yielding = np.isin(agents.types, np.asarray(config.yielding_to, np.int64))
+    if polygons.shape[0] == 0 or not yielding.any():
+        return np.ones(inputs.ego_per_mode.batch_shape[:1] + agents.xy.shape[:1])
+    pedestrians = AgentStates(
+        agents.xy[:, yielding],
+        agents.heading[:, yielding],
+        agents.velocity[:, yielding],
+        agents.size_m[yielding],
+        agents.types[yielding],
+        agents.valid[:, yielding],
+    )
+    return pedestrian_yield_compliance(inputs.ego_per_mode, pedestrians, polygons, config).score
+
+
+def drivable_area(inputs: ScoringInputs, area: DrivableAreaMap) -> NDArrayF64:
+    """float64[M]: 0 where a corner leaves the drivable area by 0.3 m or more."""
+    return drivable_area_compliance(ego_corner_distance_outside_drivable_area(area, inputs.ego))
+
+
+def driving_direction(inputs: ScoringInputs) -> NDArrayF64:
+    """float64[M]: nuPlan's driving-direction multiplier along the route lanes."""
+    return driving_direction_compliance(inputs.lanes.progress_along_lane_m, inputs.dt_s)
+
+
+def red_light(inputs: ScoringInputs, red_stop: np.ndarray) -> NDArrayF64:
+    """float64[M]: 0 where the front bumper crosses a red stop on the route (lights held)."""
+    reference = inputs.reference
+    if not red_stop.any():
+        return np.ones(inputs.ego.batch_shape)
+    crossed = stop_line_crossings(
+        ego_front_center(inputs.ego), reference.stop_line_xy, reference.stop_heading
+    )
+    return red_light_compliance(crossed, red_stop[:, None]).score
+
+
+def speed_limit(inputs: ScoringInputs) -> NDArrayF64:
+    """float64[M]: nuPlan's speed-limit compliance against the route's limit."""
+    limit = inputs.reference.speed_limit_at(inputs.s_m)
+    return speed_limit_compliance(inputs.ego.speed_mps, limit, inputs.dt_s)
+
+
+def comfort(inputs: ScoringInputs, config: ComfortConfig) -> tuple[NDArrayF64, NDArrayF64]:
+    """(comfortable float64[M] in {0, 1}, smoothness float64[M] in [0, 1]).
+
+    smoothness = 1 - mean over steps and over |longitudinal jerk|, |lateral acceleration| and
+    |yaw rate| of each signal's share of its comfort bound (clipped).
+    """
+    ego = inputs.ego
+    direction = np.stack([np.cos(ego.heading), np.sin(ego.heading)], -1)
+    velocity = ego.speed_mps[..., None] * direction
+    acceleration = body_frame_acceleration(velocity, ego.heading, inputs.dt_s)
+    result = ego_is_comfortable(ego.heading, acceleration, inputs.dt_s, config)
+    signals = np.abs(result.signals)
+    shares = np.stack(
+        [
+            signals[..., ComfortSignal.LON_JERK, :] / config.max_abs_lon_jerk_mps3,
+            signals[..., ComfortSignal.LAT_ACCEL, :] / config.max_abs_lat_accel_mps2,
+            signals[..., ComfortSignal.YAW_RATE, :] / config.max_abs_yaw_rate_radps,
+        ],
+        -2,
+    )
+    return result.score, 1.0 - np.clip(shares.mean(axis=(-2, -1)), 0.0, 1.0)
+
+
+def progress(inputs: ScoringInputs, safe: np.ndarray) -> NDArrayF64:
+    """float64[M]: progress along the route over the best `safe: bool[M]` candidate's (PDM);
+    over the best of all when none is safe."""
+    gained = inputs.s_m[:, -1] - inputs.s_m[:, 0]
+    pool = gained[safe] if safe.any() else gained
+    return ego_progress_along_expert_route(gained, float(pool.max()))
+
+
+def lane_centering(inputs: ScoringInputs) -> NDArrayF64:
+    """float64[M]: 1 - mean distance to the nearest lane centre (own or neighbour) over the
+    lane's half width, clipped."""
+    reference = inputs.reference
+    lane = reference.lane_index_at(inputs.s_m)
+    centres = np.stack(
+        [np.zeros(lane.shape), reference.left_offset_m[lane], reference.right_offset_m[lane]], -1
+    )
+    distance = np.nanmin(np.abs(inputs.d_m[..., None] - centres), axis=-1)
+    return 1.0 - np.clip((distance / reference.lane_half_width_m[lane]).mean(-1), 0.0, 1.0)
+
+
+def consistency(
+    inputs: ScoringInputs, previous_xy: NDArrayF64 | None, horizon_steps: int, scale_m: float
+) -> NDArrayF64:
+    """float64[M]: exp(-mean distance to the previous plan over the first steps / scale)."""
+    if previous_xy is None:
+        return np.ones(inputs.ego.batch_shape)
+    steps = slice(0, min(horizon_steps, previous_xy.shape[0]))
+    gap = np.linalg.norm(inputs.ego.xy[:, steps] - previous_xy[None, steps], axis=-1)
+    return np.exp(-gap.mean(-1) / scale_m)
