@@ -562,75 +562,128 @@ class Candidates:
 
 
 def _smooth_decay(distance_m: NDArrayF64, length_m: float) -> NDArrayF64:
-    """float64[...]: 1 at distance 0 falling to 0 at `length_m` (smoothstep), 0 after."""
+    """float64[...]: 1 at distance 0 falling to 0 at `length_m` (smoothstep), 0 after;
+    both broadcast (metres)."""
     x = np.clip(distance_m / length_m, 0.0, 1.0)
     return 1.0 - x * x * (3.0 - 2.0 * x)
 
 
+#: Path requests of one predict call: (agent, lane ids, is a lane change, base log weight).
+PathRequest = tuple[int, tuple[int, ...], bool, float]
+
+
+def path_requests(
+    road_map: RoadMap,
+    lanes: StartLanes,
+    speed_mps: NDArrayF64,
+    horizon_s: float,
+    config: LaneConfig,
+) -> list[PathRequest]:
+    """Every (agent, lane sequence) to try: successor sequences from each start lane and, with
+    lane changes, from its same-direction neighbours; long enough for the fastest profile."""
+    requests: list[PathRequest] = []
+    reach = speed_mps * horizon_s + 0.5 * config.accel_mps2 * horizon_s**2 + 5.0  # [N]
+    for agent, lane_id, cost, s_m in zip(
+        lanes.agent.tolist(),
+        lanes.lane_id.tolist(),
+        lanes.cost.tolist(),
+        lanes.s_m.tolist(),
+        strict=True,
+    ):
+        starts = [(lane_id, False)]
+        if config.consider_lane_changes:
+            starts += [(other, True) for other in same_direction_neighbours(road_map, lane_id)]
+        base = -config.match_cost_weight * cost
+        for first, lane_change in starts:
+            distance = s_m + float(reach[agent])
+            for sequence in lane_sequences(road_map, first, distance, config.max_sequences):
+                requests.append((agent, sequence, lane_change, base))
+    return requests
+
+
 def profile_distances(
-    speed_mps: float, speed_limit_mps: float, times_s: NDArrayF64, config: LaneConfig
+    speed_mps: NDArrayF64, speed_limit_mps: NDArrayF64, times_s: NDArrayF64, config: LaneConfig
 ) -> NDArrayF64:
-    """float64[4, H]: distance travelled by each profile of PROFILE_NAMES at times_s."""
+    """float64[N, 4, H]: distance travelled by each profile of PROFILE_NAMES at times_s, for
+    agents at speed_mps: float64[N] on lanes limited to speed_limit_mps: float64[N] (NaN:
+    5 m/s over the current speed)."""
     accel = np.array([0.0, config.accel_mps2, -config.slow_decel_mps2, -config.stop_decel_mps2])
-    limit = speed_limit_mps if np.isfinite(speed_limit_mps) else speed_mps + 5.0
-    distance, _ = travelled_distance(np.full(4, speed_mps), accel, np.full(4, limit), times_s)
-    return distance
+    limit = np.where(np.isfinite(speed_limit_mps), speed_limit_mps, speed_mps + 5.0)
+    num_agents = speed_mps.size
+    distance, _ = travelled_distance(
+        np.repeat(speed_mps, 4), np.tile(accel, num_agents), np.repeat(limit, 4), times_s
+    )
+    return distance.reshape(num_agents, 4, times_s.size)
 
 
 def path_candidates(
     path: ReferencePath,
     xy: NDArrayF64,
-    speed_mps: float,
+    speed_mps: NDArrayF64,
     times_s: NDArrayF64,
-    base_weight: float,
-    lane_change: bool,
+    base_weight: NDArrayF64,
+    lane_change: NDArrayBool,
     config: LaneConfig,
 ) -> Candidates:
-    """The 4 speed profiles along one path for an agent at xy: float64[2] (see `LaneConfig`)."""
-    s_now, d_now = (float(v[0]) for v in path.to_frenet(xy[None]))
-    start = int(np.clip(np.searchsorted(path.s_m, s_now), 0, path.s_m.size - 1))
-    distance = profile_distances(speed_mps, float(path.speed_limit_mps[start]), times_s, config)
-    decay_s = config.lane_change_duration_s if lane_change else config.offset_decay_s
-    offset = d_now * _smooth_decay(distance, max(speed_mps * decay_s, config.min_decay_distance_m))
-    mode_xy, heading = path.to_cartesian(s_now + distance, offset)
-    lookahead = max(float(distance[0, -1]), config.turn_lookahead_m)
-    _, ends = path.to_cartesian(np.array([s_now, s_now + lookahead]), np.zeros(2))
-    turn = abs(float(wrap_angle(ends[1] - ends[0])))
+    """The 4 speed profiles along one path for n agents at xy: float64[n, 2] (speed, base
+    weight, lane change: [n]); returns n * 4 candidates, agent-major (see `LaneConfig`)."""
+    s_now, d_now = path.to_frenet(xy)
+    start = np.clip(np.searchsorted(path.s_m, s_now), 0, path.s_m.size - 1)
+    distance = profile_distances(speed_mps, path.speed_limit_mps[start], times_s, config)
+    decay_s = np.where(lane_change, config.lane_change_duration_s, config.offset_decay_s)
+    length = np.maximum(speed_mps * decay_s, config.min_decay_distance_m)[:, None, None]
+    offset = d_now[:, None, None] * _smooth_decay(distance, length)
+    lookahead = np.maximum(distance[:, 0, -1], config.turn_lookahead_m)
+    query_s = np.r_[(s_now[:, None, None] + distance).ravel(), s_now, s_now + lookahead]
+    query_d = np.r_[offset.ravel(), np.zeros(2 * s_now.size)]
+    points, heading = path.to_cartesian(query_s, query_d)
+    num = offset.size
+    turn = np.abs(wrap_angle(heading[num + s_now.size :] - heading[num : num + s_now.size]))
     weight = base_weight - config.turn_weight_per_rad * turn
-    weight += config.lane_change_log_weight if lane_change else 0.0
-    return Candidates(mode_xy, heading, weight + np.asarray(config.profile_log_weights))
+    weight = weight + np.where(lane_change, config.lane_change_log_weight, 0.0)
+    weight = weight[:, None] + np.asarray(config.profile_log_weights)[None, :]
+    return Candidates(
+        points[:num].reshape(*distance.shape, 2), heading[:num].reshape(distance.shape), weight
+    )
 
 
-def agent_lane_candidates(
+def lane_candidates(
     road_map: RoadMap,
-    lanes: StartLanes,
+    requests: list[PathRequest],
     xy: NDArrayF64,
-    speed_mps: float,
+    speed_mps: NDArrayF64,
     times_s: NDArrayF64,
     config: LaneConfig,
-) -> Candidates | None:
-    """Every path x profile candidate of one agent from its start lanes; None if no path."""
-    reach = speed_mps * times_s[-1] + 0.5 * config.accel_mps2 * times_s[-1] ** 2 + 5.0
-    found: list[Candidates] = []
-    for lane_id, cost, s_m in zip(lanes.lane_id, lanes.cost, lanes.s_m, strict=True):
-        starts = [(int(lane_id), False)]
-        if config.consider_lane_changes:
-            starts += [(other, True) for other in same_direction_neighbours(road_map, lane_id)]
-        base = -config.match_cost_weight * float(cost)
-        for first, lane_change in starts:
-            sequences = lane_sequences(road_map, first, float(s_m) + reach, config.max_sequences)
-            paths = [cached_reference_path(road_map, sequence) for sequence in sequences]
-            found += [
-                path_candidates(path, xy, speed_mps, times_s, base, lane_change, config)
-                for path in paths
-                if path is not None
-            ]
-    if not found:
-        return None
-    return Candidates(
-        np.concatenate([c.xy for c in found]),
-        np.concatenate([c.heading for c in found]),
-        np.concatenate([c.log_weight for c in found]),
+) -> tuple[NDArrayInt, Candidates]:
+    """All candidates of all requests, computed once per distinct path for all its agents.
+
+    xy: float64[N, 2], speed: float64[N]. Returns the agent of each candidate int64[C] and
+    the candidates (C = 4 per request whose path could be built).
+    """
+    by_path: dict[tuple[int, ...], list[PathRequest]] = {}
+    for request in requests:
+        by_path.setdefault(request[1], []).append(request)
+    agents, chunks = [], []
+    for sequence, group in by_path.items():
+        path = cached_reference_path(road_map, sequence)
+        if path is None:
+            continue
+        agent = np.array([r[0] for r in group], dtype=np.int64)
+        lane_change = np.array([r[2] for r in group], dtype=bool)
+        base = np.array([r[3] for r in group])
+        found = path_candidates(
+            path, xy[agent], speed_mps[agent], times_s, base, lane_change, config
+        )
+        agents.append(np.repeat(agent, 4))
+        chunks.append(found)
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), Candidates(
+            np.zeros((0, times_s.size, 2)), np.zeros((0, times_s.size)), np.zeros(0)
+        )
+    return np.concatenate(agents), Candidates(
+        np.concatenate([c.xy.reshape(-1, times_s.size, 2) for c in chunks]),
+        np.concatenate([c.heading.reshape(-1, times_s.size) for c in chunks]),
+        np.concatenate([c.log_weight.reshape(-1) for c in chunks]),
     )
 
 
@@ -736,24 +789,22 @@ class LanePredictor:
         xy_now = history.xy[rows[positions], -1]
         lanes = start_lanes(road_map, xy_now, history.heading[rows[positions], -1], config)
         speed = np.linalg.norm(history.velocity[rows[positions], -1], axis=-1)
+        requests = path_requests(road_map, lanes, speed, float(times_s[-1]), config)
+        agent_of, found = lane_candidates(road_map, requests, xy_now, speed, times_s, config)
         handled = np.zeros_like(candidates_mask)
-        for local in np.unique(lanes.agent).tolist():
-            mine = lanes.agent == local
-            agent_lanes = StartLanes(
-                lanes.agent[mine], lanes.lane_id[mine], lanes.cost[mine], lanes.s_m[mine]
-            )
-            found = agent_lane_candidates(
-                road_map, agent_lanes, xy_now[local], float(speed[local]), times_s, config
-            )
-            if found is None:
-                continue
+        if agent_of.size == 0:
+            return handled
+        order = np.argsort(agent_of, kind="stable")
+        agents, first = np.unique(agent_of[order], return_index=True)
+        for local, chunk in zip(agents.tolist(), np.split(order, first[1:]), strict=True):
+            mine = Candidates(found.xy[chunk], found.heading[chunk], found.log_weight[chunk])
             chosen, probs = select_modes(
-                found, config.num_modes, config.min_mode_separation_m, config.temperature
+                mine, config.num_modes, config.min_mode_separation_m, config.temperature
             )
             agent = positions[local]
             out[0][agent], out[1][agent], out[2][agent] = (
-                found.xy[chosen],
-                found.heading[chosen],
+                mine.xy[chosen],
+                mine.heading[chosen],
                 probs,
             )
             handled[agent] = True
