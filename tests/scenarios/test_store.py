@@ -201,7 +201,7 @@ def test_unknown_scenario_id_names_the_manifest(tmp_path: Path) -> None:
 
 def test_corrupt_shard_names_the_file(tmp_path: Path) -> None:
     write_scenarios(tmp_path, [_rich_scenario()])
-    agents_file = next((tmp_path / "shards").glob("*.agents.parquet"))
+    agents_file = next((tmp_path / "shards").glob("*.steps.parquet"))
     agents_file.chmod(0o644)
     agents_file.write_bytes(b"PAR1 not really parquet")
     with pytest.raises(DataError, match=agents_file.name):

@@ -3,12 +3,13 @@
 Layout of a store folder DIR:
 
     DIR/manifest.json                       shards in order, each with its scenario ids
-    DIR/shards/shard-NNNNNN.agents.parquet  one row per agent, one row group per scenario:
-        scenario_id, agent_row, agent_id, agent_type, length_m, width_m,
-        x, y, heading, vx, vy: list<float64>[T], valid: list<bool>[T]
+    DIR/shards/shard-NNNNNN.steps.parquet   the long table of agent states, one row per
+        (agent, step) in row-major order, one row group per scenario:
+        agent_row, step: int32; x, y, heading, vx, vy: float64; valid: bool (non-nullable)
     DIR/shards/shard-NNNNNN.scenarios.parquet  one row per scenario: id, source, dt_s,
-        current_index, ego_index, timestamps_us, map_hash, route, goal, light states,
-        agent attributes (every array with its dtype and shape), dtypes, metadata (JSON)
+        current_index, ego_index, num_agents, num_steps, agent ids / types / sizes (lists),
+        timestamps_us, map_hash, route, goal, light states, agent attributes (every array
+        with its dtype and shape), dtypes, metadata (JSON)
     DIR/maps/<hash>.parquet                 one file per distinct `RoadMap` (`map_codec`)
 
 Loading gives back every array bit for bit with its dtype, and the metadata equal. Writing
@@ -56,8 +57,8 @@ class ShardEntry:
     name: str
     scenario_ids: tuple[str, ...]
 
-    def agents_path(self, directory: Path) -> Path:
-        return directory / SHARDS_DIR / f"{self.name}.agents.parquet"
+    def steps_path(self, directory: Path) -> Path:
+        return directory / SHARDS_DIR / f"{self.name}.steps.parquet"
 
     def scenarios_path(self, directory: Path) -> Path:
         return directory / SHARDS_DIR / f"{self.name}.scenarios.parquet"
@@ -95,12 +96,12 @@ class ScenarioStoreWriter:
         if scenario.id in self._known_ids:
             raise DataError(f"{self.directory}: already holds scenario {scenario.id!r}")
         try:
-            agents = store_codec.encode_agents(scenario)
+            steps = store_codec.encode_steps(scenario)
             row = store_codec.scenario_row(scenario, self._map_hash(scenario))
         except ValueError as error:
             raise DataError(f"{self.directory}: {error}") from error
         self._known_ids.add(scenario.id)
-        self._pending.append((agents, row))
+        self._pending.append((steps, row))
         if len(self._pending) >= self.shard_size:
             self.flush()
 
@@ -154,12 +155,12 @@ def read_scenarios(directory: Path | str) -> Iterator[Scenario]:
     directory = Path(directory)
     for entry in _read_manifest(directory):
         rows = _read_scenario_rows(entry.scenarios_path(directory))
-        agents = _read_parquet(entry.agents_path(directory))
-        _check_shard(entry, rows, agents.num_rows)
+        steps = _read_parquet(entry.steps_path(directory), store_codec.STEP_READ_COLUMNS)
+        _check_shard(entry, rows, steps.num_rows)
         start = 0
         for row in rows:
-            count = row["num_agents"]
-            yield _assemble(directory, row, agents.slice(start, count), entry)
+            count = row["num_agents"] * row["num_steps"]
+            yield _assemble(directory, row, steps.slice(start, count), entry)
             start += count
 
 
@@ -171,8 +172,8 @@ def load_stored_scenario(directory: Path | str, scenario_id: str) -> Scenario:
             position = entry.scenario_ids.index(scenario_id)
             rows = _read_scenario_rows(entry.scenarios_path(directory))
             _check_shard(entry, rows, None)
-            agents = _read_row_group(entry.agents_path(directory), position)
-            return _assemble(directory, rows[position], agents, entry)
+            steps = _read_row_group(entry.steps_path(directory), position)
+            return _assemble(directory, rows[position], steps, entry)
     raise DataError(f"{directory / MANIFEST_NAME}: no scenario with id {scenario_id!r}")
 
 
@@ -204,6 +205,13 @@ class StoreLoader:
 
 
 LOADER = StoreLoader()
+
+
+def clear_caches() -> None:
+    """Forget cached manifests, scenario rows and decoded maps (e.g. to time cold reads)."""
+    _read_manifest_cached.cache_clear()
+    _read_scenario_rows.cache_clear()
+    read_road_map.cache_clear()
 
 
 def split_location(location: str) -> tuple[Path, str | None]:
@@ -281,11 +289,11 @@ def _write_shard(
     index = first_index
     while True:
         entry = ShardEntry(f"shard-{index:06d}", ids)
-        paths = (entry.agents_path(directory), entry.scenarios_path(directory))
+        paths = (entry.steps_path(directory), entry.scenarios_path(directory))
         if not any(path.exists() for path in paths):
             break
         index += 1  # files left by an interrupted writer are never replaced
-    _write_exclusive(paths[0], [agents for agents, _ in pending], store_codec.AGENT_WRITE_OPTIONS)
+    _write_exclusive(paths[0], [steps for steps, _ in pending], store_codec.STEP_WRITE_OPTIONS)
     rows = store_codec.scenario_table([row for _, row in pending])
     _write_exclusive(paths[1], [rows], store_codec.SCENARIO_WRITE_OPTIONS)
     return entry
@@ -303,11 +311,11 @@ def _write_exclusive(path: Path, tables: list[pa.Table], options: dict[str, Any]
         temporary.unlink(missing_ok=True)
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
     if not path.is_file():
         raise DataError(f"{path}: shard file not found")
     try:
-        return parquet.read_table(path)
+        return parquet.read_table(path, columns=columns)
     except (pa.ArrowException, OSError, ValueError) as error:
         raise DataError(f"{path}: not a readable shard ({_one_line(error)})") from error
 
@@ -316,7 +324,7 @@ def _read_row_group(path: Path, index: int) -> pa.Table:
     if not path.is_file():
         raise DataError(f"{path}: shard file not found")
     try:
-        return parquet.ParquetFile(path).read_row_group(index)
+        return parquet.ParquetFile(path).read_row_group(index, store_codec.STEP_READ_COLUMNS)
     except (pa.ArrowException, OSError, ValueError, IndexError) as error:
         raise DataError(f"{path}: row group {index} unreadable ({_one_line(error)})") from error
 
@@ -333,30 +341,29 @@ def _read_scenario_rows(path: Path) -> tuple[dict[str, Any], ...]:
 
 
 def _check_shard(
-    entry: ShardEntry, rows: tuple[dict[str, Any], ...], num_agents: int | None
+    entry: ShardEntry, rows: tuple[dict[str, Any], ...], num_step_rows: int | None
 ) -> None:
     ids = tuple(row["scenario_id"] for row in rows)
     if ids != entry.scenario_ids:
         raise DataError(
             f"shard {entry.name}: holds scenarios {ids[:3]}..., manifest says otherwise"
         )
-    if num_agents is not None and num_agents != sum(row["num_agents"] for row in rows):
+    expected = sum(row["num_agents"] * row["num_steps"] for row in rows)
+    if num_step_rows is not None and num_step_rows != expected:
         raise DataError(
-            f"shard {entry.name}: agents file has {num_agents} rows, scenarios disagree"
+            f"shard {entry.name}: steps file has {num_step_rows} rows, scenarios say {expected}"
         )
 
 
-def _assemble(
-    directory: Path, row: dict[str, Any], agents: pa.Table, entry: ShardEntry
-) -> Scenario:
-    """One scenario from its row and its agents' rows; `DataError` naming the files."""
+def _assemble(directory: Path, row: dict[str, Any], steps: pa.Table, entry: ShardEntry) -> Scenario:
+    """One scenario from its row and its rows of the steps table; `DataError` naming files."""
     road_map = None
     if row["map_hash"] is not None:
         road_map = read_road_map(map_path(directory / MAPS_DIR, row["map_hash"]))
     try:
-        return store_codec.decode_scenario(row, agents, road_map)
+        return store_codec.decode_scenario(row, steps, road_map)
     except (ValueError, KeyError, TypeError, pa.ArrowException) as error:
-        where = f"{entry.agents_path(directory)} / {entry.scenarios_path(directory).name}"
+        where = f"{entry.steps_path(directory)} / {entry.scenarios_path(directory).name}"
         raise DataError(f"{where}: scenario {row['scenario_id']!r}: {_one_line(error)}") from error
 
 

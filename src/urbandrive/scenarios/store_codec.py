@@ -20,21 +20,18 @@ import pyarrow as pa
 from urbandrive.core.scenario import Goal, Route, Scenario
 from urbandrive.core.tracks import AgentInfo, Tracks
 from urbandrive.core.traffic_light import TrafficLightStates
-from urbandrive.core.typing import NDArrayF64
 from urbandrive.maps.road_map import RoadMap
 from urbandrive.scenarios.map_codec import encode_road_map, map_hash
 
 _STEP_FIELDS = ("x", "y", "heading", "vx", "vy")
-AGENT_SCHEMA = pa.schema(
+#: The long table of agent states: one row per (agent, step), row-major (agent, then step),
+#: one row group per scenario. Non-nullable flat columns read several times faster than lists.
+STEP_SCHEMA = pa.schema(
     [
-        ("scenario_id", pa.string()),
-        ("agent_row", pa.int32()),
-        ("agent_id", pa.string()),
-        ("agent_type", pa.int8()),
-        ("length_m", pa.float64()),
-        ("width_m", pa.float64()),
-        *[(name, pa.list_(pa.float64())) for name in _STEP_FIELDS],
-        ("valid", pa.list_(pa.bool_())),
+        pa.field("agent_row", pa.int32(), nullable=False),
+        pa.field("step", pa.int32(), nullable=False),
+        *[pa.field(name, pa.float64(), nullable=False) for name in _STEP_FIELDS],
+        pa.field("valid", pa.bool_(), nullable=False),
     ]
 )
 SCENARIO_SCHEMA = pa.schema(
@@ -46,6 +43,10 @@ SCENARIO_SCHEMA = pa.schema(
         ("ego_index", pa.int64()),
         ("num_agents", pa.int64()),
         ("num_steps", pa.int64()),
+        ("agent_ids", pa.list_(pa.string())),
+        ("agent_types", pa.list_(pa.int8())),
+        ("agent_length_m", pa.list_(pa.float64())),
+        ("agent_width_m", pa.list_(pa.float64())),
         ("timestamps_us", pa.list_(pa.int64())),
         ("map_hash", pa.string()),
         ("route_lane_ids", pa.list_(pa.int64())),
@@ -60,11 +61,12 @@ SCENARIO_SCHEMA = pa.schema(
         ("metadata", pa.string()),
     ]
 )
-AGENT_WRITE_OPTIONS: dict[str, Any] = {
+STEP_WRITE_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
-    "use_dictionary": ["scenario_id", "agent_type"],
-    "column_encoding": {f"{name}.list.element": "BYTE_STREAM_SPLIT" for name in _STEP_FIELDS},
+    "use_dictionary": ["agent_row", "step"],
+    "column_encoding": {name: "BYTE_STREAM_SPLIT" for name in _STEP_FIELDS},
 }
+STEP_READ_COLUMNS = [*_STEP_FIELDS, "valid"]
 SCENARIO_WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd"}
 
 
@@ -78,32 +80,25 @@ def check_scenario_columns(table: pa.Table) -> None:
 # -- encoding --------------------------------------------------------------------------------
 
 
-def encode_agents(scenario: Scenario) -> pa.Table:
-    """One row per agent of `scenario` (`AGENT_SCHEMA`)."""
+def encode_steps(scenario: Scenario) -> pa.Table:
+    """The scenario's rows of the long steps table (`STEP_SCHEMA`), A x T of them."""
     tracks = scenario.tracks
     num_agents, num_steps = tracks.valid.shape
-    offsets = pa.array(np.arange(num_agents + 1, dtype=np.int32) * num_steps)
-    per_step = {
+    values = {
+        "agent_row": np.repeat(np.arange(num_agents, dtype=np.int32), num_steps),
+        "step": np.tile(np.arange(num_steps, dtype=np.int32), num_agents),
         "x": tracks.xy[..., 0],
         "y": tracks.xy[..., 1],
         "heading": tracks.heading,
         "vx": tracks.velocity[..., 0],
         "vy": tracks.velocity[..., 1],
+        "valid": tracks.valid,
     }
-    columns = {
-        "scenario_id": pa.array([scenario.id] * num_agents, pa.string()),
-        "agent_row": pa.array(np.arange(num_agents, dtype=np.int32)),
-        "agent_id": pa.array(tracks.ids.astype(str).tolist(), pa.string()),
-        "agent_type": pa.array(tracks.types.astype(np.int8)),
-        "length_m": pa.array(tracks.size_m[:, 0].astype(np.float64)),
-        "width_m": pa.array(tracks.size_m[:, 1].astype(np.float64)),
-    }
-    for name, values in per_step.items():
-        flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
-        columns[name] = pa.ListArray.from_arrays(offsets, pa.array(flat))
-    flat_valid = pa.array(np.ascontiguousarray(tracks.valid, dtype=bool).reshape(-1))
-    columns["valid"] = pa.ListArray.from_arrays(offsets, flat_valid)
-    return pa.table(columns, schema=AGENT_SCHEMA)
+    arrays = [
+        pa.array(np.ascontiguousarray(values[field.name], field.type.to_pandas_dtype()).ravel())
+        for field in STEP_SCHEMA
+    ]
+    return pa.Table.from_arrays(arrays, schema=STEP_SCHEMA)
 
 
 def scenario_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -123,6 +118,10 @@ def scenario_row(scenario: Scenario, map_hash: str | None) -> dict[str, Any]:
         "ego_index": None if scenario.ego_index is None else int(scenario.ego_index),
         "num_agents": tracks.num_agents,
         "num_steps": scenario.num_steps,
+        "agent_ids": tracks.ids.astype(str).tolist(),
+        "agent_types": tracks.types.astype(np.int8).tolist(),
+        "agent_length_m": tracks.size_m[:, 0].astype(np.float64).tolist(),
+        "agent_width_m": tracks.size_m[:, 1].astype(np.float64).tolist(),
         "timestamps_us": scenario.timestamps_us.astype(np.int64).tolist(),
         "map_hash": map_hash,
         "route_lane_ids": None if scenario.route is None else list(scenario.route.lane_ids),
@@ -176,20 +175,16 @@ def _encode_attributes(scenario: Scenario) -> tuple[list[dict[str, Any]], bytes]
 # -- decoding --------------------------------------------------------------------------------
 
 
-def decode_scenario(row: Mapping[str, Any], agents: pa.Table, road_map: RoadMap | None) -> Scenario:
-    """Inverse of `encode_agents` + `encode_scenarios` for one scenario."""
+def decode_scenario(row: Mapping[str, Any], steps: pa.Table, road_map: RoadMap | None) -> Scenario:
+    """Inverse of `encode_steps` + `scenario_row` for one scenario."""
     dtypes = json.loads(row["dtypes"])
-    num_agents, num_steps = row["num_agents"], row["num_steps"]
-    if agents.num_rows != num_agents:
-        raise ValueError(f"{agents.num_rows} agent rows, expected {num_agents}")
-    tracks = _decode_tracks(row, agents, dtypes, (num_agents, num_steps))
+    tracks = _decode_tracks(row, steps, dtypes)
     lights = None
     if row["light_signal_ids"] is not None:
         signal_ids = np.asarray(row["light_signal_ids"], dtype=dtypes["light_signal_ids"])
         states = np.frombuffer(row["light_states"], dtype=dtypes["light_states"])
-        lights = TrafficLightStates(
-            signal_ids, states.reshape(signal_ids.shape[0], num_steps).copy()
-        )
+        states = states.reshape(signal_ids.shape[0], row["num_steps"]).copy()
+        lights = TrafficLightStates(signal_ids, states)
     goal = None
     if row["goal_xy"] is not None:
         goal_xy = np.asarray(row["goal_xy"], dtype=dtypes["goal_xy"])
@@ -211,41 +206,35 @@ def decode_scenario(row: Mapping[str, Any], agents: pa.Table, road_map: RoadMap 
     )
 
 
-def _decode_tracks(
-    row: Mapping[str, Any], agents: pa.Table, dtypes: dict[str, str], shape: tuple[int, int]
-) -> Tracks:
-    steps = {name: _step_values(agents, name, shape) for name in _STEP_FIELDS}
-    valid = _step_values(agents, "valid", shape).astype(dtypes["valid"])
-    size_m = np.stack([_column(agents, "length_m"), _column(agents, "width_m")], axis=-1)
+def _decode_tracks(row: Mapping[str, Any], steps: pa.Table, dtypes: dict[str, str]) -> Tracks:
+    shape = (row["num_agents"], row["num_steps"])
+    if steps.num_rows != shape[0] * shape[1]:
+        raise ValueError(f"{steps.num_rows} step rows, expected {shape[0]} x {shape[1]}")
+    values = {name: _flat(steps, name).reshape(shape) for name in STEP_READ_COLUMNS}
+    size_m = np.stack([row["agent_length_m"], row["agent_width_m"]], axis=-1)
     info = AgentInfo(
-        ids=np.asarray(agents.column("agent_id").to_pylist(), dtype=dtypes["ids"]),
-        types=_column(agents, "agent_type").astype(dtypes["types"]),
-        size_m=size_m.astype(dtypes["size_m"], copy=False),
+        ids=np.asarray(row["agent_ids"], dtype=dtypes["ids"]),
+        types=np.asarray(row["agent_types"], dtype=dtypes["types"]),
+        size_m=size_m.astype(dtypes["size_m"]).reshape(shape[0], 2),
         attributes=_decode_attributes(json.loads(row["attributes"]), row["attribute_data"]),
     )
+    xy = np.stack([values["x"], values["y"]], axis=-1)
+    velocity = np.stack([values["vx"], values["vy"]], axis=-1)
     return Tracks(
         info=info,
-        xy=np.stack([steps["x"], steps["y"]], axis=-1).astype(dtypes["xy"], copy=False),
-        heading=steps["heading"].astype(dtypes["heading"], copy=False),
-        velocity=np.stack([steps["vx"], steps["vy"]], axis=-1).astype(
-            dtypes["velocity"], copy=False
-        ),
-        valid=valid,
+        xy=xy.astype(dtypes["xy"], copy=False),
+        heading=values["heading"].astype(dtypes["heading"], copy=True),
+        velocity=velocity.astype(dtypes["velocity"], copy=False),
+        valid=values["valid"].astype(dtypes["valid"], copy=True),
     )
 
 
-def _column(table: pa.Table, name: str) -> np.ndarray:
-    return table.column(name).to_numpy()
-
-
-def _step_values(agents: pa.Table, name: str, shape: tuple[int, int]) -> NDArrayF64:
-    """[A, T] values of a per-step list column (a writable copy)."""
-    flat = agents.column(name).combine_chunks().flatten()
-    if len(flat) != shape[0] * shape[1]:
-        raise ValueError(
-            f"column {name!r} holds {len(flat)} values, expected {shape[0]}x{shape[1]}"
-        )
-    return flat.to_numpy(zero_copy_only=False).reshape(shape).copy()
+def _flat(table: pa.Table, name: str) -> np.ndarray:
+    """The column's values as a numpy array (may be a read-only view)."""
+    column = table.column(name)
+    if column.num_chunks == 1:
+        return column.chunk(0).to_numpy(zero_copy_only=False)
+    return column.to_numpy()
 
 
 def _decode_attributes(spec: list[dict[str, Any]], data: bytes) -> dict[str, np.ndarray]:
