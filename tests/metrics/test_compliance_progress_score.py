@@ -74,11 +74,15 @@ def test_corner_helper_calls_the_map_with_ego_corners() -> None:
 
 
 def test_progress_ratio_and_making_progress() -> None:
+    # nuPlan floors both sides at 2 m and zeroes backwards driving beyond -2 m:
+    # 50/40 -> 1; 5/40; -3 < -2 -> 0; max(1,2)/max(1,2) = 1; 3/max(0.5,2) -> 1;
+    # max(-1.5,2)/40 = 0.05; a stopped expert and a stopped ego -> 1.
     ratio = ego_progress_along_expert_route(
-        np.array([50.0, 5.0, -3.0, 1.0, 3.0]), np.array([40.0, 40.0, 40.0, 1.0, 0.5])
+        np.array([50.0, 5.0, -3.0, 1.0, 3.0, -1.5, 0.0]),
+        np.array([40.0, 40.0, 40.0, 1.0, 0.5, 40.0, 0.0]),
     )
-    np.testing.assert_allclose(ratio, [1.0, 0.125, 0.0, 0.5, 1.0])
-    assert ego_is_making_progress(ratio).tolist() == [1.0, 0.0, 0.0, 1.0, 1.0]
+    np.testing.assert_allclose(ratio, [1.0, 0.125, 0.0, 1.0, 1.0, 0.05, 1.0])
+    assert ego_is_making_progress(ratio).tolist() == [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0]
     assert ego_is_making_progress(np.array([0.2])).tolist() == [1.0]
 
 

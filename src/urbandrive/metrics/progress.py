@@ -24,14 +24,19 @@ def ego_progress_along_expert_route(
     ego_progress_m: float64[*B], total progress of the ego along the expert route, metres
     (negative when it drove backwards). expert_progress_m: the expert's, broadcastable.
 
-        ratio = clip(ego / max(expert, score_progress_threshold_m), 0, 1)
+        ratio = 0                                          if ego < -threshold
+        ratio = min(1, max(ego, threshold) / max(expert, threshold))   otherwise
 
-    The floor (nuPlan's config: 2 m) keeps a stationary expert from dividing by ~0: then any
-    ego progress >= 2 m scores 1.
+    with threshold = `score_progress_threshold_m` (nuPlan's config: 2 m), as nuPlan's code does:
+    both sides are floored, so an expert stopped at a red light for the whole scenario and an
+    ego that also (nearly) stays put score 1, and small negative progress from noise is
+    forgiven; driving backwards by more than the threshold scores 0.
     """
     ego = np.asarray(ego_progress_m, np.float64)
-    denominator = np.maximum(np.asarray(expert_progress_m, np.float64), score_progress_threshold_m)
-    return np.clip(ego / denominator, 0.0, 1.0)
+    expert = np.asarray(expert_progress_m, np.float64)
+    threshold = score_progress_threshold_m
+    ratio = np.minimum(1.0, np.maximum(ego, threshold) / np.maximum(expert, threshold))
+    return np.where(ego < -threshold, 0.0, ratio)
 
 
 def ego_is_making_progress(
