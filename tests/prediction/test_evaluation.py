@@ -126,3 +126,19 @@ def test_multimodal_lane_scores_every_metric_on_a_mixed_scene():
 def test_eth_ucy_protocol_is_8_observed_12_predicted():
     assert ETH_UCY_PROTOCOL.steps(0.4) == (8, 12, 1)
     assert ETH_UCY_PROTOCOL.top_k == 20
+
+
+@pytest.mark.real_data
+def test_lane_beats_constant_velocity_on_av2_vehicles(av2_dir):
+    from urbandrive.datasets import expand_uris, load_scenario
+
+    uri = expand_uris([f"av2:{av2_dir / 'forecasting'}"])[0]
+    scenario = load_scenario(uri)
+    results = {
+        name: evaluate_predictor(
+            [scenario], PREDICTORS.create(name, PredictorSettings(horizon_s=3.0))
+        )["by_type"]["VEHICLE"]
+        for name in ("cv", "lane")
+    }
+    assert results["lane"]["count"] == results["cv"]["count"] > 0
+    assert results["lane"]["minFDE6"] < 0.8 * results["cv"]["minFDE6"]
