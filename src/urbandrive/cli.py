@@ -131,10 +131,14 @@ def simulate(
     summary = run_simulations(expand_uris(uris), job, out, batch)
     _print_score_table(summary)
     typer.echo(f"wrote {out / 'metrics.json'}")
-    if report:
+    if report and summary["scenarios"]:
         from urbandrive.viz.report import write_run_report
 
         typer.echo(f"wrote {write_run_report(out, summary, job, worst_count=worst)}")
+    if summary["failed"]:
+        for failure in summary["failed"]:
+            typer.echo(f"failed: {failure['uri']}: {failure['error']}", err=True)
+        raise typer.Exit(1)
 
 
 def _print_score_table(summary: dict) -> None:
@@ -149,10 +153,13 @@ def _print_score_table(summary: dict) -> None:
             f"{result['time_to_collision_within_bound']:4.0f} {result['ego_is_comfortable']:7.0f}"
         )
     aggregate = summary["aggregate"]
-    typer.echo(
-        f"{'aggregate (' + str(aggregate['num_scenarios']) + ' scenarios)':<40} "
-        f"{aggregate['score']:7.1f}   collision rate {aggregate['collision_rate']:.2f}"
-    )
+    if aggregate is not None:
+        typer.echo(
+            f"{'aggregate (' + str(aggregate['num_scenarios']) + ' scenarios)':<40} "
+            f"{aggregate['score']:7.1f}   collision rate {aggregate['collision_rate']:.2f}"
+        )
+    if summary["failed"]:
+        typer.echo(f"{len(summary['failed'])} scenario(s) could not be simulated (listed below)")
 
 
 @app.command()
@@ -257,6 +264,26 @@ def generate(
     typer.echo(
         f"load one with: urbandrive inspect 'store:{result.out_dir}#{result.scenario_ids[0]}'"
     )
+
+
+@app.command()
+def explain(
+    uri: Annotated[str, typer.Argument(help="Scenario URI, e.g. av2:PATH.")],
+    time_s: Annotated[float, typer.Option("--time", help="Seconds from the start.")],
+    out: Annotated[Path, typer.Option("--out", help="Output .png.")],
+    planner: Annotated[str, typer.Option(help="Planner name (urban, idm, ...).")] = "urban",
+    top: Annotated[int, typer.Option(help="How many candidates to list.")] = 5,
+) -> None:
+    """Plan at one step: draw every candidate coloured by score, list the best ones' terms."""
+    from urbandrive.datasets import load_scenario
+    from urbandrive.planning.explain import explain_step, render_explanation
+    from urbandrive.planning.registry import PLANNERS
+    from urbandrive.simulation.runner import with_route
+
+    scenario = with_route(load_scenario(uri))
+    explanation = explain_step(PLANNERS.create(planner, scenario), scenario, time_s)
+    typer.echo(explanation.table(top))
+    typer.echo(f"wrote {render_explanation(scenario, explanation, out)}")
 
 
 def main() -> None:

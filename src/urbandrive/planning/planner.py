@@ -104,10 +104,19 @@ class UrbanPlanner:
     def plan(self, observation: Observation) -> Plan:
         cycle = self.cycle(observation)
         chosen = cycle.selection.index
-        trajectory = cycle.candidates.trajectory(chosen)
-        self._previous = (observation.time_s, trajectory, cycle.candidates.labels[chosen])
+        self._previous = (
+            observation.time_s,
+            cycle.candidates.trajectory(chosen),
+            cycle.candidates.labels[chosen],
+        )
+        return self.to_plan(cycle)
+
+    @staticmethod
+    def to_plan(cycle: PlanningCycle) -> Plan:
+        """The `Plan` of a cycle: the chosen candidate, all candidates and their scores."""
+        chosen = cycle.selection.index
         return Plan(
-            trajectory=trajectory,
+            trajectory=cycle.candidates.trajectory(chosen),
             candidates=cycle.candidates.trajectory(),
             scores=cycle.scoring.table.columns(),
             selected=chosen,
