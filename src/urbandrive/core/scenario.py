@@ -19,9 +19,14 @@ if TYPE_CHECKING:  # annotation only: maps sits above core in the data flow
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """The ego's intended path as consecutive lane ids of the scenario's map."""
+    """The ego's intended path: consecutive lane ids of the scenario's map, or, where the map's
+    lanes cannot express it (a map without a lane graph), an explicit path.
+
+    path_xy: float64[P, 2], metres, global frame, or None when `lane_ids` say it all.
+    """
 
     lane_ids: tuple[int, ...]
+    path_xy: NDArrayF64 | None = None
 
 
 @dataclass(frozen=True, slots=True)

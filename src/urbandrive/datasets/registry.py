@@ -84,13 +84,17 @@ def expand_uris(uris: Iterable[str]) -> list[str]:
 def _register_builtin_loaders() -> None:
     from urbandrive.datasets.av2 import Av2Loader
     from urbandrive.datasets.commonroad import LOADER as COMMONROAD_LOADER
+    from urbandrive.datasets.eth_ucy import LOADER as ETH_UCY_LOADER
     from urbandrive.datasets.scenarionet import LOADER as SCENARIONET_LOADER
     from urbandrive.datasets.womd import LOADER as WOMD_LOADER
+    from urbandrive.scenarios.store import LOADER as STORE_LOADER
 
     register(Av2Loader())
     register(COMMONROAD_LOADER)
+    register(ETH_UCY_LOADER)
     register(SCENARIONET_LOADER)
     register(WOMD_LOADER)
+    register(STORE_LOADER)
 
 
 _register_builtin_loaders()

@@ -19,6 +19,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from urbandrive.core.errors import DataError
+from urbandrive.core.scenario import Route
 from urbandrive.core.typing import NDArrayF64, NDArrayInt
 from urbandrive.geometry.angles import wrap_angle
 from urbandrive.geometry.polyline import arc_length, interpolate_along, project_points
@@ -279,3 +280,15 @@ def _slice_polyline(polyline: NDArrayF64, begin_s: float, end_s: float) -> NDArr
     inner = polyline[(cumulative > begin_s) & (cumulative < end_s)]
     ends, _ = interpolate_along(polyline, np.array([begin_s, end_s]))
     return np.concatenate([ends[:1], inner, ends[1:]])
+
+
+def route_reference_path(road_map: RoadMap, route: Route) -> ReferencePath:
+    """The `ReferencePath` of a route: along its lanes, or along its explicit `path_xy` (speed
+    limits then from the nearest lane of each point)."""
+    if route.lane_ids:
+        return reference_path(road_map, route.lane_ids)
+    if route.path_xy is None:
+        raise DataError(f"map {road_map.source!r}: a route needs lane ids or a path")
+    nearest, _ = road_map.nearest_lanes(route.path_xy)
+    limits = np.array([road_map.lanes[int(lane)].speed_limit_mps for lane in nearest])
+    return ReferencePath.from_points(route.path_xy, nearest, limits)

@@ -17,6 +17,7 @@ from urbandrive.core.observation import Observation
 from urbandrive.core.scenario import Scenario
 from urbandrive.core.trajectory import Trajectory
 from urbandrive.core.typing import NDArrayF64
+from urbandrive.maps.frenet import route_reference_path
 from urbandrive.planning.interfaces import Plan
 
 #: Extra lateral room (m) for an agent to count as on the ego's path.
@@ -31,6 +32,11 @@ class LogPlanner:
     def __init__(self, scenario: Scenario, horizon_s: float = 8.0) -> None:
         if scenario.ego_index is None:
             raise UrbandriveError(f"scenario {scenario.id!r}: the log planner needs an ego track")
+        if scenario.tracks.valid[scenario.ego_index, scenario.current_index + 1 :].sum() < 1:
+            raise UrbandriveError(
+                f"scenario {scenario.id!r}: the ego has no logged future to replay "
+                "(e.g. a CommonRoad planning problem); use another planner"
+            )
         self.tracks, self.ego = scenario.tracks, scenario.ego_index
         self.dt_s, self.horizon_steps = scenario.dt_s, round(horizon_s / scenario.dt_s)
 
@@ -83,7 +89,7 @@ class IdmPlanner:
             )
         self.config = config if config is not None else IdmPlannerConfig()
         self.road_map = scenario.road_map
-        self.path = scenario.road_map.reference_path(list(scenario.route.lane_ids))
+        self.path = route_reference_path(scenario.road_map, scenario.route)
         self.ego_size_m = scenario.tracks.size_m[scenario.ego_index]
 
     def plan(self, observation: Observation) -> Plan:

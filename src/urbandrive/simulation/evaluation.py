@@ -16,7 +16,8 @@ import numpy as np
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.scenario import Scenario
 from urbandrive.core.tracks import Tracks
-from urbandrive.geometry.polyline import project_points
+from urbandrive.geometry.polyline import arc_length, project_points
+from urbandrive.maps.frenet import route_reference_path
 from urbandrive.maps.road_map import RoadMap, StopKind
 from urbandrive.metrics.clearance import vulnerable_road_user_clearance
 from urbandrive.metrics.collisions import AtFaultCollisionResult, no_ego_at_fault_collisions
@@ -99,7 +100,7 @@ def _judge(rollout: Rollout) -> _Judged:
     acceleration = body_frame_acceleration(
         tracks.velocity[scenario.ego_index][None], ego.heading, scenario.dt_s
     )
-    progress = _progress_ratio(rollout.expert.tracks, scenario.ego_index, ego, steps)
+    progress = _progress_ratio(rollout.expert, ego, steps)
     corners_outside = ego_corner_distance_outside_drivable_area(road_map, ego)
     metrics = {
         "no_ego_at_fault_collisions": collisions.multiplier,
@@ -125,14 +126,22 @@ def _first(value: np.ndarray) -> float:
     return float(np.asarray(value).reshape(-1)[0])
 
 
-def _progress_ratio(expert: Tracks, ego_index: int, ego: EgoStates, steps: slice) -> np.ndarray:
-    """Ego progress / expert progress along the expert's logged path over the simulated steps."""
-    path = expert.xy[ego_index, steps][expert.valid[ego_index, steps]]
-    if path.shape[0] < 2:
+def _progress_ratio(expert: Scenario, ego: EgoStates, steps: slice) -> np.ndarray:
+    """Ego progress / expert progress along the expert's logged path over the simulated steps;
+    with no logged expert (a planning problem), progress along the route toward the goal."""
+    assert expert.ego_index is not None and expert.road_map is not None
+    logged = expert.tracks.valid[expert.ego_index, steps]
+    path = expert.tracks.xy[expert.ego_index, steps][logged]
+    if path.shape[0] >= 2:
+        s_expert = arc_length(path)[-1]
+        s_ego, _, _ = project_points(path, ego.xy[0, [0, -1]])
+        return ego_progress_along_expert_route(np.array([s_ego[1] - s_ego[0]]), s_expert)
+    if expert.route is None or expert.goal is None:
         return np.ones(1)
-    s_expert = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=-1))])
-    s_ego, _, _ = project_points(path, ego.xy[0, [0, -1]])
-    return ego_progress_along_expert_route(np.array([s_ego[1] - s_ego[0]]), s_expert[-1])
+    reference = route_reference_path(expert.road_map, expert.route)
+    s_ego, _ = reference.to_frenet(ego.xy[0, [0, -1]])
+    s_goal, _ = reference.to_frenet(expert.goal.xy[None])
+    return ego_progress_along_expert_route(np.array([s_ego[1] - s_ego[0]]), s_goal[0] - s_ego[0])
 
 
 def _red_light(scenario: Scenario, road_map: RoadMap, ego: EgoStates, steps: slice) -> np.ndarray:

@@ -24,7 +24,7 @@ from urbandrive.core.scenario import Goal, Route, Scenario
 from urbandrive.datasets.registry import load_scenario
 from urbandrive.metrics.score import NUPLAN_MULTIPLIERS, NUPLAN_WEIGHTS, suite_score
 from urbandrive.planning.registry import PLANNERS
-from urbandrive.simulation.batch import BatchConfig, run_batch, write_json_atomic
+from urbandrive.simulation.batch import BatchConfig, result_path, run_batch, write_json_atomic
 from urbandrive.simulation.engine import Rollout, SimulationConfig, simulate
 from urbandrive.simulation.evaluation import evaluate_rollout
 
@@ -45,7 +45,12 @@ class SimulationJob:
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
 
     def __call__(self, uri: str) -> dict[str, Any]:
-        result = evaluate_rollout(self.rollout(uri))
+        """The scenario's metrics, or {"uri", "error"} when its input cannot be simulated (one
+        bad scenario does not end a batch; the run reports it and exits non-zero)."""
+        try:
+            result = evaluate_rollout(self.rollout(uri))
+        except UrbandriveError as error:
+            return {"uri": uri, "error": str(error)}
         result["uri"] = uri
         return result
 
@@ -55,25 +60,40 @@ class SimulationJob:
 
 
 def with_route(scenario: Scenario) -> Scenario:
-    """The scenario with a route and goal: kept if given, else from the ego's logged path
-    (map-matched onto lanes from the current step on) and its final pose."""
+    """The scenario with a route and goal, kept when given. Otherwise the route follows the
+    ego's logged path from the current step (map-matched onto lanes; the path itself where the
+    lanes cannot express it), or, with no logged future, goes from the start to the goal; the
+    goal defaults to the logged final pose."""
     if scenario.route is not None or scenario.road_map is None or scenario.ego_index is None:
         return scenario
     ego, now = scenario.ego_index, scenario.current_index
     valid = scenario.tracks.valid[ego, now:]
     xy, heading = scenario.tracks.xy[ego, now:][valid], scenario.tracks.heading[ego, now:][valid]
+    if xy.shape[0] >= 2:
+        route = _route_along(scenario, xy, heading)
+        goal = scenario.goal or Goal(xy=xy[-1].copy(), heading=float(heading[-1]))
+        return dataclasses.replace(scenario, route=route, goal=goal)
+    if scenario.goal is None:
+        raise DataError(f"scenario {scenario.id!r}: the ego has neither a logged future nor a goal")
+    goal = scenario.goal
     try:
-        lanes = scenario.road_map.match_path_to_lanes(xy, heading)
+        lanes = scenario.road_map.route_between_poses(
+            xy[0], float(heading[0]), goal.xy, goal.heading
+        )
     except DataError as error:
         raise DataError(
-            f"scenario {scenario.id!r}: cannot route the ego's logged path: {error}"
+            f"scenario {scenario.id!r}: no route from the ego to its goal: {error}"
         ) from error
-    goal = (
-        scenario.goal
-        if scenario.goal is not None
-        else Goal(xy=xy[-1].copy(), heading=float(heading[-1]))
-    )
-    return dataclasses.replace(scenario, route=Route(tuple(lanes)), goal=goal)
+    return dataclasses.replace(scenario, route=Route(tuple(lanes)))
+
+
+def _route_along(scenario: Scenario, xy: np.ndarray, heading: np.ndarray) -> Route:
+    """Lanes matching the logged path, or the path itself when it leaves the lane graph."""
+    assert scenario.road_map is not None
+    try:
+        return Route(tuple(scenario.road_map.match_path_to_lanes(xy, heading)))
+    except DataError:
+        return Route(lane_ids=(), path_xy=xy.copy())
 
 
 def run_simulations(
@@ -85,13 +105,30 @@ def run_simulations(
     config = resolved_config(uris, job, batch)
     _check_config(out_dir, config, batch.resume)
     write_json_atomic(out_dir / "config.json", config)
-    results = run_batch(list(uris), job, out_dir, batch)
+    if batch.resume:
+        _forget_failures(uris, out_dir)
+    everything = run_batch(list(uris), job, out_dir, batch)
+    results = [result for result in everything if "error" not in result]
+    failed = [result for result in everything if "error" in result]
     timings = {result["id"]: result.pop("timing") for result in results}
-    summary = {"aggregate": aggregate(results), "scenarios": results}
+    summary = {
+        "aggregate": aggregate(results) if results else None,
+        "scenarios": results,
+        "failed": failed,
+    }
     write_json_atomic(out_dir / "metrics.json", summary)
     write_json_atomic(out_dir / "timings.json", timings)
-    _write_parquet(out_dir / "metrics.parquet", results)
+    if results:
+        _write_parquet(out_dir / "metrics.parquet", results)
     return summary
+
+
+def _forget_failures(uris: Sequence[str], out_dir: Path) -> None:
+    """On resume, scenarios that failed before are tried again."""
+    for uri in uris:
+        path = result_path(out_dir, uri)
+        if path.exists() and "error" in json.loads(path.read_text()):
+            path.unlink()
 
 
 def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
