@@ -78,7 +78,13 @@ class UrbanPlanner:
 
     name = "urban"
 
-    def __init__(self, scenario: Scenario, config: UrbanPlannerConfig | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        config: UrbanPlannerConfig | None = None,
+        predictor: Predictor | None = None,
+    ) -> None:
+        """predictor: overrides `config.predictor` (e.g. a model object, or a test double)."""
         if scenario.route is None or scenario.road_map is None or scenario.ego_index is None:
             raise UrbandriveError(
                 f"scenario {scenario.id!r}: the urban planner needs a route, map and ego"
@@ -89,7 +95,11 @@ class UrbanPlanner:
             scenario.road_map, scenario.route.lane_ids
         )
         self.ego_size_m = scenario.tracks.size_m[scenario.ego_index].copy()
-        self.predictor = resolve_predictor(self.config.predictor, self.config)
+        self.predictor = (
+            predictor
+            if predictor is not None
+            else resolve_predictor(self.config.predictor, self.config)
+        )
         self.generators: list[ProposalGenerator] = [PdmProposalGenerator(self.config.pdm)]
         if self.config.lattice is not None:
             self.generators.append(FrenetLatticeGenerator(self.config.lattice))

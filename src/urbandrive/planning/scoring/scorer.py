@@ -56,6 +56,8 @@ class ScoringConfig:
     safe_hard_min: a candidate whose aggregated hard product reaches this counts as safe
     (progress is normalised by the best safe one). ttc_step_stride: TTC is evaluated at
     every n-th step (each evaluation projects 2.9 s ahead, so 0.5 s leaves no gap).
+    agent_broad_phase: keep only the agents that can come near a candidate (`relevant_agents`);
+    False passes every agent to the metrics (the naive baseline of the benchmark).
     """
 
     weights: tuple[tuple[str, float], ...] = (
@@ -74,6 +76,7 @@ class ScoringConfig:
     required_vru_clearance_m: float = 1.5
     safe_hard_min: float = 0.5
     ttc_step_stride: int = 5
+    agent_broad_phase: bool = True
     consistency_horizon_s: float = 3.0
     consistency_scale_m: float = 2.0
     collision: CollisionConfig = field(default_factory=CollisionConfig)
@@ -167,7 +170,9 @@ def scoring_inputs(
     return terms.ScoringInputs(
         ego=ego,
         ego_per_mode=ego_per_mode,
-        agents=relevant_agents(ego, context.agents.states, config.time_to_collision.time_horizon_s),
+        agents=relevant_agents(ego, context.agents.states, config.time_to_collision.time_horizon_s)
+        if config.agent_broad_phase
+        else _every_agent(context.agents.states),
         lanes=reference_lane_context(context.reference, s_m, d_m, float(context.ego_size_m[1])),
         reference=context.reference,
         s_m=s_m,
@@ -199,6 +204,14 @@ def relevant_agents(ego: EgoStates, agents: AgentStates, lookahead_s: float) -> 
         size_m=agents.size_m[keep],
         types=agents.types[keep],
         valid=near[:, keep],
+    )
+
+
+def _every_agent(agents: AgentStates) -> AgentStates:
+    """The agents with `valid` broadcast over the modes: [K, A, T]."""
+    valid = np.broadcast_to(agents.valid, agents.xy.shape[:-1]).copy()
+    return AgentStates(
+        agents.xy, agents.heading, agents.velocity, agents.size_m, agents.types, valid
     )
 
 

@@ -33,7 +33,7 @@ from urbandrive.metrics.compliance import (
 )
 from urbandrive.metrics.map_context import EgoLaneContext
 from urbandrive.metrics.progress import ego_progress_along_expert_route
-from urbandrive.metrics.states import AgentStates, EgoStates
+from urbandrive.metrics.states import VULNERABLE_TYPES, AgentStates, EgoStates
 from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound,
@@ -105,30 +105,36 @@ def time_to_collision(
 
 def vulnerable_clearance(inputs: ScoringInputs, required_m: float) -> NDArrayF64:
     """float64[M, K]: smallest clearance to a pedestrian / cyclist / animal over `required_m`,
-    clipped to [0, 1]. (The metric cannot reduce over zero agents: 1 then.)"""
-    if inputs.agents.num_agents == 0:
-        return np.ones(inputs.ego_per_mode.batch_shape[:1] + inputs.agents.xy.shape[:1])
+    clipped to [0, 1]. Only vulnerable agents are passed on (the metric ignores the others);
+    with none, 1 (the metric cannot reduce over zero agents)."""
+    agents = _only_types(inputs.agents, VULNERABLE_TYPES)
+    if agents.num_agents == 0:
+        return np.ones(inputs.ego_per_mode.batch_shape[:1] + agents.xy.shape[:1])
     result = vulnerable_road_user_clearance(
-        inputs.ego_per_mode, inputs.agents, required_m, search_radius_m=required_m
+        inputs.ego_per_mode, agents, required_m, search_radius_m=required_m
     )
     return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
+
+
+def _only_types(agents: AgentStates, types: tuple[int, ...]) -> AgentStates:
+    """The agents of `agents` (batch [K], A agents) whose type is one of `types`."""
+    keep = np.isin(agents.types, np.asarray(types, np.int64))
+    return AgentStates(
+        agents.xy[:, keep],
+        agents.heading[:, keep],
+        agents.velocity[:, keep],
+        agents.size_m[keep],
+        agents.types[keep],
+        agents.valid[:, keep],
+    )
 
 
 def crosswalk_yield(inputs: ScoringInputs, config: YieldConfig) -> NDArrayF64:
     """float64[M, K]: 0 where the ego drives over a crosswalk a pedestrian is on."""
     polygons = inputs.reference.crosswalk_polygons
-    agents = inputs.agents
-    yielding = np.isin(agents.types, np.asarray(config.yielding_to, np.int64))
-    if polygons.shape[0] == 0 or not yielding.any():
-        return np.ones(inputs.ego_per_mode.batch_shape[:1] + agents.xy.shape[:1])
-    pedestrians = AgentStates(
-        agents.xy[:, yielding],
-        agents.heading[:, yielding],
-        agents.velocity[:, yielding],
-        agents.size_m[yielding],
-        agents.types[yielding],
-        agents.valid[:, yielding],
-    )
+    pedestrians = _only_types(inputs.agents, tuple(config.yielding_to))
+    if polygons.shape[0] == 0 or pedestrians.num_agents == 0:
+        return np.ones(inputs.ego_per_mode.batch_shape[:1] + pedestrians.xy.shape[:1])
     return pedestrian_yield_compliance(inputs.ego_per_mode, pedestrians, polygons, config).score
 
 
