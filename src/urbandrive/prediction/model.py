@@ -1,0 +1,304 @@
+"""The learned joint predictor: a small query-centric transformer (PyTorch, CPU-sized).
+
+Encoder (factorised attention, after QCNet / AgentFormer):
+1. time: each agent's history in its own frame now (`agent_step_inputs`) -> MLP + type
+   embedding + confidence; self-attention over its T steps; the token of now is kept.
+2. map: each polyline's points in its own frame -> MLP, max-pooled over points, plus its
+   feature row (`MapFeature`).
+3. `num_layers` x (agent -> map cross-attention, agent <-> agent self-attention), keys and
+   values carrying the pairwise relative pose (`relative_pose`).
+
+Decoder:
+- joint: K learned scene-mode queries; token (agent a, mode k) = agent a + query k, then
+  self-attention over the agents *within* each mode (so mode k is one consistent future of
+  the scene), then per token a trajectory (H, 2), Laplace scales (H, 2) and a logit; the
+  scene logit of mode k is the mean over real agents of their logits of mode k.
+- marginal: per agent, K trajectories, scales and logits from an MLP.
+
+Trajectories are in each agent's frame now; with `residual_to_constant_velocity` the
+network outputs a correction to the constant-velocity extrapolation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from urbandrive.core.agent_type import AgentType
+from urbandrive.maps.vectorize import NUM_MAP_FEATURES
+from urbandrive.prediction.features import (
+    Batch,
+    agent_step_inputs,
+    polyline_point_inputs,
+    polyline_poses,
+    relative_pose,
+    rotate,
+)
+
+AGENT_STEP_FEATURES = 9
+POINT_FEATURES = 5
+RELATIVE_POSE_FEATURES = 5
+_MIN_SCALE_M = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """Model sizes. future_steps and dt_s fix the decoded horizon (H steps of dt_s);
+    agent_neighbours / map_neighbours: how many nearest agents (itself included) and map
+    polylines each agent attends to in the encoder; decoder_neighbours: agents attended to
+    within a scene mode (at most agent_neighbours)."""
+
+    hidden_dim: int = 64
+    num_heads: int = 4
+    num_layers: int = 1
+    num_modes: int = 6
+    history_steps: int = 20
+    future_steps: int = 30
+    dt_s: float = 0.1
+    use_map: bool = True
+    agent_neighbours: int = 16
+    map_neighbours: int = 32
+    decoder_neighbours: int = 8
+    residual_to_constant_velocity: bool = True
+
+    def __post_init__(self) -> None:
+        if self.hidden_dim % self.num_heads:
+            raise ValueError(f"hidden_dim must be a multiple of num_heads: {self}")
+        if min(self.num_layers, self.num_modes, self.future_steps) < 1 or self.history_steps < 2:
+            raise ValueError(f"need >= 1 layer, mode, future step and >= 2 history steps: {self}")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    """Decoded futures, each agent's frame now (B scenes, A agents, K modes, H steps).
+
+    joint_xy, joint_scale: (B, A, K, H, 2) m; joint_agent_logits: (B, A, K);
+    scene_logits: (B, K). marginal_xy, marginal_scale: (B, A, K, H, 2); marginal_logits:
+    (B, A, K). Padded agents hold finite junk.
+    """
+
+    joint_xy: torch.Tensor
+    joint_scale: torch.Tensor
+    joint_agent_logits: torch.Tensor
+    scene_logits: torch.Tensor
+    marginal_xy: torch.Tensor
+    marginal_scale: torch.Tensor
+    marginal_logits: torch.Tensor
+
+
+def mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
+    """Linear -> LayerNorm -> ReLU -> Linear."""
+    return nn.Sequential(
+        nn.Linear(in_dim, hidden_dim),
+        nn.LayerNorm(hidden_dim),
+        nn.ReLU(),
+        nn.Linear(hidden_dim, out_dim),
+    )
+
+
+class RelativeAttention(nn.Module):
+    """Multi-head attention of each query over its own set of keys, the keys and values
+    carrying the pairwise relative pose (`relative_pose`) of query and key; pre-norm,
+    residual, feed-forward. A query without any valid key keeps its input."""
+
+    def __init__(self, dim: int, num_heads: int, use_pose: bool = True) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.norm_query, self.norm_key = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.query, self.key, self.value = (nn.Linear(dim, dim) for _ in range(3))
+        self.pose = mlp(RELATIVE_POSE_FEATURES, dim // 2, 2 * dim) if use_pose else None
+        self.out = nn.Linear(dim, dim)
+        self.ffn = nn.Sequential(
+            nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim)
+        )
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        neighbours: torch.Tensor | None,
+        pose: torch.Tensor | None,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """x: (..., Q, D); context: (..., N, D); neighbours: int64 (..., Q, k) indices into
+        N (None: every query sees all N keys, k = N); pose: (..., Q, k, 5) relative poses or
+        None; mask: bool (..., Q, k), True where the key may be attended. Returns (..., Q, D)."""
+        heads, dim = self.num_heads, x.shape[-1]
+        query = self.query(self.norm_query(x)).unflatten(-1, (heads, -1))  # (..., Q, h, d)
+        context = self.norm_key(context)
+        key, value = self.key(context), self.value(context)  # (..., N, D)
+        if neighbours is None:
+            key, value = key[..., None, :, :], value[..., None, :, :]  # (..., 1, N, D)
+        else:
+            key, value = gather_neighbours(key, neighbours), gather_neighbours(value, neighbours)
+        if pose is not None and self.pose is not None:
+            key_pose, value_pose = self.pose(pose).chunk(2, dim=-1)
+            key, value = key + key_pose, value + value_pose
+        key = key.unflatten(-1, (heads, -1))  # (..., Q|1, k, h, d)
+        value = value.unflatten(-1, (heads, -1))
+        scores = (query[..., None, :, :] * key).sum(-1) / (dim // heads) ** 0.5  # (..., Q, k, h)
+        scores = scores.masked_fill(~mask[..., None], -1e9)
+        weights = torch.softmax(scores, dim=-2) * mask[..., None]
+        attended = (weights[..., None] * value).sum(-3).flatten(-2)
+        x = x + self.out(attended) * mask.any(-1, keepdim=True)
+        return x + self.ffn(x)
+
+
+def gather_neighbours(values: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
+    """values (..., N, D), neighbours int64 (..., Q, k) -> (..., Q, k, D); the leading axes
+    of `neighbours` broadcast against those of `values`."""
+    lead = torch.broadcast_shapes(values.shape[:-2], neighbours.shape[:-2])
+    values = values.expand(*lead, *values.shape[-2:])
+    index = neighbours.expand(*lead, *neighbours.shape[-2:])
+    flat = index.flatten(-2)[..., None].expand(*lead, -1, values.shape[-1])
+    return torch.gather(values, -2, flat).unflatten(-2, index.shape[-2:])
+
+
+def nearest(
+    distance: torch.Tensor, valid: torch.Tensor, count: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The `count` nearest valid keys of each query, nearest first: indices int64 (..., Q, k) and their
+    validity bool (..., Q, k), k = min(count, N). distance: (..., Q, N); valid: bool (..., Q, N)."""
+    k = min(count, distance.shape[-1])
+    masked = distance.masked_fill(~valid, float("inf"))
+    value, index = torch.topk(masked, k, dim=-1, largest=False, sorted=True)
+    return index, torch.isfinite(value)
+
+
+def _pick_pairs(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values (B, Q, N, F), index (B, Q, k) -> (B, Q, k, F)."""
+    return torch.gather(values, 2, index[..., None].expand(-1, -1, -1, values.shape[-1]))
+
+
+class JointPredictionModel(nn.Module):
+    """Query-centric encoder + joint (scene-mode) and marginal decoders (module docstring)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        dim, heads, modes = config.hidden_dim, config.num_heads, config.num_modes
+        self.step_embed = mlp(AGENT_STEP_FEATURES, dim, dim)
+        self.time_embed = nn.Parameter(torch.zeros(config.history_steps, dim))
+        self.type_embed = nn.Embedding(len(AgentType), dim)
+        self.confidence_embed = nn.Linear(1, dim)
+        self.time_attention = RelativeAttention(dim, heads, use_pose=False)
+        self.point_embed = mlp(POINT_FEATURES, dim, dim)
+        self.polyline_embed = mlp(dim + NUM_MAP_FEATURES, dim, dim)
+        layers = range(config.num_layers)
+        self.map_attention = nn.ModuleList(RelativeAttention(dim, heads) for _ in layers)
+        self.agent_attention = nn.ModuleList(RelativeAttention(dim, heads) for _ in layers)
+        self.mode_queries = nn.Parameter(0.1 * torch.randn(modes, dim))
+        self.mode_attention = RelativeAttention(dim, heads)
+        out = config.future_steps * 4 + 1
+        self.joint_head = mlp(dim, 2 * dim, out)
+        self.marginal_head = mlp(dim, 2 * dim, modes * out)
+
+    def encode_agents(self, batch: Batch) -> torch.Tensor:
+        """(B, A, D): each agent's history (own frame), type and confidence, over time."""
+        steps = self.step_embed(agent_step_inputs(batch)) + self.time_embed
+        static = self.type_embed(batch.types) + self.confidence_embed(batch.confidence[..., None])
+        steps = steps + static[:, :, None]
+        now = steps[..., -1:, :]  # (B, A, 1, D)
+        mask = batch.valid[..., None, :]  # (B, A, 1, T)
+        return self.time_attention(now, steps, None, None, mask).squeeze(-2)
+
+    def encode_map(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, L, D) polyline tokens and their poses: origin (B, L, 2), heading (B, L)."""
+        origin, heading = polyline_poses(batch)
+        points = self.point_embed(polyline_point_inputs(batch, origin, heading))
+        points = points.masked_fill(~batch.map_point_valid[..., None], -1e9)
+        pooled = points.max(dim=-2).values * batch.map_mask[..., None]
+        tokens = self.polyline_embed(torch.cat([pooled, batch.map_features], dim=-1))
+        return tokens * batch.map_mask[..., None], origin, heading
+
+    def agent_neighbours(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each agent's nearest agents now (itself included): indices (B, A, k), mask
+        (B, A, k) and relative poses (B, A, k, 5)."""
+        xy, heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
+        poses = relative_pose(xy[:, :, None], heading[:, :, None], xy[:, None], heading[:, None])
+        distance = torch.cdist(xy, xy)
+        valid = batch.agent_mask[:, :, None] & batch.agent_mask[:, None, :]
+        index, mask = nearest(distance, valid, self.config.agent_neighbours)
+        return index, mask, _pick_pairs(poses, index)
+
+    def map_neighbours(
+        self, batch: Batch, origin: torch.Tensor, heading: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each agent's nearest polylines (by nearest point): indices (B, A, k), mask and
+        relative poses (B, A, k, 5)."""
+        xy, agent_heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
+        gap = (xy[:, :, None, None] - batch.map_points[:, None]).square().sum(-1)
+        gap = gap.masked_fill(~batch.map_point_valid[:, None], float("inf")).amin(-1)
+        valid = batch.agent_mask[:, :, None] & batch.map_mask[:, None, :]
+        index, mask = nearest(gap, valid, self.config.map_neighbours)
+        line_xy = gather_neighbours(origin, index)  # (B, A, k, 2)
+        line_heading = gather_neighbours(heading[..., None], index)[..., 0]
+        poses = relative_pose(xy[:, :, None], agent_heading[:, :, None], line_xy, line_heading)
+        return index, mask, poses
+
+    def encode(self, batch: Batch) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """Agent tokens (B, A, D) after map and agent interaction, and the agent
+        neighbourhoods (indices, mask, poses) the decoder reuses."""
+        agents = self.encode_agents(batch)
+        neighbours = self.agent_neighbours(batch)
+        use_map = self.config.use_map and bool(batch.map_mask.any())
+        if use_map:
+            lines, origin, heading = self.encode_map(batch)
+            map_index, map_mask, map_pose = self.map_neighbours(batch, origin, heading)
+        for layer in range(self.config.num_layers):
+            if use_map:
+                agents = self.map_attention[layer](agents, lines, map_index, map_pose, map_mask)
+            index, mask, pose = neighbours
+            agents = self.agent_attention[layer](agents, agents, index, pose, mask)
+        return agents, neighbours
+
+    def constant_velocity(self, batch: Batch) -> torch.Tensor:
+        """(B, A, 1, H, 2): constant-velocity positions in each agent's frame now."""
+        config = self.config
+        heading = batch.heading[:, :, -1]
+        velocity = rotate(batch.velocity[:, :, -1], torch.cos(heading), -torch.sin(heading))
+        times = config.dt_s * torch.arange(1, config.future_steps + 1, dtype=velocity.dtype)
+        return (velocity[:, :, None, :] * times[:, None])[:, :, None]
+
+    def _split(
+        self, raw: torch.Tensor, prior: torch.Tensor | float
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """raw (B, A, K, 4H + 1) -> xy (B, A, K, H, 2), scale (B, A, K, H, 2), logit (B, A, K)."""
+        steps = self.config.future_steps
+        xy = raw[..., : 2 * steps].unflatten(-1, (steps, 2)) + prior
+        scale = raw[..., 2 * steps : 4 * steps].unflatten(-1, (steps, 2))
+        return xy, functional.softplus(scale) + _MIN_SCALE_M, raw[..., -1]
+
+    def forward(self, batch: Batch) -> ModelOutput:
+        """Decode K joint scene modes and K marginal modes per agent (see `ModelOutput`)."""
+        agents, (index, mask, pose) = self.encode(batch)
+        prior = self.constant_velocity(batch) if self.config.residual_to_constant_velocity else 0.0
+        # Joint: (B, K, A, D) tokens, attention over the agents of the same mode.
+        tokens = agents[:, None] + self.mode_queries[None, :, None]
+        near = self.config.decoder_neighbours
+        index, mask, pose = index[..., :near], mask[..., :near], pose[..., :near, :]
+        tokens = self.mode_attention(tokens, tokens, index[:, None], pose[:, None], mask[:, None])
+        joint_xy, joint_scale, agent_logits = self._split(
+            self.joint_head(tokens.transpose(1, 2)), prior
+        )
+        real = batch.agent_mask[..., None].float()
+        scene_logits = (agent_logits * real).sum(1) / real.sum(1).clamp(min=1.0)
+        marginal = self.marginal_head(agents).unflatten(-1, (self.config.num_modes, -1))
+        marginal_xy, marginal_scale, marginal_logits = self._split(marginal, prior)
+        return ModelOutput(
+            joint_xy,
+            joint_scale,
+            agent_logits,
+            scene_logits,
+            marginal_xy,
+            marginal_scale,
+            marginal_logits,
+        )
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

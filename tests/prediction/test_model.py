@@ -1,0 +1,129 @@
+"""The joint model: shapes, masks, size, and invariance to moving the whole scene."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from urbandrive.core.observation import observe
+from urbandrive.core.scenario import Scenario
+from urbandrive.maps import RoadMap
+from urbandrive.prediction.features import (
+    FeatureConfig,
+    agent_to_scene,
+    collate,
+    observation_features,
+    scene_to_global,
+    window_features,
+)
+from urbandrive.prediction.model import JointPredictionModel, ModelConfig, count_parameters
+from urbandrive.testing import straight_road
+
+from .scenes import mixed_scene
+
+FEATURES = FeatureConfig(history_steps=10, future_steps=12, max_polylines=48)
+
+
+def tiny_model(**changes: object) -> JointPredictionModel:
+    torch.manual_seed(0)
+    config = ModelConfig(hidden_dim=32, history_steps=10, future_steps=12, num_modes=4)
+    return JointPredictionModel(dataclasses.replace(config, **changes)).eval()
+
+
+def test_outputs_have_the_documented_shapes() -> None:
+    batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
+    output = tiny_model()(batch)
+    assert output.joint_xy.shape == (1, 12, 4, 12, 2)
+    assert output.joint_scale.shape == (1, 12, 4, 12, 2) and bool((output.joint_scale > 0).all())
+    assert output.scene_logits.shape == (1, 4) and output.joint_agent_logits.shape == (1, 12, 4)
+    assert output.marginal_xy.shape == (1, 12, 4, 12, 2) and output.marginal_logits.shape == (
+        1,
+        12,
+        4,
+    )
+
+
+def test_padding_and_other_scenes_do_not_change_a_scene_prediction() -> None:
+    small = window_features(mixed_scene(seed=1, num_agents=5, num_steps=40), 20, FEATURES)
+    big = window_features(mixed_scene(seed=2, num_agents=12, num_steps=40), 20, FEATURES)
+    model = tiny_model()
+    with torch.no_grad():
+        alone, batched = model(collate([small])), model(collate([small, big]))
+    torch.testing.assert_close(batched.joint_xy[0, :5], alone.joint_xy[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(batched.scene_logits[0], alone.scene_logits[0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(batched.marginal_xy[0, :5], alone.marginal_xy[0], atol=1e-5, rtol=0)
+
+
+def test_default_model_is_well_under_a_million_parameters() -> None:
+    assert count_parameters(JointPredictionModel(ModelConfig())) < 1_000_000
+    assert (
+        count_parameters(JointPredictionModel(ModelConfig(num_modes=20, use_map=False))) < 1_000_000
+    )
+
+
+def _moved_map(road_map: RoadMap, move) -> RoadMap:
+    lanes = {
+        lane_id: dataclasses.replace(
+            lane,
+            centerline=move(lane.centerline),
+            left_boundary=move(lane.left_boundary),
+            right_boundary=move(lane.right_boundary),
+        )
+        for lane_id, lane in road_map.lanes.items()
+    }
+    crosswalks = {
+        key: dataclasses.replace(crosswalk, polygon=move(crosswalk.polygon))
+        for key, crosswalk in road_map.crosswalks.items()
+    }
+    areas = tuple(move(area) for area in road_map.drivable_areas)
+    return RoadMap(lanes=lanes, crosswalks=crosswalks, drivable_areas=areas, source="moved")
+
+
+def moved_scenario(scenario: Scenario, angle: float, shift: np.ndarray) -> Scenario:
+    """The whole scenario (tracks and map) rotated by `angle` about 0 and shifted."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    rotation = np.array([[cos, -sin], [sin, cos]])
+
+    def move(points: np.ndarray) -> np.ndarray:
+        return points @ rotation.T + shift
+
+    tracks = scenario.tracks
+    heading = np.arctan2(np.sin(tracks.heading + angle), np.cos(tracks.heading + angle))
+    moved_tracks = dataclasses.replace(
+        tracks,
+        xy=np.where(tracks.valid[..., None], move(tracks.xy), 0.0),
+        heading=np.where(tracks.valid, heading, 0.0),
+        velocity=tracks.velocity @ rotation.T,
+    )
+    assert scenario.road_map is not None
+    return dataclasses.replace(
+        scenario, tracks=moved_tracks, road_map=_moved_map(scenario.road_map, move)
+    )
+
+
+def global_predictions(model: JointPredictionModel, scenario: Scenario, step: int) -> np.ndarray:
+    """float64[A, K, H, 2]: the joint and marginal modes, global frame, stacked on K."""
+    scene = observation_features(observe(scenario, step, 10), FEATURES)
+    batch = collate([scene])
+    with torch.no_grad():
+        output = model(batch)
+    local = torch.cat([output.joint_xy, output.marginal_xy], dim=2)
+    xy = agent_to_scene(local, batch.xy[:, :, -1], batch.heading[:, :, -1])[0].numpy()
+    return scene_to_global(xy, scene.origin_xy, scene.origin_heading)
+
+
+def test_rotating_and_translating_the_scene_leaves_global_predictions_unchanged() -> None:
+    # Enough neighbours that no nearest-k cut falls between polylines at equal distances.
+    model = tiny_model(map_neighbours=512, residual_to_constant_velocity=True)
+    # Lanes whose length is not a multiple of the 1 m resampling step: at an exact multiple,
+    # float rounding far from the origin can change a piece's point count (vectorize_map).
+    scenario = mixed_scene(num_agents=12, num_steps=40)
+    scenario = dataclasses.replace(scenario, road_map=straight_road(num_lanes=3, length_m=307.3))
+    shift, angle = np.array([4.0e5, -2.5e5]), 2.3
+    before = global_predictions(model, scenario, 20)
+    after = global_predictions(model, moved_scenario(scenario, angle, shift), 20)
+    cos, sin = np.cos(angle), np.sin(angle)
+    expected = before @ np.array([[cos, -sin], [sin, cos]]).T + shift
+    np.testing.assert_allclose(after, expected, atol=1e-4, rtol=0)
