@@ -1,5 +1,6 @@
 """The simulation runner: routes from logged paths, aggregation, outputs, resume, real logs."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from urbandrive.core import UrbandriveError
+from urbandrive.core import DataError, Goal, UrbandriveError
 from urbandrive.datasets import registry
 from urbandrive.simulation.batch import BatchConfig
 from urbandrive.simulation.engine import SimulationConfig
@@ -134,3 +135,44 @@ def test_a_killed_run_resumes_without_recomputing(av2_dir, tmp_path):
         assert (results / name).stat().st_mtime_ns == mtime  # not recomputed
     summary = json.loads((tmp_path / "metrics.json").read_text())
     assert summary["aggregate"]["num_scenarios"] == len(logs)
+
+
+def test_without_a_logged_future_the_route_goes_to_the_goal():
+    scenario = two_car_road(200.0)
+    valid = scenario.tracks.valid.copy()
+    valid[0, scenario.current_index + 1 :] = False  # a planning problem: the ego has no future
+    tracks = dataclasses.replace(scenario.tracks, valid=valid)
+    goal = Goal(xy=np.array([250.0, 0.0]), heading=0.0)
+    routed = with_route(dataclasses.replace(scenario, tracks=tracks, goal=goal))
+    assert routed.route.lane_ids == (0, 1, 2)
+
+
+def test_a_path_off_the_lane_graph_becomes_an_explicit_route():
+    scenario = two_car_road(200.0)
+    xy = scenario.tracks.xy.copy()
+    xy[0, :, 1] = 40.0  # the ego drives far from every lane
+    routed = with_route(
+        dataclasses.replace(scenario, tracks=dataclasses.replace(scenario.tracks, xy=xy))
+    )
+    assert routed.route.lane_ids == () and routed.route.path_xy.shape[1] == 2
+
+
+class _BrokenLoader:
+    scheme = "broken"
+
+    def load(self, location):
+        raise DataError(f"{location}: this file is broken")
+
+    def list_scenarios(self, location):
+        return [location]
+
+
+def test_a_broken_scenario_is_reported_and_the_batch_goes_on(road_scheme, monkeypatch, tmp_path):
+    monkeypatch.setitem(registry.LOADERS, "broken", _BrokenLoader())
+    uris = ["testroad:a/200", "broken:x.bin"]
+    summary = run_simulations(
+        uris, SimulationJob(planner="idm"), tmp_path, BatchConfig(progress=False)
+    )
+    assert [r["id"] for r in summary["scenarios"]] == ["road-200"]
+    assert summary["failed"] == [{"uri": "broken:x.bin", "error": "x.bin: this file is broken"}]
+    assert summary["aggregate"]["num_scenarios"] == 1

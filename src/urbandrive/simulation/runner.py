@@ -22,12 +22,15 @@ import pyarrow.parquet as pq
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.scenario import Goal, Route, Scenario
 from urbandrive.datasets.registry import load_scenario
+from urbandrive.maps.frenet import route_reference_path
 from urbandrive.metrics.score import NUPLAN_MULTIPLIERS, NUPLAN_WEIGHTS, suite_score
 from urbandrive.planning.registry import PLANNERS
 from urbandrive.simulation.batch import BatchConfig, result_path, run_batch, write_json_atomic
 from urbandrive.simulation.engine import Rollout, SimulationConfig, simulate
 from urbandrive.simulation.evaluation import evaluate_rollout
 
+#: A logged path farther than this from its map-matched lanes (m) is routed as the path itself.
+MAX_ROUTE_OFFSET_M = 4.0
 #: Metrics averaged into the aggregate (besides score and collision rate).
 AGGREGATED_METRICS = (
     *NUPLAN_MULTIPLIERS,
@@ -88,12 +91,18 @@ def with_route(scenario: Scenario) -> Scenario:
 
 
 def _route_along(scenario: Scenario, xy: np.ndarray, heading: np.ndarray) -> Route:
-    """Lanes matching the logged path, or the path itself when it leaves the lane graph."""
-    assert scenario.road_map is not None
+    """Lanes matching the logged path, or the path itself when it leaves the lane graph or
+    strays more than `MAX_ROUTE_OFFSET_M` from the matched lanes."""
+    road_map = scenario.road_map
+    assert road_map is not None
     try:
-        return Route(tuple(scenario.road_map.match_path_to_lanes(xy, heading)))
+        lanes = Route(tuple(road_map.match_path_to_lanes(xy, heading)))
+        _, offset = route_reference_path(road_map, lanes).to_frenet(xy)
     except DataError:
         return Route(lane_ids=(), path_xy=xy.copy())
+    if np.max(np.abs(offset)) > MAX_ROUTE_OFFSET_M:
+        return Route(lane_ids=(), path_xy=xy.copy())
+    return lanes
 
 
 def run_simulations(
