@@ -60,7 +60,7 @@ def ego_lane_context(
         lane_id=lane_id,
         in_intersection=_lane_attribute(road_map, lane_id, "is_intersection", False).astype(bool),
         changing_lanes_or_offroad=(~matched | leaves_lane).reshape(shape),
-        speed_limit_mps=_lane_attribute(road_map, lane_id, "speed_limit_mps", np.nan),
+        speed_limit_mps=_known_speed_limits(road_map, lane_id),
         progress_along_lane_m=np.where(same_lane & (lane_id >= 0), progress, 0.0),
     )
 
@@ -73,6 +73,13 @@ def _lane_attribute(
         [missing if i < 0 else float(getattr(road_map.lanes[int(i)], name)) for i in unique]
     )
     return values[inverse].reshape(lane_id.shape)
+
+
+def _known_speed_limits(road_map: RoadMap, lane_id: NDArrayInt) -> NDArrayF64:
+    """float64[...]: each lane's speed limit, NaN in no lane or where it is only our default."""
+    limits = _lane_attribute(road_map, lane_id, "speed_limit_mps", np.nan)
+    assumed = _lane_attribute(road_map, lane_id, "speed_limit_is_default", True).astype(bool)
+    return np.where(assumed, np.nan, limits)
 
 
 def _lane_widths(road_map: RoadMap, lane_id: NDArrayInt) -> NDArrayF64:
