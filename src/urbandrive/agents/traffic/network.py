@@ -37,7 +37,9 @@ class TrafficMap:
 
     signal_ids: int64[S], the order of the light states given to `step`; crosswalk_ids:
     int64[C], the order of the walk states. lane_intersection: lane id -> intersection index
-    in [0, num_intersections) for connectors. yield_pairs: int64[K, 2], (left-turn connector,
+    in [0, num_intersections) for connectors. conflict_pairs: int64[K, 2], connector lane
+    ids whose paths cross or merge (either order; connectors in no pair conflict with all).
+    yield_pairs: int64[K, 2], (left-turn connector,
     connector it yields to) lane ids for unprotected lefts. bus_stop_xy: float64[B, 2] on the
     curb of bus_stop_lane_ids: int64[B].
     """
@@ -48,6 +50,7 @@ class TrafficMap:
     lane_intersection: dict[int, int]
     num_intersections: int
     yield_pairs: NDArrayInt = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    conflict_pairs: NDArrayInt = field(default_factory=lambda: np.zeros((0, 2), np.int64))
     bus_stop_xy: NDArrayF64 = field(default_factory=lambda: np.zeros((0, 2)))
     bus_stop_lane_ids: NDArrayInt = field(default_factory=lambda: np.zeros(0, np.int64))
 
@@ -83,6 +86,17 @@ class TrafficMap:
         from urbandrive.agents.traffic.routes import neighbour_tables
 
         return neighbour_tables(self)
+
+    @cached_property
+    def conflict_keys(self) -> NDArrayInt:
+        """int64[2K], sorted keys of `conflict_pairs` in both orders."""
+        pairs = self.conflict_pairs
+        return np.sort(np.r_[pairs[:, 0] * 2**32 + pairs[:, 1], pairs[:, 1] * 2**32 + pairs[:, 0]])
+
+    @cached_property
+    def conflict_connectors(self) -> NDArrayInt:
+        """int64[N]: connectors the conflict table covers."""
+        return np.unique(self.conflict_pairs)
 
     @cached_property
     def crosswalk_tree(self) -> shapely.STRtree:

@@ -72,10 +72,12 @@ def resample_path(
     speed_limit_mps: NDArrayF64,
     num_points: int,
     spacing_m: float = PATH_SPACING_M,
+    smooth: bool = True,
 ) -> PathRow:
     """Resample a dense path (xy float64[Q, 2] at arc lengths s_m float64[Q], per-point lane
     ids and limits) to `num_points` points `spacing_m` apart, smoothed, and padded past its
-    end by continuing straight. Paths longer than the table are cut."""
+    end by continuing straight. Paths longer than the table are cut. `smooth` rounds kinks
+    with a short moving average (vehicles); walkers keep their corners."""
     length_m = min(float(s_m[-1]), (num_points - 1) * spacing_m)
     grid = np.arange(num_points) * spacing_m
     inside = np.minimum(grid, s_m[-1])
@@ -83,7 +85,8 @@ def resample_path(
     end_direction = xy[-1] - xy[-2]
     end_direction /= max(float(np.linalg.norm(end_direction)), 1e-9)
     points += np.maximum(grid - s_m[-1], 0.0)[:, None] * end_direction
-    points = _smooth(points)
+    if smooth:
+        points = _smooth(points)
     segment = np.clip(np.searchsorted(s_m, inside, side="right") - 1, 0, len(s_m) - 1)
     heading = _headings(points)
     curvature = np.r_[wrap_angle(np.diff(heading)) / spacing_m, 0.0]

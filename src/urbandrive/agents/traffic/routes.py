@@ -24,6 +24,8 @@ ROUTE_LANE_CHANGE_M = 25.0
 OFF_LANE_M = 0.3
 #: Paths bending tighter than this (1/m) are refused (folded lane-change pieces).
 MAX_CURVATURE_1PM = 0.3
+#: A lane change built into a route must be over this far before an intersection, metres.
+SETTLE_BEFORE_BOX_M = 12.0
 
 
 def lane_route_path(traffic_map: TrafficMap, lane_ids: list[int], num_points: int) -> PathRow:
@@ -49,6 +51,7 @@ def lane_route_path(traffic_map: TrafficMap, lane_ids: list[int], num_points: in
         centerline = traffic_map.road_map.lanes[lane_id].centerline
         _, lateral, _ = project_points(centerline, row.xy[points])
         changing[points] = np.abs(lateral) > OFF_LANE_M
+    _check_changes_end_before_boxes(traffic_map, row.lane_ids[:usable], changing[:usable], lane_ids)
     return PathRow(
         row.xy,
         row.heading,
@@ -58,6 +61,19 @@ def lane_route_path(traffic_map: TrafficMap, lane_ids: list[int], num_points: in
         changing,
         row.length_m,
     )
+
+
+def _check_changes_end_before_boxes(
+    traffic_map: TrafficMap, point_lanes: NDArrayInt, changing: np.ndarray, lane_ids: list[int]
+) -> None:
+    """Refuse a path still changing lanes within `SETTLE_BEFORE_BOX_M` of an intersection."""
+    lanes = traffic_map.road_map.lanes
+    entries = np.flatnonzero(np.diff(point_lanes) != 0) + 1
+    settle = int(SETTLE_BEFORE_BOX_M / PATH_SPACING_M)
+    for entry in entries.tolist():
+        box = lanes[int(point_lanes[entry])].is_intersection
+        if box and changing[max(0, entry - settle) : entry].any():
+            raise DataError(f"traffic route via lanes {lane_ids[:3]}...: changes lane at a box")
 
 
 def route_events(

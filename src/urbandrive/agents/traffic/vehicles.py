@@ -179,14 +179,13 @@ def _all_way_stops(
     arrival_s = np.where(waiting, np.minimum(world.arrival_s[rows], world.time_s), np.inf)
     intersection = events.intersection[rows, column]
     num = world.traffic_map.num_intersections
-    occupied = np.bincount(_box_occupants(world), minlength=num + 1)[:num] > 0
     key = np.where(waiting, arrival_s * 1e3 + rows * 1e-6, np.inf)
     first_key = np.full(num, np.inf)
     np.minimum.at(first_key, np.where(waiting, intersection, 0), key)
     winner = (
         waiting & (stop_wait_s >= STOP_WAIT_S) & (key == first_key[np.maximum(intersection, 0)])
     )
-    winner &= ~occupied[np.maximum(intersection, 0)]
+    winner &= ~_box_conflict(world, intersection, events.connector[rows, column])
     winner &= _one_per_intersection(winner, intersection, num)
     granted = world.granted[rows].copy()
     granted[picked[winner], column[winner]] = True
@@ -202,9 +201,9 @@ def _one_per_intersection(winner: NDArrayBool, intersection: NDArrayInt, num: in
     return keep
 
 
-def _box_occupants(world: TrafficWorld) -> NDArrayInt:
-    """int64[M]: intersection of every driving agent inside a box or granted and not yet in it
-    (value num_intersections for none)."""
+def _box_occupants(world: TrafficWorld) -> tuple[NDArrayInt, NDArrayInt]:
+    """Intersection and connector int64[M] of every driving agent inside a box, or granted
+    and not yet in it."""
     events = world.events
     front = (world.s_m + 0.5 * world.length_m)[:, None]
     rear = (world.s_m - 0.5 * world.length_m)[:, None]
@@ -212,7 +211,24 @@ def _box_occupants(world: TrafficWorld) -> NDArrayInt:
     inside = guarded & (front > events.start_s) & (rear < events.end_s)
     inside |= world.granted & (front <= events.start_s)
     inside &= world.active[:, None]
-    return np.where(inside, events.intersection, world.traffic_map.num_intersections).ravel()
+    return events.intersection[inside], events.connector[inside]
+
+
+def _box_conflict(
+    world: TrafficWorld, intersection: NDArrayInt, connector: NDArrayInt
+) -> NDArrayBool:
+    """bool[R]: whether an occupant of the row's intersection box drives a connector that
+    crosses or merges with the row's (connectors outside the conflict table conflict with
+    every other connector)."""
+    occupied_at, occupied_connector = _box_occupants(world)
+    same_box = intersection[:, None] == occupied_at[None]
+    other = connector[:, None] != occupied_connector[None]
+    keys = connector[:, None] * 2**32 + occupied_connector[None]
+    traffic_map = world.traffic_map
+    crossing = np.isin(keys, traffic_map.conflict_keys)
+    unknown = ~np.isin(connector, traffic_map.conflict_connectors)[:, None]
+    unknown = unknown | ~np.isin(occupied_connector, traffic_map.conflict_connectors)[None]
+    return np.any(same_box & other & (crossing | unknown), axis=1)
 
 
 def _bus_stops(

@@ -29,7 +29,7 @@ class CrossingSignal(enum.IntEnum):
 
 
 #: Pedestrians wait this far before the road edge, metres.
-CURB_WAIT_M = 1.0
+CURB_WAIT_M = 1.45
 PEDESTRIAN_DECEL_MPS2 = 1.5
 HURRY_FACTOR = 1.3
 #: A vehicle closer than its comfortable stopping distance plus this keeps pedestrians waiting.
@@ -59,7 +59,7 @@ def step_pedestrians(
     signal = np.where(
         crosswalk >= 0, walk_now[np.maximum(crosswalk, 0)], CrossingSignal.UNCONTROLLED
     )
-    on_road = has_next & (s_m >= start - CURB_WAIT_M)
+    on_road = has_next & (s_m > start - CURB_WAIT_M + 1e-6)
     allowed = _may_cross(world, rows, kind, crosswalk, signal, start)
     wait_point = start - CURB_WAIT_M
     gated = has_next & ~on_road & ~allowed

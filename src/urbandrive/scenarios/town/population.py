@@ -31,8 +31,10 @@ from urbandrive.core.agent_type import DEFAULT_SIZE_M, AgentType
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayF64
 from urbandrive.geometry.polyline import interpolate_along
+from urbandrive.maps.road_map import RoadMap
 from urbandrive.maps.routing import NoRouteError
 from urbandrive.scenarios.town.config import StreetClass
+from urbandrive.scenarios.town.conflicts import conflicting_connector_pairs
 from urbandrive.scenarios.town.records import Arm, LaneRole, Movement, Town
 from urbandrive.scenarios.town.signals import light_states
 
@@ -158,6 +160,9 @@ def traffic_map(town: Town) -> TrafficMap:
         lane_intersection=lane_intersection,
         num_intersections=len(town.intersections),
         yield_pairs=_left_yield_pairs(town),
+        conflict_pairs=np.concatenate(
+            [conflicting_connector_pairs(town, i.id) for i in town.intersections]
+        ).reshape(-1, 2),
         bus_stop_xy=np.array([stop.xy for stop in town.bus_stops]).reshape(-1, 2),
         bus_stop_lane_ids=np.array([stop.lane_id for stop in town.bus_stops], dtype=np.int64),
     )
@@ -191,8 +196,8 @@ def populate(town: Town, config: PopulationConfig, seed: int, route_length_m: fl
     spawn = _Spawn()
     _spawn_parked(town, config, spawn, num_points, rngs[0])
     _spawn_double_parked(town, config, spawn, num_points, rngs[1])
-    _spawn_lane_agents(town, tmap, config, spawn, num_points, rngs[2], AgentKind.CAR)
     _spawn_lane_agents(town, tmap, config, spawn, num_points, rngs[3], AgentKind.BUS)
+    _spawn_lane_agents(town, tmap, config, spawn, num_points, rngs[2], AgentKind.CAR)
     _spawn_lane_agents(town, tmap, config, spawn, num_points, rngs[4], AgentKind.CYCLIST)
     _spawn_walkers(town, config, spawn, num_points, rngs[5])
     return _finish(town, tmap, config, spawn, seed, rngs[6])
@@ -351,8 +356,15 @@ def _route_lanes(town: Town, kind: AgentKind) -> tuple[list[int], list[int]]:
         return lanes, lanes
     arterial = {s.id for s in town.streets if s.street_class == StreetClass.ARTERIAL}
     lanes = table.lane_ids[through & np.isin(table.street_ids, list(arterial))].tolist()
-    stops = [stop.lane_id for stop in town.bus_stops]
-    return (stops or lanes), lanes
+    road_lanes = town.road_map.lanes
+    upstream = [
+        before
+        for stop in town.bus_stops
+        for connector in road_lanes[stop.lane_id].predecessors
+        for before in road_lanes[connector].predecessors
+        if before in lanes
+    ]
+    return (upstream or lanes), lanes
 
 
 def _random_route(
@@ -369,6 +381,12 @@ def _random_route(
         return _bike_route(town, int(starts[rng.integers(len(starts))]), length_m, rng)
     route = [int(starts[rng.integers(len(starts))])]
     total = 0.0
+    if kind == AgentKind.BUS:
+        stop_lanes = [s.lane_id for s in town.bus_stops]
+        served = [lane for lane in stop_lanes if _two_hops(road_map, route[0], lane)]
+        if served:
+            leg = road_map.route_lanes(route[0], served[0])
+            total, route = sum(road_map.lanes[lane].length_m for lane in leg[1:]), leg
     for _ in range(40):
         if total >= length_m:
             break
@@ -379,6 +397,11 @@ def _random_route(
         total += sum(road_map.lanes[lane].length_m for lane in leg[1:])
         route += leg[1:]
     return tuple(route) if total >= min(length_m, 200.0) else None
+
+
+def _two_hops(road_map: RoadMap, start: int, lane: int) -> bool:
+    """Whether `lane` follows `start` through one connector."""
+    return any(lane in road_map.lanes[c].successors for c in road_map.lanes[start].successors)
 
 
 def _bike_route(
@@ -441,7 +464,9 @@ def _walk_row(xy: NDArrayF64, num_points: int) -> PathRow:
     s_m = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(xy, axis=0), axis=1))]
     if s_m[-1] <= 0:
         raise DataError("town traffic: a walking path has no length")
-    return resample_path(xy, s_m, np.full(len(xy), -1), np.full(len(xy), 2.0), num_points)
+    return resample_path(
+        xy, s_m, np.full(len(xy), -1), np.full(len(xy), 2.0), num_points, smooth=False
+    )
 
 
 # -- the walkway network: corners of every intersection joined by crossings and sidewalks ----

@@ -164,6 +164,7 @@ def _scenario(
             "seed": seed,
             "population": asdict(config.population),
             "warmup_s": config.warmup_s,
+            "town_clock_offset_s": float(times_s[0]),
             "counts_by_type": {t.name: int(np.sum(world.agent_types == t)) for t in AgentType},
         },
     )
