@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+from urbandrive.core.errors import UrbandriveError
+from urbandrive.prediction.features import collate
 from urbandrive.prediction.losses import (
     LossConfig,
     laplace_nll,
@@ -15,7 +20,22 @@ from urbandrive.prediction.losses import (
     scene_wta,
     total_loss,
 )
-from urbandrive.prediction.model import ModelOutput
+from urbandrive.prediction.model import JointPredictionModel, ModelOutput
+from urbandrive.prediction.training import (
+    CHECKPOINT_NAME,
+    METRICS_NAME,
+    TrainConfig,
+    build_windows,
+    config_from_dict,
+    config_to_dict,
+    fit,
+    load_model,
+    load_train_config,
+    make_optimizer,
+    train_step,
+)
+
+from .scenes import mixed_scene
 
 
 def hand_made_output() -> tuple[ModelOutput, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -72,3 +92,65 @@ def test_agents_without_a_valid_future_do_not_count() -> None:
     assert terms["joint_regression"] == pytest.approx(0.0)
     assert terms["marginal_regression"] == pytest.approx(0.0)
     assert torch.isfinite(total)
+
+
+# -- training -------------------------------------------------------------------------------
+
+
+def tiny_config(**changes: object) -> TrainConfig:
+    config = TrainConfig(
+        epochs=2,
+        batch_size=2,
+        history_s=1.0,
+        future_s=1.2,
+        stride_s=0.5,
+        hidden_dim=32,
+        num_modes=3,
+        learning_rate=3e-3,
+    )
+    return dataclasses.replace(config, **changes)
+
+
+def test_fifty_steps_overfit_a_single_scene() -> None:
+    config = tiny_config()
+    windows = build_windows([mixed_scene(num_agents=6, num_steps=40)], config, 0.1)[:1]
+    torch.manual_seed(0)
+    model = JointPredictionModel(config.model_config(0.1))
+    optimizer, scheduler = make_optimizer(model, config, 50)
+    batch = collate(windows)
+    losses = [train_step(model, optimizer, scheduler, batch, config.loss) for _ in range(50)]
+    assert losses[-1]["total"] < 0.5 * losses[0]["total"]
+    assert losses[-1]["joint_regression"] < 0.5 * losses[0]["joint_regression"]
+
+
+def test_resumed_run_takes_exactly_the_same_steps(tmp_path: Path) -> None:
+    config = tiny_config()
+    windows = build_windows([mixed_scene(num_agents=6, num_steps=40)], config, 0.1)
+    straight = fit(config, windows, windows[:2], 0.1, tmp_path / "straight", progress=False)
+    fit(config, windows, windows[:2], 0.1, tmp_path / "cut", progress=False, stop_after_epoch=1)
+    resumed = fit(config, windows, windows[:2], 0.1, tmp_path / "cut", resume=True, progress=False)
+    for name, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[name], value, atol=0, rtol=0)
+    rows = [json.loads(line) for line in (tmp_path / "cut" / METRICS_NAME).read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert {"train_total", "val_minADE3", "val_jointMinFDE3", "scenes_per_s"} <= set(rows[0])
+    assert load_model(tmp_path / "cut" / CHECKPOINT_NAME).config == resumed.model.config
+
+
+def test_existing_run_is_not_overwritten_without_resume(tmp_path: Path) -> None:
+    config = tiny_config(epochs=1)
+    windows = build_windows([mixed_scene(num_agents=4, num_steps=30)], config, 0.1)[:2]
+    fit(config, windows, [], 0.1, tmp_path, progress=False)
+    with pytest.raises(UrbandriveError, match="--resume"):
+        fit(config, windows, [], 0.1, tmp_path, progress=False)
+
+
+def test_config_file_is_read_and_unknown_keys_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "train.toml"
+    path.write_text('epochs = 3\ndata = ["av2:x"]\n[loss]\nnll_weight = 0.5\n')
+    config = load_train_config(path, epochs=7, batch_size=None)
+    assert config.epochs == 7 and config.data == ("av2:x",) and config.loss.nll_weight == 0.5
+    assert config_from_dict(config_to_dict(config)) == config
+    path.write_text("epochz = 3\n")
+    with pytest.raises(UrbandriveError, match="epochz"):
+        load_train_config(path)

@@ -1,0 +1,119 @@
+"""LearnedPredictor: a valid global-frame `Prediction` from a checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from urbandrive.core import AgentType
+from urbandrive.core.errors import DataError
+from urbandrive.core.observation import observe
+from urbandrive.prediction.learned import (
+    LearnedConfig,
+    LearnedPredictor,
+    extend_horizon,
+    headings_along,
+    shipped_checkpoint,
+)
+from urbandrive.prediction.model import JointPredictionModel, ModelConfig
+from urbandrive.prediction.training import TrainConfig, save_checkpoint
+from urbandrive.testing import scenario_from_states, straight_road
+
+from .scenes import mixed_scene
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    config = ModelConfig(hidden_dim=32, num_modes=3, history_steps=10, future_steps=12)
+    path = tmp_path_factory.mktemp("learned") / "tiny.pt"
+    save_checkpoint(path, JointPredictionModel(config), None, None, TrainConfig(), 0)
+    return path
+
+
+def road_scene():
+    """Ego and three vehicles on a straight road (`scenario_from_states` + `straight_road`);
+    agent_3 is not seen at the last step."""
+    t = 0.1 * np.arange(20)
+    xy = np.stack(
+        [np.stack([10.0 + 8.0 * t + 12 * i, np.full_like(t, 3.5 * (i % 2))], -1) for i in range(4)]
+    )
+    valid = np.ones((4, 20), bool)
+    valid[3, -1] = False
+    return scenario_from_states(
+        xy, np.zeros((4, 20)), [AgentType.VEHICLE] * 4, valid=valid, road_map=straight_road()
+    )
+
+
+def test_prediction_is_valid_and_in_the_global_frame(tiny_checkpoint: Path) -> None:
+    predictor = LearnedPredictor(tiny_checkpoint)
+    scenario = road_scene()
+    prediction = predictor.predict(observe(scenario, 19, 10))
+    prediction.validate()
+    assert predictor.name == "learned"
+    assert prediction.xy.shape == (3, 3, 12, 2) and prediction.agent_rows.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(prediction.times_s, 0.1 * np.arange(1, 13))
+    assert prediction.probs.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(prediction.marginal_probs.sum(1), 1.0)
+    assert prediction.valid[:2].all() and not prediction.valid[2].any()
+    # Near the residual constant-velocity prior: within a few metres of the agents.
+    first = prediction.xy[0, :, 0]
+    assert np.linalg.norm(first - scenario.tracks.xy[1, 19], axis=-1).max() < 5.0
+
+
+def test_longer_horizon_continues_and_marginal_modes_are_available(tiny_checkpoint: Path) -> None:
+    config = LearnedConfig(horizon_s=3.0, include_ego=True, mode_source="marginal")
+    prediction = LearnedPredictor(tiny_checkpoint, config).predict(observe(road_scene(), 19, 10))
+    prediction.validate()
+    assert prediction.xy.shape == (4, 3, 30, 2) and prediction.agent_rows[0] == 0
+    assert np.isfinite(prediction.heading).all()
+
+
+def test_observation_at_another_step_is_refused(tiny_checkpoint: Path) -> None:
+    scenario = dataclasses.replace(
+        mixed_scene(num_steps=30), timestamps_us=np.arange(30, dtype=np.int64) * 400_000, dt_s=0.4
+    )
+    with pytest.raises(DataError, match=r"expects 0\.1 s"):
+        LearnedPredictor(tiny_checkpoint).predict(observe(scenario, 20))
+
+
+def test_headings_follow_the_steps_and_hold_when_still() -> None:
+    xy = np.array([[[[1.0, 0.0], [1.0, 1.0], [1.0, 1.0]]]])
+    heading = headings_along(xy, np.zeros((1, 2)), np.array([0.3]))
+    np.testing.assert_allclose(heading[0, 0], [0.0, np.pi / 2, np.pi / 2])
+    still = headings_along(np.zeros((1, 1, 2, 2)), np.zeros((1, 2)), np.array([0.3]))
+    np.testing.assert_allclose(still[0, 0], [0.3, 0.3])
+    longer = extend_horizon(xy, np.zeros((1, 2)), 5)
+    np.testing.assert_allclose(longer[0, 0, 3:], [[1.0, 1.0], [1.0, 1.0]])
+
+
+def _shipped() -> Path:
+    try:
+        return shipped_checkpoint()
+    except DataError as error:
+        pytest.skip(str(error))
+
+
+def test_shipped_default_checkpoint_predicts_a_synthetic_road() -> None:
+    _shipped()
+    prediction = LearnedPredictor().predict(observe(mixed_scene(num_steps=40), 30))
+    prediction.validate()
+    assert prediction.num_modes == 6 and prediction.probs.sum() == pytest.approx(1.0)
+
+
+def test_shipped_default_checkpoint_on_the_av2_forecasting_scenario(av2_dir: Path) -> None:
+    _shipped()
+    from urbandrive.datasets import load_scenario
+
+    folders = sorted((av2_dir / "forecasting").glob("*"))
+    if not folders:
+        pytest.skip(f"no AV2 forecasting scenario under {av2_dir}")
+    scenario = load_scenario(f"av2:{folders[0]}")
+    prediction = LearnedPredictor().predict(observe(scenario, scenario.current_index, 20))
+    prediction.validate()
+    seen = prediction.valid[:, 0]
+    assert seen.sum() > 5 and np.isfinite(prediction.xy[seen]).all()
