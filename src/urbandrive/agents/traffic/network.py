@@ -106,6 +106,14 @@ class TrafficMap:
         return shapely.STRtree(polygons)
 
 
+def sorted_contains(sorted_keys: NDArrayInt, keys: NDArrayInt) -> np.ndarray:
+    """bool[...]: whether each of `keys` is in `sorted_keys: int64[K]` (sorted), like `np.isin`."""
+    if sorted_keys.size == 0:
+        return np.zeros(np.shape(keys), dtype=bool)
+    position = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
+    return sorted_keys[position] == keys
+
+
 @dataclass(frozen=True, slots=True)
 class PathEvents:
     """Events along every path, E per row sorted by start (padding: kind NONE, start inf).

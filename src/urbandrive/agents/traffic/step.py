@@ -17,6 +17,8 @@ from urbandrive.core.typing import NDArrayInt
 
 #: The tick the town is simulated at, seconds.
 DT_S = 0.1
+#: Drivers reconsider their lane every this many ticks (2 Hz).
+LANE_CHANGE_EVERY_STEPS = 5
 
 
 def step(
@@ -36,7 +38,9 @@ def step(
     accel, desired, decisions = accelerations(world, driving, np.asarray(lights_now), dt_s)
     desired_all = np.zeros(world.num_agents)
     desired_all[driving] = desired
-    movers, targets = mobil_choices(world, driving, accel, desired_all)
+    movers, targets = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if world.step_index % LANE_CHANGE_EVERY_STEPS == 0:
+        movers, targets = mobil_choices(world, driving, accel, desired_all)
     speed_old = world.speed_mps[driving]
     speed_new = np.maximum(speed_old + accel * dt_s, 0.0)
     s_m, speed, accel_all = world.s_m.copy(), world.speed_mps.copy(), np.zeros(world.num_agents)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from urbandrive.agents.traffic.drivers import idm_accelerations
-from urbandrive.agents.traffic.network import EventKind
+from urbandrive.agents.traffic.network import EventKind, sorted_contains
 from urbandrive.agents.traffic.paths import project_on_windows
 from urbandrive.agents.traffic.world import TrafficWorld
 from urbandrive.core.traffic_light import TrafficLightState as Light
@@ -133,7 +133,11 @@ def event_gaps(
     blocking = is_signal & (
         (light == Light.RED) | (light == Light.FLASHING_RED) | ((light == Light.YELLOW) & ~go)
     )
-    blocking |= is_signal & (light == Light.FLASHING_YELLOW) & ~_left_gap_accepted(world, rows)
+    permissive = is_signal & (light == Light.FLASHING_YELLOW)
+    if permissive.any():
+        waiting = np.flatnonzero(permissive.any(1))
+        permissive[waiting] &= ~_left_gap_accepted(world, rows[waiting])
+    blocking |= permissive
     blocking |= (kind == EventKind.STOP_SIGN) & ~granted
     blocking |= (kind == EventKind.CROSSWALK) & busy
     blocking |= (kind == EventKind.BUS_STOP) & ~served
@@ -185,7 +189,10 @@ def _all_way_stops(
     winner = (
         waiting & (stop_wait_s >= STOP_WAIT_S) & (key == first_key[np.maximum(intersection, 0)])
     )
-    winner &= ~_box_conflict(world, intersection, events.connector[rows, column])
+    if winner.any():
+        chosen = np.flatnonzero(winner)
+        connector = events.connector[rows[chosen], column[chosen]]
+        winner[chosen] &= ~_box_conflict(world, intersection[chosen], connector)
     winner &= _one_per_intersection(winner, intersection, num)
     granted = world.granted[rows].copy()
     granted[picked[winner], column[winner]] = True
@@ -225,9 +232,10 @@ def _box_conflict(
     other = connector[:, None] != occupied_connector[None]
     keys = connector[:, None] * 2**32 + occupied_connector[None]
     traffic_map = world.traffic_map
-    crossing = np.isin(keys, traffic_map.conflict_keys)
-    unknown = ~np.isin(connector, traffic_map.conflict_connectors)[:, None]
-    unknown = unknown | ~np.isin(occupied_connector, traffic_map.conflict_connectors)[None]
+    crossing = sorted_contains(traffic_map.conflict_keys, keys)
+    covered = traffic_map.conflict_connectors
+    unknown = ~sorted_contains(covered, connector)[:, None]
+    unknown = unknown | ~sorted_contains(covered, occupied_connector)[None]
     return np.any(same_box & other & (crossing | unknown), axis=1)
 
 
@@ -259,10 +267,10 @@ def _left_gap_accepted(world: TrafficWorld, rows: NDArrayInt) -> NDArrayBool:
     if keys.size == 0:
         return np.ones((rows.shape[0], 1), dtype=bool)
     own = _next_guarded(world, rows)
-    others = np.flatnonzero(world.active & (world.speed_mps >= 0))
+    others = np.flatnonzero(world.active)
     theirs = _next_guarded(world, others)
     pair_keys = own[0][:, None] * 2**32 + theirs[0][None]
-    conflict = np.isin(pair_keys, keys) & (own[0][:, None] >= 0) & (theirs[0][None] >= 0)
+    conflict = sorted_contains(keys, pair_keys) & (own[0][:, None] >= 0) & (theirs[0][None] >= 0)
     arrival_s = theirs[1] / np.maximum(world.speed_mps[others], 0.1)
     arrival_s = np.where(theirs[1] <= 0.0, 0.0, arrival_s)
     too_close = arrival_s[None] < world.drivers.critical_gap_s[rows][:, None]

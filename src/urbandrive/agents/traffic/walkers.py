@@ -98,7 +98,7 @@ def _may_cross(
 
 def _threatened_crosswalks(world: TrafficWorld) -> NDArrayBool:
     """bool[C]: crosswalks a vehicle approaches too fast to stop comfortably before."""
-    drivers = np.flatnonzero(np.isin(world.kinds, [int(k) for k in DRIVING_KINDS]) & world.active)
+    drivers = world.rows_of(*DRIVING_KINDS)
     events = world.events
     front = world.s_m[drivers] + 0.5 * world.length_m[drivers]
     to_start = events.start_s[drivers] - front[:, None]
@@ -114,7 +114,7 @@ def _threatened_crosswalks(world: TrafficWorld) -> NDArrayBool:
 
 def _road_clear(world: TrafficWorld, rows: NDArrayInt) -> NDArrayBool:
     """bool[R]: no moving vehicle within the far radius and none within the near one."""
-    drivers = np.flatnonzero(np.isin(world.kinds, [int(k) for k in DRIVING_KINDS]) & world.active)
+    drivers = world.rows_of(*DRIVING_KINDS)
     distance = np.linalg.norm(world.xy[drivers][None] - world.xy[rows][:, None], axis=-1)
     moving = world.speed_mps[drivers][None] > 1.0
     far_m, near_m = JAYWALK_CLEAR_M

@@ -116,7 +116,9 @@ class TrafficWorld:
 
     def rows_of(self, *kinds: AgentKind) -> NDArrayInt:
         """int64[N]: active agents of the given kinds."""
-        return np.flatnonzero(np.isin(self.kinds, [int(k) for k in kinds]) & self.active)
+        wanted = np.zeros(len(AgentKind), dtype=bool)
+        wanted[[int(k) for k in kinds]] = True
+        return np.flatnonzero(wanted[self.kinds] & self.active)
 
 
 def initial_world(
