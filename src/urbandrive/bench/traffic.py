@@ -29,10 +29,13 @@ POPULATION_60 = PopulationConfig(
 WARMUP_STEPS = 150
 
 
-def leader_gaps_per_agent(world: TrafficWorld, rows: NDArrayInt) -> tuple[NDArrayF64, NDArrayF64]:
+def leader_gaps_per_agent(
+    world: TrafficWorld, rows: NDArrayInt
+) -> tuple[NDArrayF64, NDArrayF64, np.ndarray]:
     """`vehicles.leader_gaps` with a Python loop over agents: each projects every other
     active agent onto its path window (no broad phase)."""
     gap, lead_speed = np.full(rows.shape[0], np.inf), np.zeros(rows.shape[0])
+    is_vehicle = np.zeros(rows.shape[0], dtype=bool)
     window = int(traffic_vehicles.LOOKAHEAD_M / (2 * world.paths.spacing_m)) + 4
     for index, agent in enumerate(rows.tolist()):
         others = np.flatnonzero(world.active & (np.arange(world.num_agents) != agent))
@@ -53,7 +56,8 @@ def leader_gaps_per_agent(world: TrafficWorld, rows: NDArrayInt) -> tuple[NDArra
             best = int(np.argmin(gaps))
             gap[index] = gaps[best]
             lead_speed[index] = max(world.speed_mps[others[best]] * np.cos(relative[best]), 0.0)
-    return gap, lead_speed
+            is_vehicle[index] = world.kinds[others[best]] in traffic_vehicles.VEHICLE_KINDS
+    return gap, lead_speed, is_vehicle
 
 
 @benchmark("town_traffic_step_60")

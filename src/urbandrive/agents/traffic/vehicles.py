@@ -17,7 +17,7 @@ import numpy as np
 from urbandrive.agents.traffic.drivers import idm_accelerations
 from urbandrive.agents.traffic.network import EventKind, sorted_contains
 from urbandrive.agents.traffic.paths import project_on_windows
-from urbandrive.agents.traffic.world import TrafficWorld
+from urbandrive.agents.traffic.world import AgentKind, TrafficWorld
 from urbandrive.core.traffic_light import TrafficLightState as Light
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 
@@ -32,6 +32,8 @@ YELLOW_GO_TIME_S = 2.5
 #: At an all-way stop: stopped this close to the line, for this long, before going.
 STOP_LINE_REACH_M = 3.5
 STOP_WAIT_S = 1.0
+#: Leaders of these kinds fill the space past a box (others cross or ride through it).
+VEHICLE_KINDS = (int(AgentKind.CAR), int(AgentKind.BUS), int(AgentKind.PARKED))
 #: Speeds below this count as stopped, m/s.
 STOPPED_MPS = 0.3
 
@@ -49,9 +51,12 @@ class EventDecisions:
     dwell_elapsed_s: NDArrayF64
 
 
-def leader_gaps(world: TrafficWorld, rows: NDArrayInt) -> tuple[NDArrayF64, NDArrayF64]:
-    """Bumper gap (m, inf if none) to the nearest body on each row's path ahead, and that
-    body's speed along the path (m/s, >= 0): float64[R] each."""
+def leader_gaps(
+    world: TrafficWorld, rows: NDArrayInt
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayBool]:
+    """Bumper gap (m, inf if none) to the nearest body on each row's path ahead, that body's
+    speed along the path (m/s, >= 0), float64[R] each, and whether it is a car, bus or
+    parked car (bool[R]; pedestrians, cyclists and dogs do not fill a box)."""
     others = np.flatnonzero(world.active)
     delta = world.xy[others][None] - world.xy[rows][:, None]  # [R, O, 2]
     direction = np.stack([np.cos(world.heading[rows]), np.sin(world.heading[rows])], -1)
@@ -62,8 +67,9 @@ def leader_gaps(world: TrafficWorld, rows: NDArrayInt) -> tuple[NDArrayF64, NDAr
     pair_row, pair_other = np.nonzero(candidate)
     gap = np.full(rows.shape[0], np.inf)
     lead_speed = np.zeros(rows.shape[0])
+    is_vehicle = np.zeros(rows.shape[0], dtype=bool)
     if pair_row.size == 0:
-        return gap, lead_speed
+        return gap, lead_speed, is_vehicle
     agent, other = rows[pair_row], others[pair_other]
     s_foot, d_foot, path_heading, inside = project_on_windows(
         world.paths,
@@ -89,7 +95,8 @@ def leader_gaps(world: TrafficWorld, rows: NDArrayInt) -> tuple[NDArrayF64, NDAr
     first = order[np.r_[True, np.diff(pair_row[order]) != 0]]
     gap[pair_row[first]] = pair_gap[first]
     lead_speed[pair_row[first]] = pair_speed[first]
-    return gap, lead_speed
+    is_vehicle[pair_row[first]] = np.isin(world.kinds[other[first]], VEHICLE_KINDS)
+    return gap, lead_speed, is_vehicle
 
 
 def desired_speeds(world: TrafficWorld, rows: NDArrayInt, lookahead_points: int = 40) -> NDArrayF64:
@@ -116,7 +123,8 @@ def event_gaps(
     dt_s: float,
 ) -> tuple[NDArrayF64, EventDecisions]:
     """Gap (m, inf if none) from each row's front bumper to the first event ahead it must
-    stop at, and the updated per-event decisions. lights_now: int8[S], `TrafficLightState`."""
+    stop at, and the updated per-event decisions. lights_now: int8[S], `TrafficLightState`;
+    leader_speed_mps: inf where the leader cannot fill a box (not a vehicle)."""
     events = world.events
     front = world.s_m[rows] + 0.5 * world.length_m[rows]
     speed = world.speed_mps[rows]
@@ -322,8 +330,9 @@ def accelerations(
 ) -> tuple[NDArrayF64, NDArrayF64, EventDecisions]:
     """IDM acceleration and desired speed float64[R] of the driving rows against leaders and
     events, and their updated event decisions."""
-    gap, lead_speed = leader_gaps(world, rows)
-    stop_gap, decisions = event_gaps(world, rows, lights_now, gap, lead_speed, dt_s)
+    gap, lead_speed, lead_is_vehicle = leader_gaps(world, rows)
+    box_leader_speed = np.where(lead_is_vehicle, lead_speed, np.inf)
+    stop_gap, decisions = event_gaps(world, rows, lights_now, gap, box_leader_speed, dt_s)
     use_stop = stop_gap < gap
     gap = np.where(use_stop, stop_gap, gap)
     lead_speed = np.where(use_stop, 0.0, lead_speed)
