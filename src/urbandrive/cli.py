@@ -286,6 +286,52 @@ def explain(
     typer.echo(f"wrote {render_explanation(scenario, explanation, out)}")
 
 
+@app.command()
+def train(
+    data: Annotated[
+        list[str] | None, typer.Option("--data", help="Scenario URIs to train on (repeat).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Run folder: checkpoint, metrics.jsonl.")
+    ] = Path("out/train"),
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the config's).")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the checkpoint in --out.")
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML file of TrainConfig settings.")
+    ] = None,
+) -> None:
+    """Train the learned joint predictor; a checkpoint and metrics every epoch."""
+    from urbandrive.prediction.training import load_train_config
+    from urbandrive.prediction.training import train as run_training
+
+    settings = load_train_config(config, epochs=epochs, data=tuple(data) if data else None)
+    result = run_training(settings, out, resume=resume, log=typer.echo)
+    typer.echo(f"wrote {result.checkpoint} and {out / 'metrics.jsonl'}")
+
+
+benchmark_app = typer.Typer(no_args_is_help=True, help="Published benchmarks of the learned model.")
+app.add_typer(benchmark_app, name="benchmark")
+
+
+@benchmark_app.command("eth-ucy")
+def benchmark_eth_ucy(
+    data: Annotated[Path, typer.Option("--data", help="ETH/UCY folder with the five folds.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json and runs.")],
+    pretrained: Annotated[
+        bool, typer.Option("--pretrained", help="Score the shipped per-fold checkpoints.")
+    ] = False,
+) -> None:
+    """Train (or load) one model per ETH/UCY fold; best-of-20 ADE/FDE beside published."""
+    from urbandrive.prediction.eth_ucy_benchmark import format_table, run_benchmark
+
+    result = run_benchmark(data, out, pretrained=pretrained, log=typer.echo)
+    for line in format_table(result):
+        typer.echo(line)
+    typer.echo(f"wrote {out / 'metrics.json'}")
+
+
 def main() -> None:
     """Entry point: one clear line and a non-zero exit for errors we raise on purpose."""
     try:

@@ -117,3 +117,12 @@ def test_shipped_default_checkpoint_on_the_av2_forecasting_scenario(av2_dir: Pat
     prediction.validate()
     seen = prediction.valid[:, 0]
     assert seen.sum() > 5 and np.isfinite(prediction.xy[seen]).all()
+
+
+def test_nobody_seen_now_gives_an_all_invalid_prediction(tiny_checkpoint: Path) -> None:
+    scenario = road_scene()
+    tracks = dataclasses.replace(scenario.tracks, valid=np.zeros((4, 20), bool))
+    observation = observe(dataclasses.replace(scenario, tracks=tracks), 19, 10)
+    prediction = LearnedPredictor(tiny_checkpoint).predict(observation)
+    prediction.validate()
+    assert not prediction.valid.any() and prediction.xy.shape == (3, 3, 12, 2)

@@ -151,6 +151,8 @@ class LearnedPredictor:
         rows = predicted_rows(observation, self.config.include_ego)
         dt_s = self.features.dt_s
         times = future_times(self.config.horizon_s or self.features.future_steps * dt_s, dt_s)
+        if not history.valid[:, -1].any():  # nobody seen now: nothing to say
+            return _nothing_seen(rows, times, self.num_modes)
         xy_seen, probs, marginal_seen, seen_rows = self._run(observation)
         num_modes = probs.shape[0]
         position = np.full(history.num_agents, -1, dtype=np.int64)
@@ -173,6 +175,19 @@ class LearnedPredictor:
             marginal_probs=marginal_probs,
             valid=np.repeat(seen[:, None], times.size, axis=1),
         )
+
+
+def _nothing_seen(rows: np.ndarray, times: NDArrayF64, num_modes: int) -> Prediction:
+    """An all-invalid prediction (uniform probabilities) for `rows`."""
+    return Prediction(
+        agent_rows=rows,
+        times_s=times,
+        xy=np.zeros((rows.size, num_modes, times.size, 2)),
+        heading=np.zeros((rows.size, num_modes, times.size)),
+        probs=np.full(num_modes, 1.0 / num_modes),
+        marginal_probs=np.full((rows.size, num_modes), 1.0 / num_modes),
+        valid=np.zeros((rows.size, times.size), bool),
+    )
 
 
 def learned_from_settings(settings: object) -> LearnedPredictor:
