@@ -44,3 +44,21 @@ def test_unknown_planner_is_one_clear_error(road_scheme, tmp_path):
     )
     assert result.exit_code != 0
     assert "unknown planner 'nope'" in str(result.exception)
+
+
+def test_the_predictor_option_reaches_the_planner(road_scheme, tmp_path):
+    out = tmp_path / "run"
+    arguments = ["simulate", "testroad:x/200", "--planner", "urban", "--predictor", "lane"]
+    result = CliRunner().invoke(
+        app, [*arguments, "--out", str(out), "--no-report", "--max-steps", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "config.json").read_text())["predictor"] == "lane"
+
+
+def test_a_planner_without_prediction_refuses_a_predictor(road_scheme, tmp_path):
+    arguments = ["simulate", "testroad:x/200", "--planner", "idm", "--predictor", "lane"]
+    result = CliRunner().invoke(app, [*arguments, "--out", str(tmp_path), "--no-report"])
+    assert result.exit_code == 1
+    summary = json.loads((tmp_path / "metrics.json").read_text())
+    assert "uses no predictor" in summary["failed"][0]["error"]

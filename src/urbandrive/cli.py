@@ -94,7 +94,12 @@ def demo(
 def simulate(
     uris: Annotated[list[str], typer.Argument(help="Scenario URIs (folders expand to many).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for metrics, config and report.")],
-    planner: Annotated[str, typer.Option(help="Planner name (log, idm, ...).")] = "idm",
+    planner: Annotated[
+        str | None, typer.Option(help="Planner name (urban, idm, log); default: urban.")
+    ] = None,
+    predictor: Annotated[
+        str | None, typer.Option(help="Predictor the planner uses (cv, ctra, lane, ...).")
+    ] = None,
     reactive: Annotated[
         bool, typer.Option("--reactive", help="Other vehicles react to the ego (IDM).")
     ] = False,
@@ -116,15 +121,17 @@ def simulate(
     """Run a planner in closed loop over scenarios; write metrics.json, metrics.parquet and
     report.html."""
     from urbandrive.datasets import expand_uris
-    from urbandrive.planning.registry import PLANNERS
+    from urbandrive.planning.registry import DEFAULT_PLANNER, PLANNERS
     from urbandrive.simulation.batch import BatchConfig
     from urbandrive.simulation.engine import SimulationConfig
     from urbandrive.simulation.runner import SimulationJob, run_simulations
 
+    planner = planner if planner is not None else DEFAULT_PLANNER
     if planner not in PLANNERS.names:
         raise UrbandriveError(f"unknown planner {planner!r}; known: {PLANNERS.names}")
     job = SimulationJob(
         planner=planner,
+        predictor=predictor,
         simulation=SimulationConfig(reactive=reactive, max_steps=max_steps, keep_plans=False),
     )
     batch = BatchConfig(workers=workers, ray_address=ray, resume=resume)

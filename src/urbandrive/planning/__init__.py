@@ -1,5 +1,11 @@
 """Planning: reference lines, proposals, scoring, risk-aware selection, planners."""
 
-from urbandrive.planning.interfaces import Plan, Planner, PlannerFactory, PlannerRegistry
+from urbandrive.planning.interfaces import (
+    Plan,
+    Planner,
+    PlannerFactory,
+    PlannerOptions,
+    PlannerRegistry,
+)
 
-__all__ = ["Plan", "Planner", "PlannerFactory", "PlannerRegistry"]
+__all__ = ["Plan", "Planner", "PlannerFactory", "PlannerOptions", "PlannerRegistry"]

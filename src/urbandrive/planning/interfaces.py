@@ -44,7 +44,15 @@ class Planner(Protocol):
     def plan(self, observation: Observation) -> Plan: ...
 
 
-PlannerFactory = Callable[[Scenario], Planner]
+@dataclass(frozen=True, slots=True)
+class PlannerOptions:
+    """Run-time choices a planner factory may honour. predictor: a name of the prediction
+    registry, or None for the planner's own default."""
+
+    predictor: str | None = None
+
+
+PlannerFactory = Callable[[Scenario, PlannerOptions], Planner]
 
 
 class PlannerRegistry:
@@ -58,10 +66,12 @@ class PlannerRegistry:
             raise ValueError(f"planner {name!r} is already registered")
         self._factories[name] = factory
 
-    def create(self, name: str, scenario: Scenario) -> Planner:
+    def create(
+        self, name: str, scenario: Scenario, options: PlannerOptions | None = None
+    ) -> Planner:
         if name not in self._factories:
             raise UrbandriveError(f"unknown planner {name!r}; known: {sorted(self._factories)}")
-        return self._factories[name](scenario)
+        return self._factories[name](scenario, options if options is not None else PlannerOptions())
 
     @property
     def names(self) -> list[str]:

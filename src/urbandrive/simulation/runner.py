@@ -24,7 +24,8 @@ from urbandrive.core.scenario import Goal, Route, Scenario
 from urbandrive.datasets.registry import load_scenario
 from urbandrive.maps.frenet import route_reference_path
 from urbandrive.metrics.score import NUPLAN_MULTIPLIERS, NUPLAN_WEIGHTS, suite_score
-from urbandrive.planning.registry import PLANNERS
+from urbandrive.planning.interfaces import PlannerOptions
+from urbandrive.planning.registry import DEFAULT_PLANNER, PLANNERS
 from urbandrive.simulation.batch import BatchConfig, result_path, run_batch, write_json_atomic
 from urbandrive.simulation.engine import Rollout, SimulationConfig, simulate
 from urbandrive.simulation.evaluation import evaluate_rollout
@@ -44,7 +45,8 @@ AGGREGATED_METRICS = (
 class SimulationJob:
     """Everything one worker needs to simulate one URI (picklable: sent to processes / Ray)."""
 
-    planner: str = "idm"
+    planner: str = DEFAULT_PLANNER
+    predictor: str | None = None
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
 
     def __call__(self, uri: str) -> dict[str, Any]:
@@ -59,7 +61,8 @@ class SimulationJob:
 
     def rollout(self, uri: str) -> Rollout:
         scenario = with_route(load_scenario(uri))
-        return simulate(scenario, PLANNERS.create(self.planner, scenario), self.simulation)
+        options = PlannerOptions(predictor=self.predictor)
+        return simulate(scenario, PLANNERS.create(self.planner, scenario, options), self.simulation)
 
 
 def with_route(scenario: Scenario) -> Scenario:
@@ -161,6 +164,7 @@ def resolved_config(uris: Sequence[str], job: SimulationJob, batch: BatchConfig)
     return {
         "uris": list(uris),
         "planner": job.planner,
+        "predictor": job.predictor,
         "simulation": _jsonable(dataclasses.asdict(job.simulation)),
         "workers": batch.workers,
         "ray_address": batch.ray_address,
@@ -173,7 +177,7 @@ def _check_config(out_dir: Path, config: dict[str, Any], resume: bool) -> None:
     if not resume or not path.exists():
         return
     previous = json.loads(path.read_text())
-    keys = ("uris", "planner", "simulation")
+    keys = ("uris", "planner", "predictor", "simulation")
     if any(previous.get(key) != config[key] for key in keys):
         raise UrbandriveError(f"{path}: --resume with a different planner, scenarios or settings")
 
