@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_distance
-from urbandrive.metrics.collisions import take
+from urbandrive.metrics.collisions import pair_shape, take
 from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable
 
 
@@ -40,26 +40,79 @@ def vulnerable_road_user_clearance(
     box distance is at least `search_radius_m`, so any clearance below it is exact; steps with
     no vulnerable agent that near report inf.
     """
-    ego_xy, ego_heading = ego.xy[..., None, :, :], ego.heading[..., None, :]
-    ego_size = ego.size_per_step()[..., None, :]
-    agent_size = agents.size_per_step()
+    ego_xy = ego.xy[..., None, :, :]
     shape = np.broadcast_shapes(ego_xy.shape[:-1], agents.xy.shape[:-1])
     gap = np.linalg.norm(agents.xy - ego_xy, axis=-1)
-    reach = 0.5 * (
-        np.hypot(ego_size[..., 0], ego_size[..., 1])
-        + np.hypot(agent_size[..., 0], agent_size[..., 1])
-    )
-    mask = agents.valid & is_vulnerable(agents.types_per_step()) & (gap <= search_radius_m + reach)
+    mask = _counts(agents.valid, agents.types_per_step(), gap, _reach(ego, agents), search_radius_m)
     index = np.nonzero(np.broadcast_to(mask, shape))
     distance = np.full(shape, np.inf)
-    distance[index] = boxes_distance(
-        take(ego_xy, shape, index, 1),
-        take(ego_heading, shape, index, 0),
-        take(ego_size, shape, index, 1),
-        take(agents.xy, shape, index, 1),
-        take(agents.heading, shape, index, 0),
-        take(agent_size, shape, index, 1),
-    )
+    distance[index] = _distance_on_pairs(ego, agents, shape, index)
     per_step = distance.min(axis=-2)
     minimum = per_step.min(axis=-1)
     return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
+
+
+def vulnerable_road_user_clearance_on_pairs(
+    ego: EgoStates,
+    agents: AgentStates,
+    pairs: tuple[NDArrayInt, ...],
+    required_clearance_m: float = 1.0,
+    search_radius_m: float = 30.0,
+) -> ClearanceResult:
+    """`vulnerable_road_user_clearance` with the broad phase done by the caller: the same result.
+
+    pairs: np.nonzero-style int64 index arrays into the broadcast [*B, A, T] (batch axes,
+    agent, step), holding at least every vulnerable (batch, agent, step) whose centres are
+    within `search_radius_m` plus both half-diagonals; box distances run on these only.
+    """
+    shape = pair_shape(ego, agents)
+    gap = np.linalg.norm(
+        take(agents.xy, shape, pairs, 1) - take(ego.xy[..., None, :, :], shape, pairs, 1), axis=-1
+    )
+    mask = _counts(
+        take(agents.valid, shape, pairs, 0),
+        take(agents.types_per_step(), shape, pairs, 0),
+        gap,
+        take(_reach(ego, agents), shape, pairs, 0),
+        search_radius_m,
+    )
+    index = tuple(axis[mask] for axis in pairs)
+    per_step = np.full(shape[:-2] + shape[-1:], np.inf)
+    np.minimum.at(per_step, (*index[:-2], index[-1]), _distance_on_pairs(ego, agents, shape, index))
+    minimum = per_step.min(axis=-1)
+    return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
+
+
+def _reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:
+    """float64[..., A, 1]: the sum of the ego's and each agent's half-diagonals, metres."""
+    ego_size = ego.size_per_step()[..., None, :]
+    agent_size = agents.size_per_step()
+    return 0.5 * (
+        np.hypot(ego_size[..., 0], ego_size[..., 1])
+        + np.hypot(agent_size[..., 0], agent_size[..., 1])
+    )
+
+
+def _counts(
+    valid: NDArrayBool,
+    types: NDArrayInt,
+    gap_m: NDArrayF64,
+    reach_m: NDArrayF64,
+    search_radius_m: float,
+) -> NDArrayBool:
+    """bool[...]: a valid vulnerable agent whose centre is within the search radius plus reach."""
+    return valid & is_vulnerable(types) & (gap_m <= search_radius_m + reach_m)
+
+
+def _distance_on_pairs(
+    ego: EgoStates, agents: AgentStates, shape: tuple[int, ...], index: tuple[NDArrayInt, ...]
+) -> NDArrayF64:
+    """float64[P]: ego-to-agent box distance at the pairs `index` into `shape` = [*B, A, T]."""
+    return boxes_distance(
+        take(ego.xy[..., None, :, :], shape, index, 1),
+        take(ego.heading[..., None, :], shape, index, 0),
+        take(ego.size_per_step()[..., None, :], shape, index, 1),
+        take(agents.xy, shape, index, 1),
+        take(agents.heading, shape, index, 0),
+        take(agents.size_per_step(), shape, index, 1),
+    )

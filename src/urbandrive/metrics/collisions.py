@@ -154,11 +154,60 @@ def no_ego_at_fault_collisions(
     the same T steps. ego_changing_lanes_or_offroad: bool[..., T] broadcastable to [*B, T].
     """
     overlap = ego_agent_overlap(ego, agents, config.use_broad_phase)  # [*B, A, T]
-    batch_shape, num_steps = overlap.shape[:-2], overlap.shape[-1]
     first = overlap & (np.cumsum(overlap, axis=-1) == 1)
-    first_step = np.where(overlap.any(-1), np.argmax(overlap, axis=-1), num_steps)
+    return _collision_result(
+        ego, agents, np.nonzero(first), overlap.shape, ego_changing_lanes_or_offroad, config
+    )
+
+
+def no_ego_at_fault_collisions_on_pairs(
+    ego: EgoStates,
+    agents: AgentStates,
+    ego_changing_lanes_or_offroad: NDArrayBool,
+    pairs: tuple[NDArrayInt, ...],
+    config: CollisionConfig = CollisionConfig(),
+) -> AtFaultCollisionResult:
+    """`no_ego_at_fault_collisions` with the broad phase done by the caller: the same result.
+
+    pairs: np.nonzero-style int64 index arrays into the broadcast [*B, A, T] (batch axes,
+    agent, step), any order, no duplicates, holding at least every (batch, agent, step) whose
+    boxes overlap; the exact box test runs on these pairs only.
+    """
+    shape = pair_shape(ego, agents)
+    hit = _overlap_on_pairs(ego, agents, shape, pairs)
+    first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
+    return _collision_result(ego, agents, first, shape, ego_changing_lanes_or_offroad, config)
+
+
+def first_step_per_row(
+    index: tuple[NDArrayInt, ...], shape: tuple[int, ...]
+) -> tuple[NDArrayInt, ...]:
+    """The earliest step of each row of `index` (np.nonzero-style into `shape` = [..., T]),
+    in row-major order: what np.nonzero gives for the first True of each row."""
+    if index[0].size == 0:
+        return index
+    row = np.ravel_multi_index(index[:-1], shape[:-1])
+    order = np.lexsort((index[-1], row))
+    _, start = np.unique(row[order], return_index=True)
+    keep = order[start]
+    return tuple(axis[keep] for axis in index)
+
+
+def _collision_result(
+    ego: EgoStates,
+    agents: AgentStates,
+    first: tuple[NDArrayInt, ...],
+    shape: tuple[int, ...],
+    ego_changing_lanes_or_offroad: NDArrayBool,
+    config: CollisionConfig,
+) -> AtFaultCollisionResult:
+    """The result from each (batch, agent)'s first overlapping step `first` (np.nonzero-style
+    into shape [*B, A, T], row-major order)."""
+    batch_shape, num_steps = shape[:-2], shape[-1]
+    first_step = np.full(shape[:-1], num_steps, dtype=np.int64)
+    first_step[first[:-1]] = first[-1]
     lateral_flag = np.broadcast_to(ego_changing_lanes_or_offroad, batch_shape + (num_steps,))
-    events = _classify_events(ego, agents, np.nonzero(first), first.shape, lateral_flag, config)
+    events = _classify_events(ego, agents, first, shape, lateral_flag, config)
     counts = _count_at_fault(events, batch_shape)
     allowed = np.array(
         [config.max_at_fault_vulnerable, config.max_at_fault_vehicle, config.max_at_fault_object]
@@ -167,9 +216,12 @@ def no_ego_at_fault_collisions(
     at_fault_step = np.zeros(batch_shape + (num_steps,), dtype=bool)
     fault = events.at_fault
     at_fault_step[(*events.batch_index[fault].T, events.step[fault])] = True
-    return AtFaultCollisionResult(
-        multiplier, counts, first_step.astype(np.int64), at_fault_step, events
-    )
+    return AtFaultCollisionResult(multiplier, counts, first_step, at_fault_step, events)
+
+
+def pair_shape(ego: EgoStates, agents: AgentStates) -> tuple[int, ...]:
+    """The broadcast [*B, A, T] of an ego and agents."""
+    return np.broadcast_shapes(ego.xy.shape[:-2] + (1,) + ego.xy.shape[-2:-1], agents.xy.shape[:-1])
 
 
 def ego_agent_overlap(
@@ -194,15 +246,34 @@ def ego_agent_overlap(
     near = valid & (np.einsum("...d,...d->...", gap, gap) <= reach * reach)
     index = np.nonzero(near)
     result = np.zeros(shape, dtype=bool)
-    result[index] = boxes_overlap(
+    result[index] = _boxes_overlap_at(ego, agents, shape, index)
+    return result
+
+
+def _overlap_on_pairs(
+    ego: EgoStates, agents: AgentStates, shape: tuple[int, ...], index: tuple[NDArrayInt, ...]
+) -> NDArrayBool:
+    """bool[P]: valid agent step and overlapping boxes, for the pairs `index` into `shape`."""
+    valid = take(agents.valid, shape, index, 0)
+    hit = np.zeros(valid.shape, dtype=bool)
+    kept = tuple(axis[valid] for axis in index)
+    hit[valid] = _boxes_overlap_at(ego, agents, shape, kept)
+    return hit
+
+
+def _boxes_overlap_at(
+    ego: EgoStates, agents: AgentStates, shape: tuple[int, ...], index: tuple[NDArrayInt, ...]
+) -> NDArrayBool:
+    """bool[P]: the exact box test of the ego and the agent at the pairs `index` into `shape`."""
+    ego_xy, ego_heading, ego_size = _ego_per_agent(ego)
+    return boxes_overlap(
         take(ego_xy, shape, index, 1),
         take(ego_heading, shape, index, 0),
         take(ego_size, shape, index, 1),
         take(agents.xy, shape, index, 1),
         take(agents.heading, shape, index, 0),
-        take(agent_size, shape, index, 1),
+        take(agents.size_per_step(), shape, index, 1),
     )
-    return result
 
 
 def take(

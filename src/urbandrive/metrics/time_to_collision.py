@@ -35,7 +35,12 @@ import numpy as np
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_overlap
-from urbandrive.metrics.collisions import AtFaultCollisionResult, agent_angle_from_heading, take
+from urbandrive.metrics.collisions import (
+    AtFaultCollisionResult,
+    agent_angle_from_heading,
+    pair_shape,
+    take,
+)
 from urbandrive.metrics.states import AgentStates, EgoStates
 
 
@@ -94,19 +99,97 @@ def time_to_collision_within_bound(
     at-fault steps have TTC 0). ego_changing_lanes_or_offroad, ego_in_intersection: bool[..., T]
     broadcastable to [*B, T]; None means never in an intersection.
     """
+    lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
+    pairs = _ttc_pairs(ego, agents, collisions.first_collision_step, lateral, config)
+    index = np.nonzero(pairs)
+    pair_ttc = _projected_ttc(ego, agents, pairs.shape, index, config)
+    return _ttc_result(pair_ttc, index, pairs.shape, collisions, config)
+
+
+def time_to_collision_within_bound_on_pairs(
+    ego: EgoStates,
+    agents: AgentStates,
+    collisions: AtFaultCollisionResult,
+    ego_changing_lanes_or_offroad: NDArrayBool,
+    ego_in_intersection: NDArrayBool | None,
+    pairs: tuple[NDArrayInt, ...],
+    config: TimeToCollisionConfig = TimeToCollisionConfig(),
+) -> TimeToCollisionResult:
+    """`time_to_collision_within_bound` with the broad phase done by the caller: the same result.
+
+    pairs: np.nonzero-style int64 index arrays into the broadcast [*B, A, T] (batch axes,
+    agent, step), no duplicates, holding at least every (batch, agent, step) whose projected
+    centres come within the sum of the bounding radii during the projection horizon. The
+    relevance rules and the exact projections run on these pairs only.
+    """
+    lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
+    shape = pair_shape(ego, agents)
+    heading_e = take(ego.heading[..., None, :], shape, pairs, 0)
+    xy_e = take(ego.xy[..., None, :, :], shape, pairs, 1)
+    direction_e = np.stack([np.cos(heading_e), np.sin(heading_e)], axis=-1)
+    speed_e = take(ego.speed_mps[..., None, :], shape, pairs, 0)
+    xy_a = take(agents.xy, shape, pairs, 1)
+    relevant = _relevant(
+        agent_angle_from_heading(
+            xy_e - config.rear_axle_to_center_m * direction_e, heading_e, xy_a
+        ),
+        take(agents.valid, shape, pairs, 0),
+        pairs[-1] < collisions.first_collision_step[pairs[:-1]],
+        np.abs(speed_e) > config.ego_stopped_speed_mps,
+        take(lateral[..., None, :], shape, pairs, 0),
+        config,
+    )
+    velocity_a = take(_agent_velocity_along_heading(agents), shape, pairs, 1)
+    reach = 0.5 * (
+        np.hypot(*np.moveaxis(take(ego.size_per_step()[..., None, :], shape, pairs, 1), -1, 0))
+        + np.hypot(*np.moveaxis(take(agents.size_per_step(), shape, pairs, 1), -1, 0))
+    )
+    meet = _closest_approach_within(
+        xy_a - xy_e, velocity_a - speed_e[..., None] * direction_e, reach, config
+    )
+    index = tuple(axis[relevant & meet] for axis in pairs)
+    pair_ttc = _projected_ttc(ego, agents, shape, index, config)
+    return _ttc_result(pair_ttc, index, shape, collisions, config)
+
+
+def _lateral(
+    ego_changing_lanes_or_offroad: NDArrayBool, ego_in_intersection: NDArrayBool | None
+) -> NDArrayBool:
+    """bool[..., T]: steps where agents beside the ego count too (lane change, off-road, junction)."""
     lateral = np.asarray(ego_changing_lanes_or_offroad, bool)
     if ego_in_intersection is not None:
         lateral = lateral | np.asarray(ego_in_intersection, bool)
-    pairs = _ttc_pairs(ego, agents, collisions.first_collision_step, lateral, config)
-    shape = pairs.shape
-    index = np.nonzero(pairs)
-    pair_ttc = _projected_ttc(ego, agents, shape, index, config)
-    batch_step_shape = shape[:-2] + shape[-1:]
-    ttc = np.full(batch_step_shape, np.inf)
+    return lateral
+
+
+def _ttc_result(
+    pair_ttc: NDArrayF64,
+    index: tuple[NDArrayInt, ...],
+    shape: tuple[int, ...],
+    collisions: AtFaultCollisionResult,
+    config: TimeToCollisionConfig,
+) -> TimeToCollisionResult:
+    """The per-step minimum over the pairs `index` (into `shape` = [*B, A, T]) of `pair_ttc`."""
+    ttc = np.full(shape[:-2] + shape[-1:], np.inf)
     np.minimum.at(ttc, (*index[:-2], index[-1]), pair_ttc)
     ttc = np.where(collisions.at_fault_step, 0.0, ttc)
     within = np.all(config.least_min_ttc_s < ttc, axis=-1)
     return TimeToCollisionResult(within, np.min(ttc, axis=-1), ttc)
+
+
+def _relevant(
+    angle: NDArrayF64,
+    valid: NDArrayBool,
+    not_collided: NDArrayBool,
+    moving: NDArrayBool,
+    lateral: NDArrayBool,
+    config: TimeToCollisionConfig,
+) -> NDArrayBool:
+    """bool[...]: nuPlan's relevance of an agent at a step (module doc), all inputs broadcast;
+    angle: of the agent's centre off the ego heading, seen from the rear axle, radians."""
+    ahead = angle < np.deg2rad(config.agent_ahead_angle_deg)
+    not_behind = ~(angle > np.deg2rad(config.agent_behind_angle_deg))
+    return valid & not_collided & moving & (ahead | (lateral & not_behind))
 
 
 def _ttc_pairs(
@@ -120,13 +203,14 @@ def _ttc_pairs(
     heading_e = ego.heading[..., None, :]
     direction_e = np.stack([np.cos(heading_e), np.sin(heading_e)], axis=-1)
     rear_axle = ego.xy[..., None, :, :] - config.rear_axle_to_center_m * direction_e
-    angle = agent_angle_from_heading(rear_axle, heading_e, agents.xy)
-    ahead = angle < np.deg2rad(config.agent_ahead_angle_deg)
-    not_behind = ~(angle > np.deg2rad(config.agent_behind_angle_deg))
-    steps = np.arange(ego.num_steps)
-    not_collided = steps < first_collision_step[..., None]
-    moving = np.abs(ego.speed_mps[..., None, :]) > config.ego_stopped_speed_mps
-    relevant = agents.valid & not_collided & moving & (ahead | (lateral[..., None, :] & not_behind))
+    relevant = _relevant(
+        agent_angle_from_heading(rear_axle, heading_e, agents.xy),
+        agents.valid,
+        np.arange(ego.num_steps) < first_collision_step[..., None],
+        np.abs(ego.speed_mps[..., None, :]) > config.ego_stopped_speed_mps,
+        lateral[..., None, :],
+        config,
+    )
     if not config.use_broad_phase:
         return relevant
     return relevant & _may_meet(ego, agents, direction_e, config)
@@ -142,23 +226,34 @@ def _may_meet(
     ego: EgoStates, agents: AgentStates, direction_e: NDArrayF64, config: TimeToCollisionConfig
 ) -> NDArrayBool:
     """bool[*B, A, T]: the centres come within the sum of bounding radii during the horizon."""
-    times = config.projection_times_s
     relative_xy = agents.xy - ego.xy[..., None, :, :]
     relative_velocity = (
         _agent_velocity_along_heading(agents) - ego.speed_mps[..., None, :, None] * direction_e
     )
+    ego_size = ego.size_per_step()[..., None, :]
+    reach = 0.5 * (
+        np.hypot(ego_size[..., 0], ego_size[..., 1])
+        + np.hypot(*np.moveaxis(agents.size_per_step(), -1, 0))
+    )
+    return _closest_approach_within(relative_xy, relative_velocity, reach, config)
+
+
+def _closest_approach_within(
+    relative_xy: NDArrayF64,
+    relative_velocity: NDArrayF64,
+    reach_m: NDArrayF64,
+    config: TimeToCollisionConfig,
+) -> NDArrayBool:
+    """bool[...]: the agent's centre, at `relative_xy` [..., 2] from the ego's and moving at
+    `relative_velocity` [..., 2], comes within `reach_m` [...] over the projection times."""
+    times = config.projection_times_s
     speed_sq = np.einsum("...d,...d->...", relative_velocity, relative_velocity)
     closing = -np.einsum("...d,...d->...", relative_xy, relative_velocity)
     with np.errstate(invalid="ignore", divide="ignore"):
         closest_time = np.where(speed_sq > 0, closing / np.where(speed_sq > 0, speed_sq, 1.0), 0.0)
     closest_time = np.clip(closest_time, times[0], times[-1])
     gap = relative_xy + closest_time[..., None] * relative_velocity
-    ego_size = ego.size_per_step()[..., None, :]
-    reach = 0.5 * (
-        np.hypot(ego_size[..., 0], ego_size[..., 1])
-        + np.hypot(*np.moveaxis(agents.size_per_step(), -1, 0))
-    )
-    return np.einsum("...d,...d->...", gap, gap) <= reach * reach
+    return np.einsum("...d,...d->...", gap, gap) <= reach_m * reach_m
 
 
 def _projected_ttc(

@@ -32,13 +32,13 @@ from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.risk import RiskMeasure
 from urbandrive.planning.scoring.scorer import ScoringConfig, ScoringResult, UrbanScorer
 from urbandrive.planning.selection import Selection, SelectionConfig, select
-from urbandrive.prediction.baselines import ConstantVelocityConfig, ConstantVelocityPredictor
 from urbandrive.prediction.interfaces import Prediction, Predictor
+from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
 
 
 @dataclass(frozen=True, slots=True)
 class UrbanPlannerConfig:
-    """predictor: a name of the prediction registry (when there is one) or "cv";
+    """predictor: a name of `urbandrive.prediction.registry.PREDICTORS` ("cv", "lane", ...);
     lattice: None leaves the Frenet lattice out (PDM-Closed's proposals only)."""
 
     predictor: str = "cv"
@@ -193,21 +193,10 @@ class UrbanPlanner:
 
 
 def resolve_predictor(name: str, config: UrbanPlannerConfig) -> Predictor:
-    """The predictor called `name`: from `urbandrive.prediction.registry.PREDICTORS` when that
-    registry exists, else the constant-velocity baseline for "cv"."""
-    try:
-        from urbandrive.prediction import registry  # type: ignore[attr-defined]
-    except ImportError:
-        registry = None
-    predictors = getattr(registry, "PREDICTORS", None)
-    if predictors is not None and name != "cv":
-        create = getattr(predictors, "create", None)
-        return create(name) if create is not None else predictors[name]()
-    if name != "cv":
-        raise UrbandriveError(f"unknown predictor {name!r}: no prediction registry yet, only 'cv'")
-    return ConstantVelocityPredictor(
-        ConstantVelocityConfig(horizon_s=config.horizon_s, dt_s=config.dt_s)
-    )
+    """The predictor called `name` in `urbandrive.prediction.registry.PREDICTORS`, built for
+    the planner's horizon and step; `UrbandriveError` naming the known ones if unknown."""
+    settings = PredictorSettings(horizon_s=config.horizon_s, dt_s=config.dt_s)
+    return PREDICTORS.create(name, settings)
 
 
 def with_config(config: UrbanPlannerConfig, **changes: object) -> UrbanPlannerConfig:

@@ -11,12 +11,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from urbandrive.core.typing import NDArrayF64
-from urbandrive.metrics.clearance import vulnerable_road_user_clearance
+from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.metrics.clearance import (
+    vulnerable_road_user_clearance,
+    vulnerable_road_user_clearance_on_pairs,
+)
 from urbandrive.metrics.collisions import (
     AtFaultCollisionResult,
     CollisionConfig,
     no_ego_at_fault_collisions,
+    no_ego_at_fault_collisions_on_pairs,
 )
 from urbandrive.metrics.comfort import (
     ComfortConfig,
@@ -37,6 +41,7 @@ from urbandrive.metrics.states import VULNERABLE_TYPES, AgentStates, EgoStates
 from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound,
+    time_to_collision_within_bound_on_pairs,
 )
 from urbandrive.metrics.traffic_rules import (
     YieldConfig,
@@ -64,10 +69,19 @@ class ScoringInputs:
     dt_s: float
 
 
-def at_fault_collisions(inputs: ScoringInputs, config: CollisionConfig) -> AtFaultCollisionResult:
-    """nuPlan's at-fault collision check of every candidate in every mode: batch [M, K]."""
+def at_fault_collisions(
+    inputs: ScoringInputs, config: CollisionConfig, pairs: tuple[NDArrayInt, ...] | None = None
+) -> AtFaultCollisionResult:
+    """nuPlan's at-fault collision check of every candidate in every mode: batch [M, K].
+
+    pairs: the (candidate, mode, agent, step) pairs that can touch (`ScoringPairs.contact`);
+    None tests every pair (the dense reference)."""
     lateral = inputs.lanes.changing_lanes_or_offroad[:, None, :]
-    return no_ego_at_fault_collisions(inputs.ego_per_mode, inputs.agents, lateral, config)
+    if pairs is None:
+        return no_ego_at_fault_collisions(inputs.ego_per_mode, inputs.agents, lateral, config)
+    return no_ego_at_fault_collisions_on_pairs(
+        inputs.ego_per_mode, inputs.agents, lateral, pairs, config
+    )
 
 
 def time_to_collision(
@@ -75,8 +89,14 @@ def time_to_collision(
     collisions: AtFaultCollisionResult,
     config: TimeToCollisionConfig,
     step_stride: int = 1,
+    pairs: tuple[NDArrayInt, ...] | None = None,
 ) -> NDArrayF64:
-    """float64[M, K]: 1 where the TTC stays above nuPlan's bound at every `step_stride`-th step."""
+    """float64[M, K]: 1 where the TTC stays above nuPlan's bound at every `step_stride`-th step.
+
+    pairs: the pairs whose projections can meet, steps in strided units
+    (`ScoringPairs.projection`); None tests every pair (the dense reference). Only the flag is
+    kept, so projections stop at the bound (`score_horizon`): the same flag, fewer boxes."""
+    config = score_horizon(config)
     steps = slice(0, None, step_stride)
     ego, agents, lanes = inputs.ego_per_mode, inputs.agents, inputs.lanes
     strided = replace(
@@ -84,29 +104,50 @@ def time_to_collision(
         first_collision_step=-(-collisions.first_collision_step // step_stride),
         at_fault_step=collisions.at_fault_step[..., steps],
     )
-    return time_to_collision_within_bound(
-        EgoStates(
-            ego.xy[..., steps, :], ego.heading[..., steps], ego.speed_mps[..., steps], ego.size_m
-        ),
-        AgentStates(
-            agents.xy[..., steps, :],
-            agents.heading[..., steps],
-            agents.velocity[..., steps, :],
-            agents.size_m,
-            agents.types,
-            agents.valid[..., steps],
-        ),
-        strided,
-        lanes.changing_lanes_or_offroad[:, None, steps],
-        lanes.in_intersection[:, None, steps],
-        config,
+    strided_ego = EgoStates(
+        ego.xy[..., steps, :], ego.heading[..., steps], ego.speed_mps[..., steps], ego.size_m
+    )
+    strided_agents = AgentStates(
+        agents.xy[..., steps, :],
+        agents.heading[..., steps],
+        agents.velocity[..., steps, :],
+        agents.size_m,
+        agents.types,
+        agents.valid[..., steps],
+    )
+    lateral = lanes.changing_lanes_or_offroad[:, None, steps]
+    junction = lanes.in_intersection[:, None, steps]
+    if pairs is None:
+        return time_to_collision_within_bound(
+            strided_ego, strided_agents, strided, lateral, junction, config
+        ).score
+    return time_to_collision_within_bound_on_pairs(
+        strided_ego, strided_agents, strided, lateral, junction, pairs, config
     ).score
 
 
-def vulnerable_clearance(inputs: ScoringInputs, required_m: float) -> NDArrayF64:
+def score_horizon(config: TimeToCollisionConfig) -> TimeToCollisionConfig:
+    """`config` projecting only up to the first grid time past the bound: TTC values above the
+    bound all pass, so the within-bound flag is unchanged (the grid's first times are the same
+    floats, `np.arange`)."""
+    horizon_s = config.least_min_ttc_s + config.time_step_s
+    if horizon_s >= config.time_horizon_s:
+        return config
+    return replace(config, time_horizon_s=horizon_s)
+
+
+def vulnerable_clearance(
+    inputs: ScoringInputs, required_m: float, pairs: tuple[NDArrayInt, ...] | None = None
+) -> NDArrayF64:
     """float64[M, K]: smallest clearance to a pedestrian / cyclist / animal over `required_m`,
     clipped to [0, 1]. Only vulnerable agents are passed on (the metric ignores the others);
-    with none, 1 (the metric cannot reduce over zero agents)."""
+    with none, 1 (the metric cannot reduce over zero agents). pairs: the pairs within the
+    search radius (`ScoringPairs.contact`); None tests every pair (the dense reference)."""
+    if pairs is not None:
+        result = vulnerable_road_user_clearance_on_pairs(
+            inputs.ego_per_mode, inputs.agents, pairs, required_m, search_radius_m=required_m
+        )
+        return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
     agents = _only_types(inputs.agents, VULNERABLE_TYPES)
     if agents.num_agents == 0:
         return np.ones(inputs.ego_per_mode.batch_shape[:1] + agents.xy.shape[:1])

@@ -1,0 +1,189 @@
+"""The scorer's broad phase: which (candidate, mode, agent, step) pairs can interact at all.
+
+Every candidate and every predicted agent is bounded, per step, by an axis-aligned box (a
+point for a centre, or the segment a TTC projection sweeps). A pair can interact only where the
+two boxes, the candidate's grown by the pair's margin, overlap. The test runs coarse to fine:
+boxes over time blocks of `block_steps` steps for groups of `group_size` consecutive
+candidates, then for each candidate, then per step. Each level's boxes contain the next
+level's, so no pair whose per-step boxes overlap is ever dropped. The metrics' `*_on_pairs`
+entry points then run their exact tests on the surviving pairs only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable
+
+#: Slack added to every margin, metres: the exact tests compare squared distances, the boxes
+#: compare coordinates, and rounding must never make the boxes the stricter test.
+SLACK_M = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class StepBoxes:
+    """Axis-aligned boxes per step. low, high: float64[..., T, 2], metres; a step that must
+    never pair (an invalid agent step) has low = +inf, high = -inf."""
+
+    low: NDArrayF64
+    high: NDArrayF64
+
+    @staticmethod
+    def of_points(xy: NDArrayF64, valid: NDArrayBool | None = None) -> StepBoxes:
+        """Boxes of single points xy: float64[..., T, 2]; valid: bool[..., T] or None (all)."""
+        if valid is None:
+            return StepBoxes(xy, xy)
+        return StepBoxes(
+            np.where(valid[..., None], xy, np.inf), np.where(valid[..., None], xy, -np.inf)
+        )
+
+    @staticmethod
+    def of_segments(
+        start_xy: NDArrayF64, end_xy: NDArrayF64, valid: NDArrayBool | None = None
+    ) -> StepBoxes:
+        """Boxes of the segments start -> end, float64[..., T, 2] each; valid as `of_points`."""
+        low, high = np.minimum(start_xy, end_xy), np.maximum(start_xy, end_xy)
+        if valid is None:
+            return StepBoxes(low, high)
+        return StepBoxes(
+            np.where(valid[..., None], low, np.inf), np.where(valid[..., None], high, -np.inf)
+        )
+
+    def blocks(self, block_steps: int) -> StepBoxes:
+        """Boxes over blocks of `block_steps` steps: float64[..., ceil(T / block_steps), 2]."""
+        num_steps = self.low.shape[-2]
+        num_blocks = -(-num_steps // block_steps)
+        pad = [(0, 0)] * (self.low.ndim - 2) + [(0, num_blocks * block_steps - num_steps), (0, 0)]
+        shape = self.low.shape[:-2] + (num_blocks, block_steps, 2)
+        low = np.pad(self.low, pad, constant_values=np.inf).reshape(shape).min(-2)
+        high = np.pad(self.high, pad, constant_values=-np.inf).reshape(shape).max(-2)
+        return StepBoxes(low, high)
+
+    def groups(self, group_size: int) -> StepBoxes:
+        """Boxes of `group_size` consecutive rows of a [M, T', 2] set: [ceil(M / size), T', 2]."""
+        num_rows = self.low.shape[0]
+        num_groups = -(-num_rows // group_size)
+        pad = [(0, num_groups * group_size - num_rows), (0, 0), (0, 0)]
+        shape = (num_groups, group_size) + self.low.shape[1:]
+        low = np.pad(self.low, pad, constant_values=np.inf).reshape(shape).min(1)
+        high = np.pad(self.high, pad, constant_values=-np.inf).reshape(shape).max(1)
+        return StepBoxes(low, high)
+
+
+def interacting_pairs(
+    ego: StepBoxes,
+    agents: StepBoxes,
+    margin_m: NDArrayF64,
+    block_steps: int = 10,
+    group_size: int = 8,
+) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
+    """(candidate, mode, agent, step) int64[P] each: the pairs whose per-step boxes overlap
+    once the candidate's is grown by `margin_m`.
+
+    ego: boxes [M, T, 2] of M candidates; agents: boxes [K, A, T, 2] of A agents in K modes;
+    margin_m: float64[A], metres. Sorted by candidate, then mode, agent and step is not
+    promised; there are no duplicates.
+    """
+    margin = np.asarray(margin_m, np.float64) + SLACK_M
+    ego_blocks, agent_blocks = ego.blocks(block_steps), agents.blocks(block_steps)
+    group_blocks = ego_blocks.groups(group_size)
+    group, mode, agent, block = np.nonzero(
+        _overlap(
+            group_blocks.low[:, None, None],
+            group_blocks.high[:, None, None],
+            agent_blocks.low[None],
+            agent_blocks.high[None],
+            margin[None, None, :, None],
+        )
+    )
+    candidate = (group[:, None] * group_size + np.arange(group_size)).ravel()
+    mode, agent, block = (np.repeat(axis, group_size) for axis in (mode, agent, block))
+    inside = candidate < ego.low.shape[0]
+    candidate, mode, agent, block = candidate[inside], mode[inside], agent[inside], block[inside]
+    keep = _overlap(
+        ego_blocks.low[candidate, block],
+        ego_blocks.high[candidate, block],
+        agent_blocks.low[mode, agent, block],
+        agent_blocks.high[mode, agent, block],
+        margin[agent],
+    )
+    candidate, mode, agent, block = candidate[keep], mode[keep], agent[keep], block[keep]
+    step = (block[:, None] * block_steps + np.arange(block_steps)).ravel()
+    candidate, mode, agent = (np.repeat(axis, block_steps) for axis in (candidate, mode, agent))
+    inside = step < ego.low.shape[-2]
+    candidate, mode, agent, step = candidate[inside], mode[inside], agent[inside], step[inside]
+    keep = _overlap(
+        ego.low[candidate, step],
+        ego.high[candidate, step],
+        agents.low[mode, agent, step],
+        agents.high[mode, agent, step],
+        margin[agent],
+    )
+    return candidate[keep], mode[keep], agent[keep], step[keep]
+
+
+def _overlap(
+    low_a: NDArrayF64, high_a: NDArrayF64, low_b: NDArrayF64, high_b: NDArrayF64, margin: NDArrayF64
+) -> NDArrayBool:
+    """bool[...]: boxes a (grown by `margin` [...]) and b overlap; boxes are [..., 2], broadcast."""
+    margin = np.asarray(margin)[..., None]
+    return np.all((low_a - margin <= high_b) & (low_b <= high_a + margin), axis=-1)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringPairs:
+    """The pairs the scorer's metrics test, as np.nonzero-style (candidate, mode, agent, step)
+    int64[P] index arrays into [M, K, A, T].
+
+    contact: every pair whose centres are within the sum of half-diagonals (plus the clearance
+    search radius for vulnerable agents), on every step: for collisions and VRU clearance.
+    projection: every pair whose constant-velocity projections over `lookahead_s` can meet, on
+    the steps 0, stride, 2 stride, ... (step index in those strided units): for TTC.
+    """
+
+    contact: tuple[NDArrayInt, ...]
+    projection: tuple[NDArrayInt, ...]
+
+
+def scoring_pairs(
+    ego: EgoStates,
+    agents: AgentStates,
+    clearance_radius_m: float,
+    projection_window_s: tuple[float, float],
+    step_stride: int,
+) -> ScoringPairs:
+    """The broad phase of one cycle (`ScoringPairs`).
+
+    ego: batch [M], T steps; agents: batch [K], A agents, T steps (valid [..., A, T]
+    broadcastable); clearance_radius_m: the VRU clearance search radius; projection_window_s:
+    the first and last TTC projection times, seconds; step_stride: TTC's step stride.
+    """
+    reach = 0.5 * (np.hypot(*np.asarray(ego.size_m, np.float64)) + np.hypot(*agents.size_m.T))
+    vulnerable = is_vulnerable(np.asarray(agents.types))
+    contact = interacting_pairs(
+        StepBoxes.of_points(ego.xy),
+        StepBoxes.of_points(agents.xy, agents.valid),
+        reach + np.where(vulnerable, clearance_radius_m, 0.0),
+    )
+    steps = slice(0, None, step_stride)
+    heading_e = ego.heading[:, steps]
+    velocity_e = ego.speed_mps[:, steps, None] * np.stack(
+        [np.cos(heading_e), np.sin(heading_e)], -1
+    )
+    heading_a = agents.heading[..., steps]
+    speed_a = np.linalg.norm(agents.velocity[..., steps, :], axis=-1)
+    velocity_a = speed_a[..., None] * np.stack([np.cos(heading_a), np.sin(heading_a)], -1)
+    first_s, last_s = projection_window_s
+    xy_e, xy_a = ego.xy[:, steps], agents.xy[..., steps, :]
+    projection = interacting_pairs(
+        StepBoxes.of_segments(xy_e + first_s * velocity_e, xy_e + last_s * velocity_e),
+        StepBoxes.of_segments(
+            xy_a + first_s * velocity_a, xy_a + last_s * velocity_a, agents.valid[..., steps]
+        ),
+        reach,
+        block_steps=2,
+    )
+    return ScoringPairs(contact, projection)
