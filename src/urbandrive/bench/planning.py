@@ -1,7 +1,9 @@
 """Benchmark of the planning stage: one full cycle (predict + generate + score + select) of the
 urban planner on a busy synthetic scene: 60 agents on a 4-lane road, K = 6 predicted modes,
->= 100 candidates, 8 s at 10 Hz. Baseline: the same cycle without the planner's agent broad
-phase, with TTC at every step and the metrics' own broad phase off (the naive scorer)."""
+>= 100 candidates, 8 s at 10 Hz. Baselines: `planner_cycle` against the same cycle with no
+broad phase, TTC at every step and the metrics' own broad phase off (the naive scorer);
+`planner_cycle_vs_previous` against the previous implementation (`BroadPhase.AGENTS`: agents
+pruned by a swept box of all candidates, dense [M, K, A, T] metric arrays)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from urbandrive.core.scenario import Route, Scenario
 from urbandrive.metrics.collisions import CollisionConfig
 from urbandrive.metrics.time_to_collision import TimeToCollisionConfig
 from urbandrive.planning.planner import URBAN_DEFAULT, UrbanPlanner, UrbanPlannerConfig
+from urbandrive.planning.scoring.scorer import BroadPhase
 from urbandrive.prediction.baselines import ConstantVelocityPredictor
 from urbandrive.prediction.interfaces import Prediction
 from urbandrive.testing import scenario_from_states, straight_road
@@ -84,11 +87,17 @@ def busy_scene(seed: int = 0) -> Scenario:
     return dataclasses.replace(scenario, route=Route((100, 101)))
 
 
+def with_broad_phase(broad_phase: BroadPhase) -> UrbanPlannerConfig:
+    """URBAN_DEFAULT scored with another `BroadPhase`."""
+    scoring = dataclasses.replace(URBAN_DEFAULT.scoring, broad_phase=broad_phase)
+    return dataclasses.replace(URBAN_DEFAULT, scoring=scoring)
+
+
 def naive_config() -> UrbanPlannerConfig:
     """URBAN_DEFAULT with every broad phase off and TTC at every step."""
     scoring = dataclasses.replace(
         URBAN_DEFAULT.scoring,
-        agent_broad_phase=False,
+        broad_phase=BroadPhase.NONE,
         ttc_step_stride=1,
         collision=CollisionConfig(use_broad_phase=False),
         time_to_collision=TimeToCollisionConfig(use_broad_phase=False),
@@ -108,4 +117,21 @@ def planner_cycle() -> Case:
         baseline_name="no broad phase, TTC every step",
         unit="cycle",
         repeats=10,
+    )
+
+
+@benchmark("planner_cycle_vs_previous")
+def planner_cycle_vs_previous() -> Case:
+    scenario = busy_scene()
+    observation = observe(scenario, scenario.current_index)
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    previous = UrbanPlanner(
+        scenario, with_broad_phase(BroadPhase.AGENTS), predictor=PerturbedConstantVelocity()
+    )
+    return Case(
+        run=lambda: planner.cycle(observation),
+        baseline=lambda: previous.cycle(observation),
+        baseline_name="previous: agent broad phase, dense metric arrays",
+        unit="cycle",
+        repeats=20,
     )

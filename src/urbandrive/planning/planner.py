@@ -35,6 +35,11 @@ from urbandrive.planning.selection import Selection, SelectionConfig, select
 from urbandrive.prediction.interfaces import Prediction, Predictor
 from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
 
+#: The "comfortable" emergency stop brakes at this rate (m/s^2), below nuPlan's 4.05 bound with
+#: room for the tracker's overshoot: at 4.0 the executed stop on AV2 log 7fab2350 reached
+#: -4.2 m/s^2 and failed `ego_is_comfortable` (score 81.7 -> 96.0 with 3.5).
+COMFORTABLE_STOP_DECEL_MPS2 = 3.5
+
 
 @dataclass(frozen=True, slots=True)
 class UrbanPlannerConfig:
@@ -46,7 +51,11 @@ class UrbanPlannerConfig:
     dt_s: float = 0.1
     pdm: PdmProposalConfig = field(default_factory=PdmProposalConfig)
     lattice: LatticeConfig | None = field(default_factory=LatticeConfig)
-    emergency: EmergencyStopConfig = field(default_factory=EmergencyStopConfig)
+    emergency: EmergencyStopConfig = field(
+        default_factory=lambda: EmergencyStopConfig(
+            comfortable_decel_mps2=COMFORTABLE_STOP_DECEL_MPS2
+        )
+    )
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
 
