@@ -4,6 +4,7 @@ keeps every overlapping pair, and PAIRS / AGENTS score like the dense reference 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,3 +103,27 @@ def test_previous_agent_broad_phase_missed_pedestrians_on_the_crosswalk() -> Non
     names = reference.scoring.table.names
     assert [name for name, d in zip(names, differs, strict=True) if d] == ["crosswalk_yield"]
     assert previous.selection == reference.selection
+
+
+@pytest.mark.real_data
+def test_pair_broad_phase_selects_like_the_dense_reference_on_av2_logs(av2_dir: Path) -> None:
+    from urbandrive.core.observation import observe
+    from urbandrive.datasets import expand_uris, load_scenario
+    from urbandrive.simulation.runner import with_route
+
+    logs = av2_dir / "logs"
+    if not logs.is_dir():
+        pytest.skip(f"AV2 logs not found at {logs}")
+    for uri in expand_uris([f"av2:{logs}"]):
+        scenario = with_route(load_scenario(uri))
+        planners = [UrbanPlanner(scenario, _with_broad_phase(phase)) for phase in PHASES]
+        for step in range(scenario.current_index, scenario.num_steps - 1, 40):
+            observation = observe(scenario, step)
+            fast, reference = (planner.cycle(observation) for planner in planners)
+            np.testing.assert_allclose(
+                fast.scoring.table.values, reference.scoring.table.values, rtol=0, atol=1e-12
+            )
+            assert fast.selection == reference.selection, f"{uri} step {step}"
+
+
+PHASES = (BroadPhase.PAIRS, BroadPhase.NONE)
