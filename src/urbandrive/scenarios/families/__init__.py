@@ -2,7 +2,7 @@
 situation each (a lead braking hard, a cut-in, a jaywalker, ...) with a pass criterion for
 the ego. `FAMILIES[name].build(seed, params)`; `scenario_passed(scenario, result)`."""
 
-from urbandrive.scenarios.families import vehicles  # noqa: F401  (registers its families)
+from urbandrive.scenarios.families import junctions, obstacles, vehicles, vulnerable  # noqa: F401
 from urbandrive.scenarios.families.spec import (
     FAMILIES,
     FamilySpec,

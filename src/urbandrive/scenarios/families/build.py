@@ -131,6 +131,8 @@ class _Staging:
 
     def take(self, name: str, agent_type: AgentType, flags: tuple[str, ...] = ()) -> int:
         row = self.pool.pop(0)
+        if name in self.names:  # a background agent of that name keeps a distinct one
+            self.names[self.names.index(name)] = f"{name}_background"
         self.names[row], self.types[row] = name, int(agent_type)
         for flag, values in self.flags.items():
             values[row] = flag in flags
@@ -256,7 +258,7 @@ def _pose_puppets(
                 events,
                 s_m,
                 float(puppet.speed_mps[index]),
-                0.95,
+                puppet.release_speed_factor,
             )
     rows = np.array([row for row, _ in live], dtype=np.int64)
     return edit.pose(

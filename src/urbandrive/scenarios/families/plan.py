@@ -65,7 +65,8 @@ class Static:
 class Puppet:
     """An actor replaying a script: xy float64[T, 2], heading / speed float64[T], valid
     bool[T] over the recording's T steps. With `release_lanes`, at `release_step` it becomes
-    a driver of `release_kind` along those lanes (the traffic model drives it from there)."""
+    a driver of `release_kind` along `release_path` (the traffic model drives it from there,
+    wanting `release_speed_factor` of the limit)."""
 
     name: str
     agent_type: AgentType
@@ -77,6 +78,7 @@ class Puppet:
     release_step: int | None = None
     release_path: PathRow | None = None
     release_kind: AgentKind = AgentKind.CAR
+    release_speed_factor: float = 0.95
 
 
 @dataclass(frozen=True, slots=True)
