@@ -339,6 +339,28 @@ def benchmark_eth_ucy(
     typer.echo(f"wrote {out / 'metrics.json'}")
 
 
+scenarios_app = typer.Typer(no_args_is_help=True, help="Built-in scenario families and suites.")
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.command("list")
+def scenarios_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the town scenario families (with pass criteria) and the suites built on them."""
+    from urbandrive.scenarios.suites import scenarios_catalog
+
+    catalog = scenarios_catalog()
+    if as_json:
+        typer.echo(json.dumps(catalog, indent=2))
+        return
+    for family in catalog["families"]:
+        typer.echo(f"{family['name']:<24} {family['description']}")
+        typer.echo(f"{'':<24} pass: {family['pass_criterion']}")
+    for name, suite in catalog["suites"].items():
+        typer.echo(f"{name:<24} {suite['count']:>4} scenarios  {suite['description']}")
+
+
 def main() -> None:
     """Entry point: one clear line and a non-zero exit for errors we raise on purpose."""
     try:

@@ -32,7 +32,7 @@ from urbandrive.scenarios.families.background import (
     background,
 )
 from urbandrive.scenarios.families.plan import CURRENT_INDEX, Plan, Puppet
-from urbandrive.scenarios.families.sites import SiteUnavailable
+from urbandrive.scenarios.families.sites import SiteUnavailableError
 from urbandrive.scenarios.town import Town, light_states, walk_signals
 
 MAX_ATTEMPTS = 8
@@ -98,7 +98,7 @@ def build_family_scenario(
         )
         try:
             situation = plan(context, rng, params)
-        except SiteUnavailable as error:
+        except SiteUnavailableError as error:
             reasons.append(str(error))
             continue
         scenario = record(scene, situation, f"{family}-{seed:03d}")

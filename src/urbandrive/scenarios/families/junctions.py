@@ -23,7 +23,7 @@ from urbandrive.scenarios.families.plan import (
 )
 from urbandrive.scenarios.families.sites import (
     ROUTE_LENGTH_M,
-    SiteUnavailable,
+    SiteUnavailableError,
     first_s_on_lane,
     path_point,
     route_path,
@@ -87,7 +87,7 @@ def _signal_row(context: Context, connector: int) -> int:
             rows = np.flatnonzero(context.traffic_map.signal_ids == signal.id)
             if rows.size:
                 return int(rows[0])
-    raise SiteUnavailable(f"connector {connector} has no signal head")
+    raise SiteUnavailableError(f"connector {connector} has no signal head")
 
 
 def _onsets(context: Context, connector: int, state: Light) -> np.ndarray:
@@ -101,7 +101,7 @@ def _onsets(context: Context, connector: int, state: Light) -> np.ndarray:
 
 def _choose(options: list, rng: np.random.Generator, what: str):
     if not options:
-        raise SiteUnavailable(f"no {what} in this town")
+        raise SiteUnavailableError(f"no {what} in this town")
     return options[int(rng.integers(len(options)))]
 
 
@@ -199,7 +199,7 @@ def _oncoming(
         if moves.get(c) == Movement.STRAIGHT
     ]
     if not straight:
-        raise SiteUnavailable("no oncoming straight movement")
+        raise SiteUnavailableError("no oncoming straight movement")
     connector = int(straight[int(rng.integers(len(straight)))])
     route = _approach_route(context, connector)
     path = route_path(town, context.traffic_map, route, context.num_points)
@@ -228,7 +228,7 @@ def plan_unprotected_left(
     ):
         try:
             delays = _onsets(context, connector, Light.FLASHING_YELLOW)
-        except SiteUnavailable:
+        except SiteUnavailableError:
             continue
         options += [
             (intersection, arm, connector, round(float(d), 1)) for d in delays if d <= MAX_DELAY_S
@@ -306,8 +306,8 @@ def _exit_crosswalk(context: Context, ego: Driver, line_m: float) -> tuple[float
     events = crosswalk_events(context.traffic_map, ego.path.xy, ego.path.length_m, 1.0)
     after = sorted((e for e in events if e[1] > line_m), key=lambda e: e[1])
     if not after:
-        raise SiteUnavailable("no crosswalk past the box")
-    kind, start, end, row = after[0][:4]
+        raise SiteUnavailableError("no crosswalk past the box")
+    _kind, start, end, row = after[0][:4]
     crosswalk = context.town.road_map.crosswalks[int(context.traffic_map.crosswalk_ids[row])]
     middle = 0.5 * (start + end)
     centre, heading = path_point(ego.path, middle)

@@ -24,7 +24,7 @@ from urbandrive.scenarios.families.plan import (
     smoothstep,
 )
 from urbandrive.scenarios.families.sites import (
-    SiteUnavailable,
+    SiteUnavailableError,
     Stretch,
     curb_offset_m,
     lane_offset_m,
@@ -44,7 +44,7 @@ def _outer_stretch(context: Context, rng: np.random.Generator, min_free_m: float
         stretch = pick_stretch(context.town_seed, rng, min_free_m, min_lanes=2)
         if stretch.facts.lane_index == stretch.facts.street.num_lanes(stretch.facts.direction) - 1:
             return stretch
-    raise SiteUnavailable("no outer lane of a multi-lane street found")
+    raise SiteUnavailableError("no outer lane of a multi-lane street found")
 
 
 def nudged_path(path: PathRow, around_m: float, nudge_m: float, length_m: float) -> PathRow:

@@ -21,7 +21,7 @@ from urbandrive.scenarios.town import Direction, LaneRole, Movement, Street, Str
 ROUTE_LENGTH_M = 300.0
 
 
-class SiteUnavailable(DataError):
+class SiteUnavailableError(DataError):
     """This town has no place for the family's situation (the builder tries another town)."""
 
 
@@ -130,16 +130,16 @@ def pick_stretch(
         and (curb is None or int(s.facts.street.curb_use) == curb)
     ]
     if not options:
-        raise SiteUnavailable(f"town {town_seed}: no stretch of {min_free_m:.0f} m as asked")
+        raise SiteUnavailableError(f"town {town_seed}: no stretch of {min_free_m:.0f} m as asked")
     return options[int(rng.integers(len(options)))]
 
 
 def route_path(town: Town, traffic_map, lanes: tuple[int, ...], num_points: int) -> PathRow:
-    """The traffic model's path along `lanes` (`SiteUnavailable` if it folds)."""
+    """The traffic model's path along `lanes` (`SiteUnavailableError` if it folds)."""
     try:
         return lane_route_path(traffic_map, list(lanes), num_points)
     except DataError as error:
-        raise SiteUnavailable(str(error)) from error
+        raise SiteUnavailableError(str(error)) from error
 
 
 def path_point(
@@ -167,10 +167,10 @@ def box_starts_m(town: Town, path: PathRow) -> NDArrayF64:
 
 
 def first_s_on_lane(path: PathRow, lane_id: int) -> float:
-    """Arc length where `path` first reaches `lane_id` (`SiteUnavailable` if never)."""
+    """Arc length where `path` first reaches `lane_id` (`SiteUnavailableError` if never)."""
     hits = np.flatnonzero(path.lane_ids[: int(path.length_m) + 1] == lane_id)
     if hits.size == 0:
-        raise SiteUnavailable(f"path never reaches lane {lane_id}")
+        raise SiteUnavailableError(f"path never reaches lane {lane_id}")
     return float(hits[0])
 
 

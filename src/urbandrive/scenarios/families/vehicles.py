@@ -25,7 +25,7 @@ from urbandrive.scenarios.families.plan import (
 )
 from urbandrive.scenarios.families.sites import (
     ROUTE_LENGTH_M,
-    SiteUnavailable,
+    SiteUnavailableError,
     lane_offset_m,
     path_point,
     pick_stretch,
@@ -78,7 +78,7 @@ def plan_lead_brakes(context: Context, rng: np.random.Generator, params: dict[st
     gap_m = 2.0 + speed * params["headway_s"]
     times = _times(LEAD_DURATION_S)
     accel = np.where(times >= NOW_S + params["brake_after_s"], -decel, 0.0)
-    travel, lead_speed = integrate_speed(speed, accel)
+    travel, _lead_speed = integrate_speed(speed, accel)
     lead_start = EGO_START_M + CAR_SIZE_M[0] + gap_m
     stretch = pick_stretch(context.town_seed, rng, lead_start + travel[-1] + 15.0)
     ego = _ego(context, stretch.lanes, EGO_START_M, speed)
@@ -219,7 +219,7 @@ def plan_stop_and_go(context: Context, rng: np.random.Generator, params: dict[st
     travel, _ = integrate_speed(
         0.0, stop_and_go_accel(times, params["peak_mps"], params["dwell_s"])
     )
-    followers = int(round(params["num_followers"]))
+    followers = round(params["num_followers"])
     spacing = CAR_SIZE_M[0] + 3.0
     head_start = EGO_START_M + CAR_SIZE_M[0] + params["approach_m"] + followers * spacing
     stretch = pick_stretch(context.town_seed, rng, head_start + travel[-1] + 12.0)
@@ -289,14 +289,14 @@ def plan_lane_change_dense(
         neighbours.left_neighbor if target < stretch.facts.lane_index else neighbours.right_neighbor
     )
     if target_lane is None:
-        raise SiteUnavailable("no neighbour lane to change into")
+        raise SiteUnavailableError("no neighbour lane to change into")
     lanes = (stretch.lanes[0], *straight_on(context.town, [int(target_lane)], ROUTE_LENGTH_M))
     speed = params["speed_mps"]
     ego = _ego(context, lanes, EGO_START_M, speed)
     target_path = route_path(context.town, context.traffic_map, lanes[1:], context.num_points)
     changing = np.flatnonzero(ego.path.changing)
     if changing.size == 0:
-        raise SiteUnavailable("the route has no lane change")
+        raise SiteUnavailableError("the route has no lane change")
     ego_start_on_target = float(EGO_START_M)
     centre = ego_start_on_target + params["opening_shift_m"]
     spacing = CAR_SIZE_M[0] + params["gap_m"]

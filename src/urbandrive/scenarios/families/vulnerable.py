@@ -21,7 +21,7 @@ from urbandrive.scenarios.families.plan import (
     smoothstep,
 )
 from urbandrive.scenarios.families.sites import (
-    SiteUnavailable,
+    SiteUnavailableError,
     curb_offset_m,
     curb_strip_offset_m,
     far_curb_offset_m,
@@ -92,7 +92,7 @@ def plan_jaywalker(context: Context, rng: np.random.Generator, params: dict[str,
     start, end = curb_offset_m(facts) - SIDEWALK_M, far_curb_offset_m(facts) + SIDEWALK_M
     crossing_m, lateral = _crossing(context, rng, params, start, end, "walk_mps")
     if crossing_m > stretch.free_m - 10.0:
-        raise SiteUnavailable("the block is too short for the jaywalker")
+        raise SiteUnavailableError("the block is too short for the jaywalker")
     ego = _ego(context, stretch.lanes, EGO_START_M, params["speed_mps"])
     walker = _crosser(ego.path, crossing_m, lateral, "jaywalker", AgentType.PEDESTRIAN)
     half = 0.5 * (params["gap_m"] + CAR_SIZE_M[0])
@@ -162,7 +162,7 @@ def plan_occluded_pedestrian(
         start, end = curb_offset_m(facts) - SIDEWALK_M, far_curb_offset_m(facts) + SIDEWALK_M
     crossing_m, lateral = _crossing(context, rng, params, start, end, "walk_mps")
     if crossing_m > stretch.free_m - 10.0:
-        raise SiteUnavailable("the block is too short for the occluded pedestrian")
+        raise SiteUnavailableError("the block is too short for the occluded pedestrian")
     ego = _ego(context, stretch.lanes, EGO_START_M, params["speed_mps"])
     walker = _crosser(ego.path, crossing_m, lateral, "pedestrian", AgentType.PEDESTRIAN)
     truck_xy, truck_heading = path_point(
@@ -227,7 +227,7 @@ def plan_animal_crossing(
     start, end = (near, far) if rng.random() < 0.5 else (far, near)
     crossing_m, lateral = _crossing(context, rng, params, start, end, "dart_mps")
     if crossing_m > stretch.free_m - 10.0:
-        raise SiteUnavailable("the block is too short for the animal")
+        raise SiteUnavailableError("the block is too short for the animal")
     ego = _ego(context, stretch.lanes, EGO_START_M, params["speed_mps"])
     dog = _crosser(ego.path, crossing_m, lateral, "dog", AgentType.ANIMAL)
     corridors = (
