@@ -75,6 +75,8 @@ def test_scene_winner_minimises_the_mean_ade_over_agents() -> None:
     # Winner mode 1: each agent 1 m off on x at both steps -> log 2 + 0.5.
     assert float(terms["nll"]) == pytest.approx(math.log(2.0) + 0.5)
     assert float(terms["agent_classification"]) == pytest.approx(math.log(2.0))
+    # Each agent's own best joint mode: agent 0 mode 0 (0 m), agent 1 mode 1 (1 m).
+    assert float(terms["agent_regression"]) == pytest.approx(0.5)
 
 
 def test_marginal_winner_is_per_agent() -> None:

@@ -9,7 +9,10 @@ least one valid future step); `future_valid`: bool (B, A, H).
   their ADE in mode k; regression = that mean ADE; NLL = Laplace NLL of the winner per valid
   step and coordinate; classification = cross-entropy of the scene logits on the winner;
   agent classification = cross-entropy of each agent's logits of the joint modes on that
-  agent's own best joint mode (calibrates `Prediction.marginal_probs` of the joint modes).
+  agent's own best joint mode (calibrates `Prediction.marginal_probs` of the joint modes);
+  agent regression = the ADE of that best joint mode (a per-agent WTA term that keeps the
+  scene modes diverse for each agent: with the scene term alone, in busy scenes every mode
+  drifted to the same mean future).
 - marginal WTA: the same per agent over its marginal modes.
 """
 
@@ -32,6 +35,7 @@ class LossConfig:
     nll_weight: float = 0.1
     classification_weight: float = 1.0
     agent_classification_weight: float = 0.5
+    agent_regression_weight: float = 0.5
     marginal_weight: float = 1.0
 
 
@@ -69,7 +73,8 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def scene_wta(
     output: ModelOutput, gt_xy: torch.Tensor, valid: torch.Tensor, mask: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Scene-level WTA terms: regression, nll, classification, agent_classification."""
+    """Scene-level WTA terms: regression, nll, classification, agent_classification,
+    agent_regression."""
     valid = valid & mask[..., None]
     ade = mode_ade(output.joint_xy, gt_xy, valid)  # (B, A, K)
     weight = mask[..., None].float()
@@ -90,6 +95,7 @@ def scene_wta(
     ).view_as(mask)
     return {
         "regression": _masked_mean(scene_error.gather(1, winner[:, None])[:, 0], scenes),
+        "agent_regression": _masked_mean(ade.gather(-1, agent_best[..., None])[..., 0], mask),
         "nll": _masked_mean(nll, mask),
         "classification": _masked_mean(classification, scenes),
         "agent_classification": _masked_mean(agent_classification, mask),
@@ -133,6 +139,7 @@ def total_loss(
         + config.nll_weight * joint["nll"]
         + config.classification_weight * joint["classification"]
         + config.agent_classification_weight * joint["agent_classification"]
+        + config.agent_regression_weight * joint["agent_regression"]
         + config.marginal_weight
         * (
             config.regression_weight * marginal["regression"]

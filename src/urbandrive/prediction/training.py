@@ -503,3 +503,12 @@ def train(
             f"{len(train_set)} training scenarios ({len(train_windows)} windows), {len(val_set)} validation ({len(val_windows)} windows)"
         )
     return fit(config, train_windows, val_windows, dt_s, out_dir, resume, progress, log)
+
+
+def export_model(checkpoint: Path, destination: Path) -> Path:
+    """Write the model of a training checkpoint without optimizer state (what ships)."""
+    state = read_checkpoint(checkpoint)
+    model = load_model(state)
+    config = config_from_dict(state["train_config"])
+    save_checkpoint(destination, model, None, None, config, int(state["epoch"]))
+    return destination
