@@ -88,6 +88,7 @@ def _register_builtin_loaders() -> None:
     from urbandrive.datasets.scenarionet import LOADER as SCENARIONET_LOADER
     from urbandrive.datasets.womd import LOADER as WOMD_LOADER
     from urbandrive.scenarios.store import LOADER as STORE_LOADER
+    from urbandrive.scenarios.town.loader import LOADER as TOWN_LOADER
 
     register(Av2Loader())
     register(COMMONROAD_LOADER)
@@ -95,6 +96,7 @@ def _register_builtin_loaders() -> None:
     register(SCENARIONET_LOADER)
     register(WOMD_LOADER)
     register(STORE_LOADER)
+    register(TOWN_LOADER)
 
 
 _register_builtin_loaders()
