@@ -13,7 +13,8 @@ import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_distance
-from urbandrive.metrics.collisions import pair_shape, take
+from urbandrive.metrics import kernels
+from urbandrive.metrics.collisions import box_kernel_inputs, pair_shape, take
 from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable
 
 
@@ -66,6 +67,10 @@ def vulnerable_road_user_clearance_on_pairs(
     within `search_radius_m` plus both half-diagonals; box distances run on these only.
     """
     shape = pair_shape(ego, agents)
+    if kernels.enabled() and len(shape) <= 4:
+        per_step = _per_step_compiled(ego, agents, shape, pairs, search_radius_m)
+        minimum = per_step.min(axis=-1)
+        return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
     gap = np.linalg.norm(
         take(agents.xy, shape, pairs, 1) - take(ego.xy[..., None, :, :], shape, pairs, 1), axis=-1
     )
@@ -81,6 +86,29 @@ def vulnerable_road_user_clearance_on_pairs(
     np.minimum.at(per_step, (*index[:-2], index[-1]), _distance_on_pairs(ego, agents, shape, index))
     minimum = per_step.min(axis=-1)
     return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
+
+
+def _per_step_compiled(
+    ego: EgoStates,
+    agents: AgentStates,
+    shape: tuple[int, ...],
+    pairs: tuple[NDArrayInt, ...],
+    search_radius_m: float,
+) -> NDArrayF64:
+    """float64[*B, T]: the per-step clearance of the `*_on_pairs` entry, by the compiled kernel."""
+    boxes = box_kernel_inputs(ego, agents, shape)
+    counts = agents.valid & is_vulnerable(agents.types_per_step())
+    padded = (1,) * (4 - len(shape)) + shape
+    per_step = np.full(padded[:2] + padded[-1:], np.inf)
+    kernels.min_clearance_per_step(
+        *kernels.pairs_batch2(pairs),
+        *boxes,
+        kernels.as_batch2(counts, shape, 0),
+        kernels.as_batch2(_reach(ego, agents), shape, 0),
+        float(search_radius_m),
+        per_step,
+    )
+    return per_step.reshape(shape[:-2] + shape[-1:])
 
 
 def _reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:

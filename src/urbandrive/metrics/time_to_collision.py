@@ -35,9 +35,11 @@ import numpy as np
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_overlap
+from urbandrive.metrics import kernels
 from urbandrive.metrics.collisions import (
     AtFaultCollisionResult,
     agent_angle_from_heading,
+    box_kernel_inputs,
     pair_shape,
     take,
 )
@@ -124,6 +126,9 @@ def time_to_collision_within_bound_on_pairs(
     """
     lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
     shape = pair_shape(ego, agents)
+    if kernels.enabled() and len(shape) <= 4:
+        ttc = _per_step_compiled(ego, agents, collisions, lateral, shape, pairs, config)
+        return _ttc_from_per_step(ttc, collisions, config)
     heading_e = take(ego.heading[..., None, :], shape, pairs, 0)
     xy_e = take(ego.xy[..., None, :, :], shape, pairs, 1)
     direction_e = np.stack([np.cos(heading_e), np.sin(heading_e)], axis=-1)
@@ -172,9 +177,61 @@ def _ttc_result(
     """The per-step minimum over the pairs `index` (into `shape` = [*B, A, T]) of `pair_ttc`."""
     ttc = np.full(shape[:-2] + shape[-1:], np.inf)
     np.minimum.at(ttc, (*index[:-2], index[-1]), pair_ttc)
+    return _ttc_from_per_step(ttc, collisions, config)
+
+
+def _ttc_from_per_step(
+    ttc: NDArrayF64, collisions: AtFaultCollisionResult, config: TimeToCollisionConfig
+) -> TimeToCollisionResult:
+    """The result from the per-step minimum over the pairs, ttc: float64[*B, T] (inf: none)."""
     ttc = np.where(collisions.at_fault_step, 0.0, ttc)
     within = np.all(config.least_min_ttc_s < ttc, axis=-1)
     return TimeToCollisionResult(within, np.min(ttc, axis=-1), ttc)
+
+
+def _per_step_compiled(
+    ego: EgoStates,
+    agents: AgentStates,
+    collisions: AtFaultCollisionResult,
+    lateral: NDArrayBool,
+    shape: tuple[int, ...],
+    pairs: tuple[NDArrayInt, ...],
+    config: TimeToCollisionConfig,
+) -> NDArrayF64:
+    """float64[*B, T]: the per-step TTC over the pairs (inf: none), by the compiled kernel."""
+    ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
+        box_kernel_inputs(ego, agents, shape)  # type: ignore[misc]
+    )
+    reach = 0.5 * (
+        np.hypot(*np.moveaxis(ego.size_per_step()[..., None, :], -1, 0))
+        + np.hypot(*np.moveaxis(agents.size_per_step(), -1, 0))
+    )
+    padded = (1,) * (4 - len(shape)) + shape
+    ttc = np.full(padded[:2] + padded[-1:], np.inf)
+    kernels.min_ttc_per_step(
+        *kernels.pairs_batch2(pairs),
+        ego_xy,
+        ego_cos,
+        ego_sin,
+        kernels.as_batch2(np.asarray(ego.speed_mps, np.float64)[..., None, :], shape, 0),
+        ego_size,
+        agent_xy,
+        agent_cos,
+        agent_sin,
+        kernels.as_batch2(_agent_velocity_along_heading(agents), shape, 1),
+        agent_size,
+        kernels.as_batch2(agents.valid, shape, 0),
+        kernels.as_batch2(np.asarray(collisions.first_collision_step)[..., None], shape, 0)[..., 0],
+        kernels.as_batch2(lateral[..., None, :], shape, 0),
+        kernels.as_batch2(reach, shape, 0),
+        float(config.rear_axle_to_center_m),
+        float(config.ego_stopped_speed_mps),
+        kernels.arccos_threshold(float(np.deg2rad(config.agent_ahead_angle_deg)), True),
+        kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
+        np.ascontiguousarray(config.projection_times_s),
+        ttc,
+    )
+    return ttc.reshape(shape[:-2] + shape[-1:])
 
 
 def _relevant(

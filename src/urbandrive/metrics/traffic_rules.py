@@ -27,6 +27,7 @@ import numpy as np
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_distance, boxes_overlap_convex_polygons
+from urbandrive.metrics import kernels
 from urbandrive.metrics.collisions import take
 from urbandrive.metrics.states import AgentStates, EgoStates
 
@@ -121,6 +122,8 @@ def pedestrian_yield_compliance(
     ego: batch [*E], T steps; agents: batch [*G] broadcastable, A agents; crosswalk_polygons:
     float64[C, P, 2]. `violated_element` is the crosswalk index.
     """
+    if kernels.enabled() and max(ego.xy.ndim - 2, agents.xy.ndim - 3) <= 2:
+        return _first_violation(_violations_compiled(ego, agents, crosswalk_polygons, config))
     polygons = np.asarray(crosswalk_polygons, np.float64)[:, None, :, :]  # [C, 1, P, 2]
     ego_size = ego.size_per_step()[..., None, :]
     ego_on = boxes_overlap_convex_polygons(
@@ -140,6 +143,48 @@ def pedestrian_yield_compliance(
     near = _near_pairs(ego, agents, conflict.any(axis=-2), config.conflict_distance_m)
     violation = (conflict & near[..., None, :]).any(axis=-3)  # [*B, C, T]
     return _first_violation(violation)
+
+
+def _violations_compiled(
+    ego: EgoStates, agents: AgentStates, crosswalk_polygons: NDArrayF64, config: YieldConfig
+) -> NDArrayBool:
+    """bool[*B, C, T]: the violations of `pedestrian_yield_compliance`, by the compiled kernel."""
+    num_steps = ego.xy.shape[-2]
+    ego_batch = (1,) * (4 - ego.xy.ndim) + ego.xy.shape[:-2]  # [E0, E1]
+    agent_shape = np.broadcast_shapes(agents.xy.shape[:-1], agents.valid.shape)
+    agent_batch = (1,) * (4 - len(agent_shape)) + agent_shape[:-2]  # [G0, G1]
+    batch = np.broadcast_shapes(ego.xy.shape[:-2], agent_shape[:-2])
+    yielding = np.isin(agents.types_per_step(), np.asarray(config.yielding_to, np.int64))
+
+    def rows(array: np.ndarray, shape: tuple[int, ...], trailing: int) -> np.ndarray:
+        tail = array.shape[array.ndim - trailing :] if trailing else ()
+        full = np.broadcast_to(array, shape + tail)
+        return np.ascontiguousarray(full).reshape((-1, num_steps) + tail)
+
+    ego_cos, ego_sin = kernels.cos_sin(ego.heading)
+    agent_cos, agent_sin = kernels.cos_sin(agents.heading)
+    ego_shape, agent_full = ego.xy.shape[:-1], agent_shape
+    violation = np.zeros(
+        (1,) * (2 - len(batch)) + batch + (crosswalk_polygons.shape[0], num_steps), bool
+    )
+    kernels.crosswalk_violations(
+        rows(ego.xy, ego_shape, 1),
+        rows(ego_cos, ego_shape, 0),
+        rows(ego_sin, ego_shape, 0),
+        rows(ego.size_per_step(), ego_shape, 1),
+        rows(np.abs(ego.speed_mps) > config.moving_speed_mps, ego_shape, 0),
+        rows(agents.xy, agent_full, 1),
+        rows(agent_cos, agent_full, 0),
+        rows(agent_sin, agent_full, 0),
+        rows(agents.size_per_step(), agent_full, 1),
+        rows(yielding & agents.valid, agent_full, 0),
+        np.ascontiguousarray(crosswalk_polygons, np.float64),
+        float(config.conflict_distance_m),
+        (int(ego_batch[0]), int(ego_batch[1])),
+        (int(agent_batch[0]), int(agent_batch[1])),
+        violation,
+    )
+    return violation.reshape(batch + violation.shape[-2:])
 
 
 def _near_pairs(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics import kernels as metric_kernels
 from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable
 
 #: Slack added to every margin, metres: the exact tests compare squared distances, the boxes
@@ -90,6 +91,10 @@ def interacting_pairs(
     margin = np.asarray(margin_m, np.float64) + SLACK_M
     ego_blocks, agent_blocks = ego.blocks(block_steps), agents.blocks(block_steps)
     group_blocks = ego_blocks.groups(group_size)
+    if metric_kernels.enabled():
+        return _interacting_pairs_compiled(
+            ego, agents, ego_blocks, agent_blocks, group_blocks, margin, block_steps, group_size
+        )
     group, mode, agent, block = np.nonzero(
         _overlap(
             group_blocks.low[:, None, None],
@@ -123,6 +128,34 @@ def interacting_pairs(
         margin[agent],
     )
     return candidate[keep], mode[keep], agent[keep], step[keep]
+
+
+def _interacting_pairs_compiled(
+    ego: StepBoxes,
+    agents: StepBoxes,
+    ego_blocks: StepBoxes,
+    agent_blocks: StepBoxes,
+    group_blocks: StepBoxes,
+    margin: NDArrayF64,
+    block_steps: int,
+    group_size: int,
+) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
+    """`interacting_pairs` by the compiled kernel (`scoring.kernels`): the same pairs."""
+    from urbandrive.planning.scoring.kernels import interacting_pairs_kernel
+
+    def contiguous(array: NDArrayF64) -> NDArrayF64:
+        return np.ascontiguousarray(array, np.float64)
+
+    rows = interacting_pairs_kernel(
+        *(contiguous(box) for box in (ego.low, ego.high, ego_blocks.low, ego_blocks.high)),
+        *(contiguous(box) for box in (group_blocks.low, group_blocks.high)),
+        *(contiguous(box) for box in (agents.low, agents.high)),
+        *(contiguous(box) for box in (agent_blocks.low, agent_blocks.high)),
+        contiguous(np.broadcast_to(margin, agents.low.shape[-3:-2])),
+        block_steps,
+        group_size,
+    )
+    return rows[0], rows[1], rows[2], rows[3]
 
 
 def _overlap(

@@ -1,0 +1,552 @@
+"""Compiled kernels for the metrics' `*_on_pairs` entry points (numba); numpy stays the reference.
+
+Each kernel walks the (batch, agent, step) pairs one by one and does, in scalar code, exactly
+the floating-point operations of the numpy path in the same order (separating axes of
+`geometry.boxes.boxes_overlap`, corner-to-edge distances of `boxes_distance`, the closest
+approach and projected boxes of the TTC), so it gives the same answers bit for bit. Inputs
+whose rounding could differ between libraries (cos, sin, hypot) are computed by numpy and
+passed in.
+
+The switch: `enabled()` is True when numba imports and `set_enabled(False)` (or the
+`numpy_reference()` context) has not turned it off. Without numba the package still imports
+and every metric runs its numpy version. Kernels compile on first use (`cache=True` keeps
+them on disk); call `warm_up()` before timing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from urbandrive.core.typing import NDArrayInt
+
+try:  # numba is optional: without it the numpy reference runs
+    import numba
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    numba = None
+
+HAVE_NUMBA = numba is not None
+_STATE = {"enabled": HAVE_NUMBA}
+
+
+def njit(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`numba.njit(cache=True)` when numba is installed, else the function unchanged."""
+    if numba is None:  # pragma: no cover
+        return function
+    return numba.njit(cache=True)(function)
+
+
+def enabled() -> bool:
+    """Whether the compiled kernels run (numba present and not switched off)."""
+    return _STATE["enabled"]
+
+
+def set_enabled(flag: bool) -> None:
+    """Turn the compiled kernels on (only if numba is installed) or off (numpy reference)."""
+    _STATE["enabled"] = bool(flag) and HAVE_NUMBA
+
+
+@contextlib.contextmanager
+def numpy_reference() -> Iterator[None]:
+    """Run the numpy reference inside the block, whatever the switch said before."""
+    before = _STATE["enabled"]
+    _STATE["enabled"] = False
+    try:
+        yield
+    finally:
+        _STATE["enabled"] = before
+
+
+def as_batch2(array: np.ndarray, shape: tuple[int, ...], trailing: int) -> np.ndarray | None:
+    """`array` broadcast (a view) to `shape` = [*B, A, T] plus its `trailing` last axes, with
+    the batch padded to exactly two axes: [B0, B1, A, T, ...]; None if len(B) > 2."""
+    if len(shape) > 4:
+        return None
+    array = np.asarray(array)
+    tail = array.shape[array.ndim - trailing :] if trailing else ()
+    full = (1,) * (4 - len(shape)) + tuple(shape)
+    return np.broadcast_to(array, full + tail)
+
+
+def pairs_batch2(pairs: tuple[NDArrayInt, ...]) -> tuple[NDArrayInt, ...]:
+    """np.nonzero-style pairs into [*B, A, T] (len(B) <= 2) as four int64 arrays into
+    [B0, B1, A, T] (missing batch axes index 0)."""
+    size = pairs[0].shape[0]
+    padding = tuple(np.zeros(size, np.int64) for _ in range(4 - len(pairs)))
+    return tuple(np.ascontiguousarray(axis, np.int64) for axis in padding + tuple(pairs))
+
+
+def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cos, sin) of `heading` by numpy, on a contiguous copy (the loops the reference uses)."""
+    heading = np.ascontiguousarray(heading, np.float64)
+    return np.cos(heading), np.sin(heading)
+
+
+@functools.lru_cache(maxsize=64)
+def arccos_threshold(threshold_rad: float, strict: bool) -> float:
+    """The smallest c in [-1, 1] with np.arccos(c) < threshold_rad (strict) or <= (not
+    strict), found by bisection over numpy's own arccos, so `c >= result` decides the angle
+    test exactly as `np.arccos(c) < threshold_rad` does (arccos is non-increasing)."""
+
+    def passes(value: float) -> bool:
+        angle = float(np.arccos(np.float64(value)))
+        return angle < threshold_rad if strict else angle <= threshold_rad
+
+    low, high = -1.0, 1.0
+    if passes(low):
+        return low
+    if not passes(high):
+        return np.inf
+    while True:  # passes(high), not passes(low)
+        middle = 0.5 * (low + high)
+        if middle <= low or middle >= high:
+            return high
+        if passes(middle):
+            high = middle
+        else:
+            low = middle
+
+
+@njit
+def boxes_overlap_scalar(
+    xa: float,
+    ya: float,
+    ca: float,
+    sa: float,
+    la: float,
+    wa: float,
+    xb: float,
+    yb: float,
+    cb: float,
+    sb: float,
+    lb: float,
+    wb: float,
+) -> bool:
+    """`geometry.boxes.boxes_overlap` of one pair: centre, (cos, sin) of the heading and
+    (length, width) of box a and box b, metres; the same operations in the same order."""
+    cx, cy = xb - xa, yb - ya
+    ha0, ha1, hb0, hb1 = 0.5 * la, 0.5 * wa, 0.5 * lb, 0.5 * wb
+    c00 = abs(ca * cb + sa * sb)
+    c01 = abs(ca * -sb + sa * cb)
+    c10 = abs(-sa * cb + ca * sb)
+    c11 = abs(-sa * -sb + ca * cb)
+    if abs(ca * cx + sa * cy) > ha0 + (c00 * hb0 + c01 * hb1):
+        return False
+    if abs(-sa * cx + ca * cy) > ha1 + (c10 * hb0 + c11 * hb1):
+        return False
+    if abs(cb * cx + sb * cy) > hb0 + (c00 * ha0 + c10 * ha1):
+        return False
+    return abs(-sb * cx + cb * cy) <= hb1 + (c01 * ha0 + c11 * ha1)
+
+
+@njit
+def _corners(x: float, y: float, c: float, s: float, length: float, width: float) -> np.ndarray:
+    """float64[4, 2]: `geometry.boxes.box_corners` of one box (FL, RL, RR, FR)."""
+    out = np.empty((4, 2))
+    signs = ((1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0))
+    for i in range(4):
+        h0, h1 = 0.5 * length * signs[i][0], 0.5 * width * signs[i][1]
+        out[i, 0] = (c * h0 - s * h1) + x
+        out[i, 1] = (s * h0 + c * h1) + y
+    return out
+
+
+@njit
+def _corners_to_edges_sq(points: np.ndarray, polygon: np.ndarray) -> float:
+    """Smallest squared distance from points[4, 2] to the edges of polygon[4, 2]."""
+    best = np.inf
+    for i in range(4):
+        for e in range(4):
+            sx, sy = polygon[e, 0], polygon[e, 1]
+            dx, dy = polygon[(e + 1) % 4, 0] - sx, polygon[(e + 1) % 4, 1] - sy
+            ox, oy = points[i, 0] - sx, points[i, 1] - sy
+            length_sq = max(dx * dx + dy * dy, 1e-18)
+            ratio = min(max((ox * dx + oy * dy) / length_sq, 0.0), 1.0)
+            gx, gy = ox - ratio * dx, oy - ratio * dy
+            best = min(best, gx * gx + gy * gy)
+    return best
+
+
+@njit
+def boxes_distance_scalar(
+    xa: float,
+    ya: float,
+    ca: float,
+    sa: float,
+    la: float,
+    wa: float,
+    xb: float,
+    yb: float,
+    cb: float,
+    sb: float,
+    lb: float,
+    wb: float,
+) -> float:
+    """`geometry.boxes.boxes_distance` of one pair (arguments as `boxes_overlap_scalar`)."""
+    if boxes_overlap_scalar(xa, ya, ca, sa, la, wa, xb, yb, cb, sb, lb, wb):
+        return 0.0
+    corners_a = _corners(xa, ya, ca, sa, la, wa)
+    corners_b = _corners(xb, yb, cb, sb, lb, wb)
+    return min(
+        np.sqrt(_corners_to_edges_sq(corners_a, corners_b)),
+        np.sqrt(_corners_to_edges_sq(corners_b, corners_a)),
+    )
+
+
+@njit
+def first_overlap_steps(
+    b0: np.ndarray,
+    b1: np.ndarray,
+    agent: np.ndarray,
+    step: np.ndarray,
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_size: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_size: np.ndarray,
+    valid: np.ndarray,
+    first_step: np.ndarray,
+) -> None:
+    """Lower first_step[B0, B1, A] (start it at T) to the first step with a valid agent whose
+    box overlaps the ego's, over the pairs (b0, b1, agent, step) int64[P]. Arrays are
+    [B0, B1, A, T] (+2 for xy and size, metres); cos / sin of the headings. A pair at or after
+    its row's first overlap so far is skipped (only the first overlap is used)."""
+    for p in range(b0.shape[0]):
+        i, j, a, t = b0[p], b1[p], agent[p], step[p]
+        if t >= first_step[i, j, a] or not valid[i, j, a, t]:
+            continue
+        if boxes_overlap_scalar(
+            ego_xy[i, j, a, t, 0],
+            ego_xy[i, j, a, t, 1],
+            ego_cos[i, j, a, t],
+            ego_sin[i, j, a, t],
+            ego_size[i, j, a, t, 0],
+            ego_size[i, j, a, t, 1],
+            agent_xy[i, j, a, t, 0],
+            agent_xy[i, j, a, t, 1],
+            agent_cos[i, j, a, t],
+            agent_sin[i, j, a, t],
+            agent_size[i, j, a, t, 0],
+            agent_size[i, j, a, t, 1],
+        ):
+            first_step[i, j, a] = t
+
+
+@njit
+def min_clearance_per_step(
+    b0: np.ndarray,
+    b1: np.ndarray,
+    agent: np.ndarray,
+    step: np.ndarray,
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_size: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_size: np.ndarray,
+    counts: np.ndarray,
+    reach_m: np.ndarray,
+    search_radius_m: float,
+    per_step: np.ndarray,
+) -> None:
+    """Lower per_step[B0, B1, T] (start it at inf) to the ego-to-agent box distance, metres,
+    over the pairs whose agent `counts` (valid and vulnerable, bool[B0, B1, A, T]) and whose
+    centres are within `search_radius_m` + reach_m[B0, B1, A, T]. Arrays as
+    `first_overlap_steps`."""
+    for p in range(b0.shape[0]):
+        i, j, a, t = b0[p], b1[p], agent[p], step[p]
+        if not counts[i, j, a, t]:
+            continue
+        dx = agent_xy[i, j, a, t, 0] - ego_xy[i, j, a, t, 0]
+        dy = agent_xy[i, j, a, t, 1] - ego_xy[i, j, a, t, 1]
+        if not np.sqrt(dx * dx + dy * dy) <= search_radius_m + reach_m[i, j, a, t]:
+            continue
+        distance = boxes_distance_scalar(
+            ego_xy[i, j, a, t, 0],
+            ego_xy[i, j, a, t, 1],
+            ego_cos[i, j, a, t],
+            ego_sin[i, j, a, t],
+            ego_size[i, j, a, t, 0],
+            ego_size[i, j, a, t, 1],
+            agent_xy[i, j, a, t, 0],
+            agent_xy[i, j, a, t, 1],
+            agent_cos[i, j, a, t],
+            agent_sin[i, j, a, t],
+            agent_size[i, j, a, t, 0],
+            agent_size[i, j, a, t, 1],
+        )
+        if distance < per_step[i, j, t]:
+            per_step[i, j, t] = distance
+
+
+@njit
+def _pair_relevant(
+    offset_x: float,
+    offset_y: float,
+    cos_e: float,
+    sin_e: float,
+    cos_ahead: float,
+    cos_not_behind: float,
+    lateral: bool,
+) -> bool:
+    """nuPlan's TTC relevance angle test of one pair (`time_to_collision._relevant`): the
+    agent at `offset` from the ego's rear axle is ahead, or beside (not behind) on `lateral`
+    steps; angles compared through their exact cosine thresholds (`arccos_threshold`)."""
+    distance = np.sqrt(offset_x * offset_x + offset_y * offset_y)
+    if not distance > 0:  # angle NaN: neither ahead nor behind
+        return lateral
+    cosine = min(max((offset_x * cos_e + offset_y * sin_e) / distance, -1.0), 1.0)
+    return cosine >= cos_ahead or (lateral and cosine >= cos_not_behind)
+
+
+@njit
+def _first_projected_hit(
+    xy_e: np.ndarray,
+    cos_e: float,
+    sin_e: float,
+    speed_e: float,
+    size_e: np.ndarray,
+    xy_a: np.ndarray,
+    cos_a: float,
+    sin_a: float,
+    velocity_a: np.ndarray,
+    size_a: np.ndarray,
+    reach_m: float,
+    times_s: np.ndarray,
+    below_s: float,
+) -> float:
+    """The first projection time below `below_s` at which the projected boxes overlap, else
+    inf (`time_to_collision._projected_ttc` of one pair)."""
+    velocity_x, velocity_y = speed_e * cos_e, speed_e * sin_e
+    for k in range(times_s.shape[0]):
+        time_s = times_s[k]
+        if time_s >= below_s:
+            break
+        ex, ey = xy_e[0] + time_s * velocity_x, xy_e[1] + time_s * velocity_y
+        ax, ay = xy_a[0] + time_s * velocity_a[0], xy_a[1] + time_s * velocity_a[1]
+        gx, gy = ax - ex, ay - ey
+        if not gx * gx + gy * gy <= reach_m * reach_m:
+            continue
+        if boxes_overlap_scalar(
+            ex, ey, cos_e, sin_e, size_e[0], size_e[1], ax, ay, cos_a, sin_a, size_a[0], size_a[1]
+        ):
+            return time_s
+    return np.inf
+
+
+@njit
+def _meets(
+    rx: float, ry: float, vx: float, vy: float, reach_m: float, first_s: float, last_s: float
+) -> bool:
+    """`time_to_collision._closest_approach_within` of one pair."""
+    speed_sq = vx * vx + vy * vy
+    closing = -(rx * vx + ry * vy)
+    closest = closing / speed_sq if speed_sq > 0 else 0.0
+    closest = min(max(closest, first_s), last_s)
+    gx, gy = rx + closest * vx, ry + closest * vy
+    return gx * gx + gy * gy <= reach_m * reach_m
+
+
+@njit
+def min_ttc_per_step(
+    b0: np.ndarray,
+    b1: np.ndarray,
+    agent: np.ndarray,
+    step: np.ndarray,
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_speed: np.ndarray,
+    ego_size: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_velocity: np.ndarray,
+    agent_size: np.ndarray,
+    valid: np.ndarray,
+    first_collision_step: np.ndarray,
+    lateral: np.ndarray,
+    reach_m: np.ndarray,
+    rear_axle_m: float,
+    stopped_mps: float,
+    cos_ahead: float,
+    cos_not_behind: float,
+    times_s: np.ndarray,
+    ttc: np.ndarray,
+) -> None:
+    """Lower ttc[B0, B1, T] (start it at inf) to each relevant pair's projected TTC, seconds
+    (`time_to_collision_within_bound_on_pairs`). Arrays [B0, B1, A, T] (+2 for xy, size,
+    velocity); first_collision_step: int64[B0, B1, A]; lateral: bool[B0, B1, A, T];
+    reach_m: the sum of half-diagonals; times_s: the projection grid."""
+    for p in range(b0.shape[0]):
+        i, j, a, t = b0[p], b1[p], agent[p], step[p]
+        speed_e = ego_speed[i, j, a, t]
+        if not valid[i, j, a, t] or t >= first_collision_step[i, j, a]:
+            continue
+        if not abs(speed_e) > stopped_mps:
+            continue
+        cos_e, sin_e = ego_cos[i, j, a, t], ego_sin[i, j, a, t]
+        ex, ey = ego_xy[i, j, a, t, 0], ego_xy[i, j, a, t, 1]
+        ax, ay = agent_xy[i, j, a, t, 0], agent_xy[i, j, a, t, 1]
+        rear_x, rear_y = ex - rear_axle_m * cos_e, ey - rear_axle_m * sin_e
+        if not _pair_relevant(
+            ax - rear_x, ay - rear_y, cos_e, sin_e, cos_ahead, cos_not_behind, lateral[i, j, a, t]
+        ):
+            continue
+        velocity_a = agent_velocity[i, j, a, t]
+        relative_vx = velocity_a[0] - speed_e * cos_e
+        relative_vy = velocity_a[1] - speed_e * sin_e
+        reach = reach_m[i, j, a, t]
+        if not _meets(ax - ex, ay - ey, relative_vx, relative_vy, reach, times_s[0], times_s[-1]):
+            continue
+        hit = _first_projected_hit(
+            ego_xy[i, j, a, t],
+            cos_e,
+            sin_e,
+            speed_e,
+            ego_size[i, j, a, t],
+            agent_xy[i, j, a, t],
+            agent_cos[i, j, a, t],
+            agent_sin[i, j, a, t],
+            velocity_a,
+            agent_size[i, j, a, t],
+            reach,
+            times_s,
+            ttc[i, j, t],
+        )
+        if hit < ttc[i, j, t]:
+            ttc[i, j, t] = hit
+
+
+@njit
+def box_overlaps_convex_polygon(
+    x: float, y: float, c: float, s: float, length: float, width: float, polygon: np.ndarray
+) -> bool:
+    """`geometry.boxes.boxes_overlap_convex_polygons` of one box (centre, cos / sin of the
+    heading, length, width; metres) and one polygon float64[P, 2]: separating axes."""
+    corners = _corners(x, y, c, s, length, width)
+    num_vertices = polygon.shape[0]
+    for n in range(2 + num_vertices):
+        if n == 0:
+            axis_x, axis_y = c, s
+        elif n == 1:
+            axis_x, axis_y = -s, c
+        else:
+            v = n - 2
+            w = (v + 1) % num_vertices
+            axis_x = -(polygon[w, 1] - polygon[v, 1])
+            axis_y = polygon[w, 0] - polygon[v, 0]
+        box_low, box_high = np.inf, -np.inf
+        for i in range(4):
+            on_axis = axis_x * corners[i, 0] + axis_y * corners[i, 1]
+            box_low, box_high = min(box_low, on_axis), max(box_high, on_axis)
+        polygon_low, polygon_high = np.inf, -np.inf
+        for v in range(num_vertices):
+            on_axis = axis_x * polygon[v, 0] + axis_y * polygon[v, 1]
+            polygon_low, polygon_high = min(polygon_low, on_axis), max(polygon_high, on_axis)
+        if box_high < polygon_low or polygon_high < box_low:
+            return False
+    return True
+
+
+@njit
+def _on_polygons(
+    xy: np.ndarray,
+    cos: np.ndarray,
+    sin: np.ndarray,
+    size: np.ndarray,
+    active: np.ndarray,
+    polygons: np.ndarray,
+) -> np.ndarray:
+    """bool[R, C, T]: box r at step t (where `active` [R, T]) overlaps polygon c.
+    xy, size: [R, T, 2]; cos, sin: [R, T]; polygons: [C, P, 2]."""
+    num_rows, num_steps = active.shape
+    out = np.zeros((num_rows, polygons.shape[0], num_steps), np.bool_)
+    for r in range(num_rows):
+        for t in range(num_steps):
+            if not active[r, t]:
+                continue
+            for c in range(polygons.shape[0]):
+                out[r, c, t] = box_overlaps_convex_polygon(
+                    xy[r, t, 0], xy[r, t, 1], cos[r, t], sin[r, t], size[r, t, 0],
+                    size[r, t, 1], polygons[c],
+                )  # fmt: skip
+    return out
+
+
+@njit
+def crosswalk_violations(
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_size: np.ndarray,
+    ego_moving: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_size: np.ndarray,
+    yielding: np.ndarray,
+    polygons: np.ndarray,
+    conflict_distance_m: float,
+    ego_batch: tuple[int, int],
+    agent_batch: tuple[int, int],
+    violation: np.ndarray,
+) -> None:
+    """Set violation[B0, B1, C, T] where the moving ego is on crosswalk c with a yielding agent
+    on it within `conflict_distance_m` (box to box) at step t
+    (`traffic_rules.pedestrian_yield_compliance`). Ego rows [E0 * E1, T] (+2 for xy, size),
+    agent rows [G0 * G1 * A, T] (+2), contiguous; ego_batch = (E0, E1), agent_batch =
+    (G0, G1), each axis 1 or the broadcast one; ego_moving, yielding: bool."""
+    (e0, e1), (g0, g1) = ego_batch, agent_batch
+    num_agents = yielding.shape[0] // (g0 * g1)
+    ego_on = _on_polygons(ego_xy, ego_cos, ego_sin, ego_size, ego_moving, polygons)
+    agent_on = _on_polygons(agent_xy, agent_cos, agent_sin, agent_size, yielding, polygons)
+    for i in range(violation.shape[0]):
+        for j in range(violation.shape[1]):
+            e = min(i, e0 - 1) * e1 + min(j, e1 - 1)
+            first_agent = (min(i, g0 - 1) * g1 + min(j, g1 - 1)) * num_agents
+            for c in range(polygons.shape[0]):
+                for t in range(ego_moving.shape[1]):
+                    if not ego_on[e, c, t]:
+                        continue
+                    for g in range(first_agent, first_agent + num_agents):
+                        if agent_on[g, c, t] and _rows_within(
+                            ego_xy, ego_cos, ego_sin, ego_size, e, agent_xy, agent_cos,
+                            agent_sin, agent_size, g, t, conflict_distance_m,
+                        ):  # fmt: skip
+                            violation[i, j, c, t] = True
+                            break
+
+
+@njit
+def _rows_within(
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_size: np.ndarray,
+    e: int,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_size: np.ndarray,
+    g: int,
+    t: int,
+    max_distance_m: float,
+) -> bool:
+    """Box distance of ego row e and agent row g at step t <= max_distance_m (rows as
+    `crosswalk_violations`)."""
+    distance = boxes_distance_scalar(
+        ego_xy[e, t, 0], ego_xy[e, t, 1], ego_cos[e, t], ego_sin[e, t], ego_size[e, t, 0],
+        ego_size[e, t, 1], agent_xy[g, t, 0], agent_xy[g, t, 1], agent_cos[g, t],
+        agent_sin[g, t], agent_size[g, t, 0], agent_size[g, t, 1],
+    )  # fmt: skip
+    return distance <= max_distance_m

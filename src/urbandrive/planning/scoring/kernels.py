@@ -1,0 +1,95 @@
+"""Compiled kernel of the scorer's pair broad phase (`pairs.interacting_pairs`), numba.
+
+The same coarse-to-fine test as the numpy reference (group x block boxes, then candidate x
+block, then per step), the same comparisons in the same order, in loops that never build the
+coarse levels' index arrays: the same pairs in the same order. The switch and the fallback
+without numba are `urbandrive.metrics.kernels`'.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.metrics.kernels import njit
+
+
+@njit
+def _boxes_meet(
+    low_a: NDArrayF64, high_a: NDArrayF64, low_b: NDArrayF64, high_b: NDArrayF64, margin: float
+) -> bool:
+    """`pairs._overlap` of one pair of boxes [2] each, a grown by `margin`."""
+    meet_x = low_a[0] - margin <= high_b[0] and low_b[0] <= high_a[0] + margin
+    return meet_x and low_a[1] - margin <= high_b[1] and low_b[1] <= high_a[1] + margin
+
+
+@njit
+def _grow(rows: NDArrayInt) -> NDArrayInt:
+    """rows int64[4, N] copied into int64[4, 2 N]."""
+    grown = np.empty((4, 2 * rows.shape[1]), np.int64)
+    grown[:, : rows.shape[1]] = rows
+    return grown
+
+
+@njit
+def interacting_pairs_kernel(
+    ego_low: NDArrayF64,
+    ego_high: NDArrayF64,
+    ego_block_low: NDArrayF64,
+    ego_block_high: NDArrayF64,
+    group_low: NDArrayF64,
+    group_high: NDArrayF64,
+    agent_low: NDArrayF64,
+    agent_high: NDArrayF64,
+    agent_block_low: NDArrayF64,
+    agent_block_high: NDArrayF64,
+    margin: NDArrayF64,
+    block_steps: int,
+    group_size: int,
+) -> NDArrayInt:
+    """int64[4, P]: (candidate, mode, agent, step) rows of the overlapping pairs.
+
+    ego_*: [M, T, 2], ego_block_*: [M, B, 2], group_*: [G, B, 2]; agent_*: [K, A, T, 2],
+    agent_block_*: [K, A, B, 2]; margin: float64[A] (slack included), metres.
+    """
+    num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
+    num_modes, num_agents = agent_block_low.shape[0], agent_block_low.shape[1]
+    num_blocks = agent_block_low.shape[2]
+    rows = np.empty((4, 1024), np.int64)
+    count = 0
+    for g in range(group_low.shape[0]):
+        for k in range(num_modes):
+            for a in range(num_agents):
+                for b in range(num_blocks):
+                    if not _boxes_meet(
+                        group_low[g, b],
+                        group_high[g, b],
+                        agent_block_low[k, a, b],
+                        agent_block_high[k, a, b],
+                        margin[a],
+                    ):
+                        continue
+                    for m in range(g * group_size, min((g + 1) * group_size, num_candidates)):
+                        if not _boxes_meet(
+                            ego_block_low[m, b],
+                            ego_block_high[m, b],
+                            agent_block_low[k, a, b],
+                            agent_block_high[k, a, b],
+                            margin[a],
+                        ):
+                            continue
+                        for t in range(b * block_steps, min((b + 1) * block_steps, num_steps)):
+                            if not _boxes_meet(
+                                ego_low[m, t],
+                                ego_high[m, t],
+                                agent_low[k, a, t],
+                                agent_high[k, a, t],
+                                margin[a],
+                            ):
+                                continue
+                            if count == rows.shape[1]:
+                                rows = _grow(rows)
+                            rows[0, count], rows[1, count] = m, k
+                            rows[2, count], rows[3, count] = a, t
+                            count += 1
+    return rows[:, :count]

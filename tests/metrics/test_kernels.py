@@ -1,0 +1,205 @@
+"""The compiled kernels (`urbandrive.metrics.kernels`) equal the numpy reference exactly: the
+scalar box tests on random and touching boxes, and every `*_on_pairs` entry point and the
+crosswalk-yield rule with the kernels on and off, over random scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from urbandrive.core.agent_type import AgentType
+from urbandrive.geometry.boxes import (
+    boxes_distance,
+    boxes_overlap,
+    boxes_overlap_convex_polygons,
+)
+from urbandrive.metrics import kernels
+from urbandrive.metrics.clearance import vulnerable_road_user_clearance_on_pairs
+from urbandrive.metrics.collisions import (
+    no_ego_at_fault_collisions,
+    no_ego_at_fault_collisions_on_pairs,
+)
+from urbandrive.metrics.states import AgentStates, EgoStates
+from urbandrive.metrics.time_to_collision import time_to_collision_within_bound_on_pairs
+from urbandrive.metrics.traffic_rules import YieldConfig, pedestrian_yield_compliance
+
+from .test_on_pairs import (
+    NUM_AGENTS,
+    NUM_CANDIDATES,
+    NUM_MODES,
+    NUM_STEPS,
+    _assert_same_collisions,
+    _random_scene,
+)
+
+pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
+
+
+def _random_boxes(seed: int, count: int, snap: bool) -> tuple[np.ndarray, ...]:
+    """Box pairs: xy float64[N, 2], heading [N], size [N, 2] for a and b; with `snap`, on a
+    0.5 m grid at right angles (many exactly touching boxes)."""
+    rng = np.random.default_rng(seed)
+    xy_a, xy_b = rng.uniform(-4, 4, (2, count, 2))
+    heading_a, heading_b = rng.uniform(-np.pi, np.pi, (2, count))
+    size_a, size_b = rng.uniform(0.2, 5.0, (2, count, 2))
+    if snap:
+        xy_a, xy_b = np.round(xy_a * 2) / 2, np.round(xy_b * 2) / 2
+        size_a, size_b = np.round(size_a * 2) / 2 + 0.5, np.round(size_b * 2) / 2 + 0.5
+        heading_a = rng.choice([0.0, 0.5 * np.pi, np.pi, -0.5 * np.pi], count)
+        heading_b = rng.choice([0.0, 0.5 * np.pi, np.pi], count)
+    return xy_a, heading_a, size_a, xy_b, heading_b, size_b
+
+
+def _scalar_args(boxes: tuple[np.ndarray, ...], n: int) -> tuple[float, ...]:
+    xy_a, heading_a, size_a, xy_b, heading_b, size_b = boxes
+    return (
+        xy_a[n, 0], xy_a[n, 1], np.cos(heading_a[n]), np.sin(heading_a[n]), size_a[n, 0],
+        size_a[n, 1], xy_b[n, 0], xy_b[n, 1], np.cos(heading_b[n]), np.sin(heading_b[n]),
+        size_b[n, 0], size_b[n, 1],
+    )  # fmt: skip
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.booleans())
+def test_scalar_box_tests_equal_numpy(seed: int, snap: bool) -> None:
+    boxes = _random_boxes(seed, 64, snap)
+    overlap, distance = boxes_overlap(*boxes), boxes_distance(*boxes)
+    for n in range(64):
+        args = _scalar_args(boxes, n)
+        assert kernels.boxes_overlap_scalar(*args) == overlap[n]
+        assert kernels.boxes_distance_scalar(*args) == distance[n]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_scalar_box_on_polygon_equals_numpy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    xy, heading, size = (
+        rng.uniform(-6, 6, (40, 2)),
+        rng.uniform(-4, 4, 40),
+        rng.uniform(1, 5, (40, 2)),
+    )
+    polygon = np.array([[-3.0, -2.0], [3.0, -2.5], [3.5, 2.0], [-2.0, 2.0], [-2.0, 2.0]])
+    expected = boxes_overlap_convex_polygons(xy, heading, size, polygon)
+    for n in range(40):
+        found = kernels.box_overlaps_convex_polygon(
+            xy[n, 0], xy[n, 1], np.cos(heading[n]), np.sin(heading[n]), size[n, 0], size[n, 1],
+            polygon,
+        )  # fmt: skip
+        assert found == expected[n]
+
+
+@pytest.mark.parametrize("degrees", [20.0, 150.0, 0.0, 180.0])
+@pytest.mark.parametrize("strict", [True, False])
+def test_arccos_threshold_decides_like_arccos(degrees: float, strict: bool) -> None:
+    threshold = float(np.deg2rad(degrees))
+    limit = kernels.arccos_threshold(threshold, strict)
+    cosines = np.concatenate([np.linspace(-1, 1, 2001), np.nextafter(limit, [-2.0, 2.0]), [limit]])
+    cosines = cosines[np.abs(cosines) <= 1]
+    angle = np.arccos(cosines)
+    np.testing.assert_array_equal(
+        cosines >= limit, angle < threshold if strict else angle <= threshold
+    )
+
+
+def _both(function, *args):  # type: ignore[no-untyped-def]
+    """(compiled, numpy reference) results of `function(*args)`."""
+    compiled = function(*args)
+    with kernels.numpy_reference():
+        return compiled, function(*args)
+
+
+def _pairs(seed: int, keep: float) -> tuple[np.ndarray, ...]:
+    """A random share `keep` of every (candidate, mode, agent, step), shuffled."""
+    mask = np.random.default_rng(seed).random((NUM_CANDIDATES, NUM_MODES, NUM_AGENTS, NUM_STEPS))
+    pairs = np.nonzero(mask < keep)
+    order = np.random.default_rng(seed + 1).permutation(pairs[0].size)
+    return tuple(axis[order] for axis in pairs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.3, 1.0]))
+def test_compiled_collisions_on_pairs_equal_numpy(seed: int, keep: float) -> None:
+    ego, agents, lateral = _random_scene(seed)
+    compiled, reference = _both(
+        no_ego_at_fault_collisions_on_pairs, ego, agents, lateral, _pairs(seed, keep)
+    )
+    _assert_same_collisions(compiled, reference)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.3, 1.0]))
+def test_compiled_time_to_collision_on_pairs_equals_numpy(seed: int, keep: float) -> None:
+    ego, agents, lateral = _random_scene(seed)
+    junction = np.random.default_rng(seed + 1).random(lateral.shape) < 0.3
+    collisions = no_ego_at_fault_collisions(ego, agents, lateral)
+    compiled, reference = _both(
+        time_to_collision_within_bound_on_pairs,
+        ego, agents, collisions, lateral, junction, _pairs(seed, keep),
+    )  # fmt: skip
+    np.testing.assert_array_equal(compiled.time_to_collision_s, reference.time_to_collision_s)
+    np.testing.assert_array_equal(compiled.within_bound, reference.within_bound)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([0.3, 1.0]), st.sampled_from([1.0, 3.0]))
+def test_compiled_clearance_on_pairs_equals_numpy(seed: int, keep: float, radius_m: float) -> None:
+    ego, agents, _ = _random_scene(seed)
+    compiled, reference = _both(
+        vulnerable_road_user_clearance_on_pairs, ego, agents, _pairs(seed, keep), 1.0, radius_m
+    )
+    np.testing.assert_array_equal(compiled.clearance_per_step_m, reference.clearance_per_step_m)
+    np.testing.assert_array_equal(compiled.min_clearance_m, reference.min_clearance_m)
+
+
+def _crosswalk_scene(seed: int) -> tuple[EgoStates, AgentStates, np.ndarray]:
+    """Egos [M, 1] driving across x = 10, pedestrians [K] on and around crosswalks there."""
+    rng = np.random.default_rng(seed)
+    ego, agents, _ = _random_scene(seed)
+    xy = agents.xy.copy()
+    xy[..., 0] = 8.0 + rng.uniform(-3, 3, xy.shape[:-3] + (1, 1)) + 0.3 * (xy[..., 0] - 10)
+    types = np.where(rng.random(NUM_AGENTS) < 0.7, AgentType.PEDESTRIAN, agents.types)
+    walkers = AgentStates(xy, agents.heading, agents.velocity, agents.size_m, types, agents.valid)
+    polygons = np.array(
+        [
+            [[6.0, -8.0], [11.0, -8.0], [11.0, 8.0], [6.0, 8.0], [6.0, 8.0]],
+            [[14.0, -5.0], [17.0, -6.0], [18.0, 5.0], [13.0, 6.0], [14.0, -5.0]],
+        ]
+    )
+    return ego, walkers, polygons
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([1.0, 4.0]))
+def test_compiled_crosswalk_yield_equals_numpy(seed: int, distance_m: float) -> None:
+    ego, agents, polygons = _crosswalk_scene(seed)
+    config = YieldConfig(conflict_distance_m=distance_m)
+    compiled, reference = _both(pedestrian_yield_compliance, ego, agents, polygons, config)
+    for name in ("score", "first_violation_step", "violated_element"):
+        np.testing.assert_array_equal(getattr(compiled, name), getattr(reference, name))
+
+
+def test_compiled_crosswalk_yield_finds_violations_over_unbatched_inputs() -> None:
+    ego, agents, polygons = _crosswalk_scene(7)
+    single_ego = EgoStates(ego.xy[0, 0], ego.heading[0, 0], ego.speed_mps[0, 0], ego.size_m)
+    single = AgentStates(
+        agents.xy[0], agents.heading[0], agents.velocity[0], agents.size_m, agents.types,
+        agents.valid[0],
+    )  # fmt: skip
+    compiled, reference = _both(pedestrian_yield_compliance, single_ego, single, polygons)
+    assert compiled.score.shape == reference.score.shape == ()
+    assert compiled.first_violation_step == reference.first_violation_step
+
+
+def test_the_switch_turns_the_kernels_off_and_back() -> None:
+    assert kernels.enabled()
+    with kernels.numpy_reference():
+        assert not kernels.enabled()
+    assert kernels.enabled()
+    kernels.set_enabled(False)
+    try:
+        assert not kernels.enabled()
+    finally:
+        kernels.set_enabled(True)
