@@ -15,12 +15,17 @@ from urbandrive.metrics.kernels import njit
 
 
 @njit
-def _boxes_meet(
-    low_a: NDArrayF64, high_a: NDArrayF64, low_b: NDArrayF64, high_b: NDArrayF64, margin: float
+def _meet(
+    low_a: tuple[float, float],
+    high_a: tuple[float, float],
+    low_b: tuple[float, float],
+    high_b: tuple[float, float],
+    margin: float,
 ) -> bool:
-    """`pairs._overlap` of one pair of boxes [2] each, a grown by `margin`."""
-    meet_x = low_a[0] - margin <= high_b[0] and low_b[0] <= high_a[0] + margin
-    return meet_x and low_a[1] - margin <= high_b[1] and low_b[1] <= high_a[1] + margin
+    """`pairs._overlap` of one pair of boxes (x, y) low / high corners, a grown by `margin`."""
+    if not (low_a[0] - margin <= high_b[0] and low_b[0] <= high_a[0] + margin):
+        return False
+    return low_a[1] - margin <= high_b[1] and low_b[1] <= high_a[1] + margin
 
 
 @njit
@@ -54,36 +59,34 @@ def interacting_pairs_kernel(
     """
     num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
     num_modes, num_agents = agent_block_low.shape[0], agent_block_low.shape[1]
-    num_blocks = agent_block_low.shape[2]
-    rows = np.empty((4, 1024), np.int64)
+    rows = np.empty((4, 4096), np.int64)
     count = 0
     for g in range(group_low.shape[0]):
         for k in range(num_modes):
             for a in range(num_agents):
-                for b in range(num_blocks):
-                    if not _boxes_meet(
-                        group_low[g, b],
-                        group_high[g, b],
-                        agent_block_low[k, a, b],
-                        agent_block_high[k, a, b],
-                        margin[a],
+                for b in range(agent_block_low.shape[2]):
+                    low_b = (agent_block_low[k, a, b, 0], agent_block_low[k, a, b, 1])
+                    high_b = (agent_block_high[k, a, b, 0], agent_block_high[k, a, b, 1])
+                    group = (group_low[g, b, 0], group_low[g, b, 1])
+                    if not _meet(
+                        group, (group_high[g, b, 0], group_high[g, b, 1]), low_b, high_b, margin[a]
                     ):
                         continue
                     for m in range(g * group_size, min((g + 1) * group_size, num_candidates)):
-                        if not _boxes_meet(
-                            ego_block_low[m, b],
-                            ego_block_high[m, b],
-                            agent_block_low[k, a, b],
-                            agent_block_high[k, a, b],
+                        if not _meet(
+                            (ego_block_low[m, b, 0], ego_block_low[m, b, 1]),
+                            (ego_block_high[m, b, 0], ego_block_high[m, b, 1]),
+                            low_b,
+                            high_b,
                             margin[a],
                         ):
                             continue
                         for t in range(b * block_steps, min((b + 1) * block_steps, num_steps)):
-                            if not _boxes_meet(
-                                ego_low[m, t],
-                                ego_high[m, t],
-                                agent_low[k, a, t],
-                                agent_high[k, a, t],
+                            if not _meet(
+                                (ego_low[m, t, 0], ego_low[m, t, 1]),
+                                (ego_high[m, t, 0], ego_high[m, t, 1]),
+                                (agent_low[k, a, t, 0], agent_low[k, a, t, 1]),
+                                (agent_high[k, a, t, 0], agent_high[k, a, t, 1]),
                                 margin[a],
                             ):
                                 continue
