@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ from urbandrive.scenarios.families.plan import CURRENT_INDEX, Plan, Puppet
 from urbandrive.scenarios.families.sites import SiteUnavailableError
 from urbandrive.scenarios.town import Town, light_states, walk_signals
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12
 #: Agents this close to where a staged agent starts are taken off the map, m.
 STAGE_CLEARANCE_M = 7.0
 _FLAGS = ("is_parked", "is_double_parked", "hazard_lights", "is_jaywalker")
@@ -114,8 +114,6 @@ def build_family_scenario(
 
 
 def _with_metadata(scenario: Scenario, extra: dict[str, Any]) -> Scenario:
-    from dataclasses import replace
-
     return replace(scenario, metadata={**extra, **scenario.metadata})
 
 
@@ -181,6 +179,10 @@ def stage(
             driver.speed_mps,
             driver.speed_factor,
         )
+        if driver.critical_gap_s is not None:
+            gaps = world.drivers.critical_gap_s.copy()
+            gaps[row] = driver.critical_gap_s
+            world = replace(world, drivers=replace(world.drivers, critical_gap_s=gaps))
     for walker in plan.walkers:
         row = staging.take(walker.name, AgentType.PEDESTRIAN)
         world = edit.place(

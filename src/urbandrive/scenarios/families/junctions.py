@@ -5,6 +5,7 @@ Families that need a light phase let the background run until the phase is near.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -237,15 +238,15 @@ def plan_unprotected_left(
     lanes = _approach_route(context, connector)
     path = route_path(context.town, context.traffic_map, lanes, context.num_points)
     start = first_s_on_lane(path, connector) - params["distance_m"] - 2.35
-    ego = _ego(context, lanes, max(start, 2.0), params["speed_mps"])
+    ego = replace(_ego(context, lanes, max(start, 2.0), params["speed_mps"]), critical_gap_s=3.0)
     drivers = _oncoming(context, intersection, arm, rng, params)
     exit_lane = lanes[lanes.index(connector) + 1]
     checks = {
         **_line_checks(ego, connector),
-        "exit_xy": context.town.road_map.lanes[exit_lane].centerline.tolist(),
+        "exit_xy": _exit_xy(ego, exit_lane),
     }
     corridors = [_corridor(ego.path, 0.0, checks["line_m"] + 40.0)]
-    corridors += [_corridor(d.path, 0.0, d.s_m + 80.0) for d in drivers[:1]]
+    corridors += [_corridor(d.path, 0.0, d.s_m + 60.0, 0.0, 5.5) for d in drivers[:1]]
     return Plan(
         ego,
         JUNCTION_DURATION_S,
@@ -257,6 +258,19 @@ def plan_unprotected_left(
         key_actors=tuple(d.name for d in drivers),
         checks=checks,
     )
+
+
+def _exit_xy(ego: Driver, exit_lane: int) -> list:
+    """The ego's path from the start of `exit_lane` on, 150 m, every 2 m (JSON-ready)."""
+    start = int(first_s_on_lane(ego.path, exit_lane))
+    return ego.path.xy[start : start + 150 : 2].tolist()
+
+
+def _enters_box_problem(scenario: Scenario) -> str | None:
+    """The expert must at least start its turn (front 2 m past the line) before the end."""
+    checks = scenario.metadata["checks"]
+    past = criteria.ego_front_past_m(scenario, checks["line_xy"], checks["line_heading_rad"])
+    return None if past[-1] > 2.0 else "the ego never starts the left turn"
 
 
 def _left_turn_problem(scenario: Scenario) -> str | None:
@@ -287,7 +301,7 @@ register_family(
                 "num_oncoming": (2.0, 3.49),
             },
             plan_unprotected_left,
-            _left_turn_problem,
+            _enters_box_problem,
         ),
         passed=lambda result, scenario: (
             criteria.collision_free(result) and _left_turn_problem(scenario) is None

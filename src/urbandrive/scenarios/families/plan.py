@@ -24,7 +24,8 @@ class Driver:
     """A lane-following agent simulated by the traffic model from the first step.
 
     lanes: its route (lane ids); path: `lane_route_path` of it (or a custom path over them);
-    s_m / speed_mps: where and how fast it starts; speed_factor: desired speed / limit."""
+    s_m / speed_mps: where and how fast it starts; speed_factor: desired speed / limit;
+    critical_gap_s: the gap it accepts for an unprotected left (None: its sampled one)."""
 
     name: str
     lanes: tuple[int, ...]
@@ -34,6 +35,7 @@ class Driver:
     kind: AgentKind = AgentKind.CAR
     size_m: tuple[float, float] = CAR_SIZE_M
     speed_factor: float = 0.95
+    critical_gap_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
