@@ -36,6 +36,8 @@ from urbandrive.scenarios.families.vehicles import DT_S, EGO_START_M, NOW_S, _co
 
 OBSTACLE_DURATION_S = 12.0
 BUS_SIZE_M = DEFAULT_SIZE_M[AgentType.LARGE_VEHICLE]
+#: The bus is back in the lane's centre after this much travel, m.
+MERGE_LENGTH_M = 22.0
 
 
 def _outer_stretch(context: Context, rng: np.random.Generator, min_free_m: float) -> Stretch:
@@ -138,7 +140,7 @@ register_family(
 
 def plan_bus_pull_out(context: Context, rng: np.random.Generator, params: dict[str, float]) -> Plan:
     """A bus stands at the curb `behind_m` ahead of where the ego will be and pulls out into
-    the ego's lane `go_after_s` after now (`accel_mps2`, merging over 3 s), then drives on."""
+    the ego's lane `go_after_s` after now (`accel_mps2`, merging over its first 22 m), then drives on."""
     times = _times(OBSTACLE_DURATION_S)
     speed, go_s = params["speed_mps"], NOW_S + params["go_after_s"]
     bus_m = EGO_START_M + 0.5 * CAR_SIZE_M[0] + speed * go_s + params["gap_m"] + 0.5 * BUS_SIZE_M[0]
@@ -146,7 +148,7 @@ def plan_bus_pull_out(context: Context, rng: np.random.Generator, params: dict[s
     ego = _ego(context, stretch.lanes, EGO_START_M, speed)
     travel, _ = integrate_speed(0.0, np.where(times >= go_s, params["accel_mps2"], 0.0), 9.0)
     start_offset = max(curb_offset_m(stretch.facts) + 0.5 * BUS_SIZE_M[1] + 0.3, -1.4)
-    lateral = start_offset * (1.0 - smoothstep((times - go_s) / 3.0))
+    lateral = start_offset * (1.0 - smoothstep(travel / MERGE_LENGTH_M))
     xy, heading = path_point(ego.path, bus_m + travel, lateral)
     release = {
         "release_step": round((go_s + 4.0) / DT_S),
