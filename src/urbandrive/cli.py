@@ -82,8 +82,8 @@ def demo(
         "out/demo"
     ),
 ) -> None:
-    """The main job on the default data: a real AV2 log summarised, rendered and driven in
-    closed loop by the log and idm planners, with HTML reports."""
+    """The main job: the built-in town animated and the whole stack in closed loop over
+    town:smoke (urban and idm planners), then the real AV2 logs when present; HTML reports."""
     from urbandrive.demo import run_demo
 
     run_dir = run_demo(data, out, typer.echo)
