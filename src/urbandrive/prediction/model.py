@@ -133,7 +133,8 @@ class RelativeAttention(nn.Module):
         if neighbours is None:
             key, value = key[..., None, :, :], value[..., None, :, :]  # (..., 1, N, D)
         else:
-            key, value = gather_neighbours(key, neighbours), gather_neighbours(value, neighbours)
+            both = gather_neighbours(torch.cat([key, value], dim=-1), neighbours)
+            key, value = both.chunk(2, dim=-1)
         if pose is not None and self.pose is not None:
             key_pose, value_pose = self.pose(pose).chunk(2, dim=-1)
             key, value = key + key_pose, value + value_pose
@@ -149,12 +150,14 @@ class RelativeAttention(nn.Module):
 
 def gather_neighbours(values: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
     """values (..., N, D), neighbours int64 (..., Q, k) -> (..., Q, k, D); the leading axes
-    of `neighbours` broadcast against those of `values`."""
+    of `neighbours` broadcast against those of `values` (advanced indexing: about twice as
+    fast as `torch.gather` with a broadcast index on CPU)."""
     lead = torch.broadcast_shapes(values.shape[:-2], neighbours.shape[:-2])
-    values = values.expand(*lead, *values.shape[-2:])
-    index = neighbours.expand(*lead, *neighbours.shape[-2:])
-    flat = index.flatten(-2)[..., None].expand(*lead, -1, values.shape[-1])
-    return torch.gather(values, -2, flat).unflatten(-2, index.shape[-2:])
+    (num_keys, dim), (num_queries, k) = values.shape[-2:], neighbours.shape[-2:]
+    flat = values.expand(*lead, num_keys, dim).reshape(-1, num_keys, dim)
+    index = neighbours.expand(*lead, num_queries, k).reshape(flat.shape[0], num_queries * k)
+    rows = torch.arange(flat.shape[0])[:, None]
+    return flat[rows, index].reshape(*lead, num_queries, k, dim)
 
 
 def nearest(
@@ -230,7 +233,8 @@ class JointPredictionModel(nn.Module):
         """Each agent's nearest polylines (by nearest point): indices (B, A, k), mask and
         relative poses (B, A, k, 5)."""
         xy, agent_heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
-        gap = (xy[:, :, None, None] - batch.map_points[:, None]).square().sum(-1)
+        points = batch.map_points.flatten(1, 2)  # (B, L * P, 2)
+        gap = torch.cdist(xy, points).unflatten(-1, batch.map_points.shape[1:3])  # (B, A, L, P)
         gap = gap.masked_fill(~batch.map_point_valid[:, None], float("inf")).amin(-1)
         valid = batch.agent_mask[:, :, None] & batch.map_mask[:, None, :]
         index, mask = nearest(gap, valid, self.config.map_neighbours)
