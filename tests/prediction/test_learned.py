@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from urbandrive.core import AgentType
-from urbandrive.core.errors import DataError
+from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import observe
 from urbandrive.prediction.learned import (
     LearnedConfig,
@@ -126,3 +126,17 @@ def test_nobody_seen_now_gives_an_all_invalid_prediction(tiny_checkpoint: Path) 
     prediction = LearnedPredictor(tiny_checkpoint).predict(observation)
     prediction.validate()
     assert not prediction.valid.any() and prediction.xy.shape == (3, 3, 12, 2)
+
+
+def test_registry_factory_uses_the_default_checkpoint_and_checks_the_step() -> None:
+    _shipped()
+    from urbandrive.prediction.learned import learned_from_settings
+    from urbandrive.prediction.registry import PredictorSettings
+
+    predictor = learned_from_settings(PredictorSettings(horizon_s=8.0, dt_s=0.1))
+    prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
+    assert prediction.xy.shape[2] == 80 and predictor.name == "learned"
+    with pytest.raises(UrbandriveError, match=r"0\.4 s"):
+        learned_from_settings(PredictorSettings(horizon_s=4.8, dt_s=0.4))
+    with pytest.raises(UrbandriveError, match="modes"):
+        learned_from_settings(PredictorSettings(horizon_s=3.0, dt_s=0.1, num_modes=20))
