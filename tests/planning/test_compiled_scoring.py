@@ -1,5 +1,5 @@
-"""The urban planner with the compiled kernels scores and selects exactly like the numpy
-reference (`urbandrive.metrics.kernels.numpy_reference`) on the broad-phase test scenes."""
+"""The urban planner with the compiled kernels proposes, scores and selects exactly like the
+numpy reference (`urbandrive.metrics.kernels.numpy_reference`) on the broad-phase test scenes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def test_compiled_kernels_score_and_select_like_numpy(name: str) -> None:
     compiled = planner.cycle(observation)
     with kernels.numpy_reference():
         reference = planner.cycle(observation)
+    np.testing.assert_array_equal(compiled.candidates.states, reference.candidates.states)
     np.testing.assert_array_equal(compiled.scoring.table.values, reference.scoring.table.values)
     for term, values in reference.scoring.per_mode.items():
         np.testing.assert_array_equal(compiled.scoring.per_mode[term], values)

@@ -19,13 +19,14 @@ import numpy as np
 from urbandrive.agents.idm import IdmConfig, idm_acceleration
 from urbandrive.control.tracker import TrackerConfig, TrajectoryTracker
 from urbandrive.core.trajectory import Trajectory
-from urbandrive.core.typing import NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.dynamics.bicycle import (
     StateIndex,
     center_to_rear_axle,
     make_state,
     rear_axle_to_center,
 )
+from urbandrive.metrics import kernels
 from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.proposals.obstacles import ObstacleConfig, PathObstacles, path_obstacles
@@ -150,15 +151,12 @@ def idm_profiles(
     )
     s_m, speed, accel = (np.zeros((num_paths, num_steps)) for _ in range(3))
     s_m[:, 0], speed[:, 0] = context.s_now_m, max(context.ego_speed_mps, 0.0)
-    rows = np.arange(num_paths)
+    nearest_gaps = _nearest_gaps_compiled if kernels.enabled() else _nearest_gaps
     for step in range(num_steps - 1):
-        ahead = blocking[:, :, step] & (obstacles.center_s_m[None, :, step] > s_m[:, step, None])
-        gaps = np.where(
-            ahead, obstacles.rear_s_m[None, :, step] - s_m[:, step, None] - half_length, np.inf
+        gap, nearest = nearest_gaps(obstacles, blocking, s_m[:, step], half_length, step)
+        lead_speed = (
+            obstacles.speed_mps[nearest, step] if blocking.shape[1] else np.zeros(num_paths)
         )
-        nearest = np.argmin(gaps, axis=1) if gaps.shape[1] else np.zeros(num_paths, np.int64)
-        gap = gaps[rows, nearest] if gaps.shape[1] else np.full(num_paths, np.inf)
-        lead_speed = obstacles.speed_mps[nearest, step] if gaps.shape[1] else np.zeros(num_paths)
         desired = speed_fractions * context.reference.comfortable_speed_at(s_m[:, step])
         accel[:, step] = idm_acceleration(speed[:, step], desired, gap, lead_speed, config.idm)
         speed[:, step + 1] = np.maximum(speed[:, step] + accel[:, step] * dt_s, 0.0)
@@ -166,6 +164,31 @@ def idm_profiles(
         s_m[:, step + 1] = s_m[:, step] + 0.5 * (speed[:, step] + speed[:, step + 1]) * dt_s
     accel[:, -1] = accel[:, -2]
     return s_m, speed, accel
+
+
+def _nearest_gaps(
+    obstacles: PathObstacles, blocking: NDArrayBool, s_m: NDArrayF64, half_length: float, step: int
+) -> tuple[NDArrayF64, NDArrayInt]:
+    """(gap float64[P], nearest int64[P]): per path at `s_m[P]`, the bumper gap to the nearest
+    obstacle ahead blocking it at `step` (inf if none) and its index (0 if none)."""
+    num_paths = s_m.shape[0]
+    if blocking.shape[1] == 0:
+        return np.full(num_paths, np.inf), np.zeros(num_paths, np.int64)
+    ahead = blocking[:, :, step] & (obstacles.center_s_m[None, :, step] > s_m[:, None])
+    gaps = np.where(ahead, obstacles.rear_s_m[None, :, step] - s_m[:, None] - half_length, np.inf)
+    nearest = np.argmin(gaps, axis=1)
+    return gaps[np.arange(num_paths), nearest], nearest
+
+
+def _nearest_gaps_compiled(
+    obstacles: PathObstacles, blocking: NDArrayBool, s_m: NDArrayF64, half_length: float, step: int
+) -> tuple[NDArrayF64, NDArrayInt]:
+    """`_nearest_gaps` by the compiled kernel (`proposals.kernels`): the same values."""
+    from urbandrive.planning.proposals.kernels import nearest_obstacle_gaps
+
+    return nearest_obstacle_gaps(
+        blocking, obstacles.center_s_m, obstacles.rear_s_m, s_m, float(half_length), step
+    )
 
 
 def eased_offsets(context: PlanningContext, target_m: NDArrayF64, settle_s: float) -> NDArrayF64:
