@@ -151,19 +151,27 @@ def simulate(
 def _print_score_table(summary: dict) -> None:
     """One line per scenario, then the aggregate."""
     typer.echo(
-        f"{'scenario':<40} {'score':>7} {'collision':>9} {'progress':>8} {'ttc':>4} {'comfort':>7}"
+        f"{'scenario':<40} {'score':>7} {'collision':>9} {'progress':>8} {'ttc':>4} "
+        f"{'comfort':>7} {'passed':>6}"
     )
     for result in sorted(summary["scenarios"], key=lambda r: r["score"]):
+        passed = result.get("passed")
         typer.echo(
             f"{result['id'][:40]:<40} {result['score']:7.1f} {result['at_fault_collision']!s:>9} "
             f"{result['ego_progress_along_expert_route']:8.2f} "
-            f"{result['time_to_collision_within_bound']:4.0f} {result['ego_is_comfortable']:7.0f}"
+            f"{result['time_to_collision_within_bound']:4.0f} {result['ego_is_comfortable']:7.0f} "
+            f"{'-' if passed is None else str(passed):>6}"
         )
     aggregate = summary["aggregate"]
     if aggregate is not None:
         typer.echo(
             f"{'aggregate (' + str(aggregate['num_scenarios']) + ' scenarios)':<40} "
             f"{aggregate['score']:7.1f}   collision rate {aggregate['collision_rate']:.2f}"
+            + (
+                ""
+                if aggregate.get("pass_rate") is None
+                else f"   pass rate {aggregate['pass_rate']:.2f}"
+            )
         )
     if summary["failed"]:
         typer.echo(f"{len(summary['failed'])} scenario(s) could not be simulated (listed below)")

@@ -176,3 +176,18 @@ def test_a_broken_scenario_is_reported_and_the_batch_goes_on(road_scheme, monkey
     assert [r["id"] for r in summary["scenarios"]] == ["road-200"]
     assert summary["failed"] == [{"uri": "broken:x.bin", "error": "x.bin: this file is broken"}]
     assert summary["aggregate"]["num_scenarios"] == 1
+
+
+def test_pass_rates_over_families():
+    results = [
+        {"score": 90.0, "at_fault_collision": False, "family": "cut_in", "passed": True},
+        {"score": 40.0, "at_fault_collision": True, "family": "cut_in", "passed": False},
+        {"score": 80.0, "at_fault_collision": False, "family": "jaywalker", "passed": True},
+        {"score": 70.0, "at_fault_collision": False},  # a logged scenario: no family
+    ]
+    for result in results:
+        result.update({name: 1.0 for name in _metric_names()})
+        result.update(open_loop_ade_m=None, open_loop_fde_m=None)
+    summary = aggregate(results)
+    assert summary["pass_rate"] == pytest.approx(2 / 3)
+    assert summary["pass_rate_by_family"] == {"cut_in": 0.5, "jaywalker": 1.0}

@@ -26,6 +26,7 @@ from urbandrive.maps.frenet import route_reference_path
 from urbandrive.metrics.score import NUPLAN_MULTIPLIERS, NUPLAN_WEIGHTS, suite_score
 from urbandrive.planning.interfaces import PlannerOptions
 from urbandrive.planning.registry import DEFAULT_PLANNER, PLANNERS
+from urbandrive.scenarios.families import scenario_passed
 from urbandrive.simulation.batch import BatchConfig, result_path, run_batch, write_json_atomic
 from urbandrive.simulation.engine import Rollout, SimulationConfig, simulate
 from urbandrive.simulation.evaluation import evaluate_rollout
@@ -53,10 +54,15 @@ class SimulationJob:
         """The scenario's metrics, or {"uri", "error"} when its input cannot be simulated (one
         bad scenario does not end a batch; the run reports it and exits non-zero)."""
         try:
-            result = evaluate_rollout(self.rollout(uri))
+            rollout = self.rollout(uri)
+            result = evaluate_rollout(rollout)
         except UrbandriveError as error:
             return {"uri": uri, "error": str(error)}
         result["uri"] = uri
+        family = rollout.scenario.metadata.get("family")
+        if family is not None:
+            result["family"] = str(family)
+            result["passed"] = scenario_passed(rollout.scenario, result)
         return result
 
     def rollout(self, uri: str) -> Rollout:
@@ -153,10 +159,19 @@ def aggregate(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
     for name in AGGREGATED_METRICS:
         summary[name] = float(np.mean([r[name] for r in results]))
+    judged = [r for r in results if r.get("passed") is not None]
+    summary["pass_rate"] = float(np.mean([r["passed"] for r in judged])) if judged else None
+    summary["pass_rate_by_family"] = _pass_rate_by_family(judged)
     for name in ("open_loop_ade_m", "open_loop_fde_m"):
         values = [r[name] for r in results if r.get(name) is not None]
         summary[name] = float(np.mean(values)) if values else None
     return summary
+
+
+def _pass_rate_by_family(results: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """family -> fraction of its scenarios whose pass criterion held."""
+    families = sorted({r["family"] for r in results})
+    return {f: float(np.mean([r["passed"] for r in results if r["family"] == f])) for f in families}
 
 
 def resolved_config(uris: Sequence[str], job: SimulationJob, batch: BatchConfig) -> dict[str, Any]:
