@@ -52,3 +52,19 @@ def test_compiled_pair_finder_gives_the_same_pairs_in_the_same_order(
         reference = interacting_pairs(ego, agents, margin, block_steps, group_size)
     for found, expected in zip(compiled, reference, strict=True):
         np.testing.assert_array_equal(found, expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_drivable_grid_equals_numpy(seed: int) -> None:
+    scenario = _scenes()["crossing"]
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    grid = planner.scorer.drivable_area
+    rng = np.random.default_rng(seed)
+    low = grid.origin_xy
+    high = low + grid.resolution_m * (np.array(grid.distance_m.shape[::-1]) - 1)
+    inside = rng.uniform(low, high, (50, 4, 2))
+    on_nodes = low + grid.resolution_m * rng.integers(0, 20, (50, 4, 2))
+    for points in (inside, on_nodes, np.concatenate([inside, high + 3.0 + inside * 0])):
+        compiled = grid.distance_outside_drivable_area(points)
+        with kernels.numpy_reference():
+            np.testing.assert_array_equal(compiled, grid.distance_outside_drivable_area(points))

@@ -16,6 +16,7 @@ import numpy as np
 
 from urbandrive.core.typing import NDArrayF64
 from urbandrive.maps.road_map import RoadMap
+from urbandrive.metrics import kernels
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,10 @@ class DrivableAreaGrid:
         """float64[...]: bilinear distance outside the drivable area of `points[..., 2]`."""
         cell = (np.asarray(points, np.float64) - self.origin_xy) / self.resolution_m
         num_y, num_x = self.distance_m.shape
+        if kernels.enabled():
+            value, all_inside = self._bilinear_compiled(cell)
+            if all_inside:
+                return value
         inside = (cell[..., 0] >= 0) & (cell[..., 0] < num_x - 1) & (cell[..., 1] >= 0)
         inside &= cell[..., 1] < num_y - 1
         safe = np.where(inside[..., None], cell, 0.0)
@@ -59,3 +64,12 @@ class DrivableAreaGrid:
         if not inside.all():
             value[~inside] = self.road_map.distance_outside_drivable_area(points[~inside])
         return value
+
+    def _bilinear_compiled(self, cell: NDArrayF64) -> tuple[NDArrayF64, bool]:
+        """(the bilinear values at `cell[..., 2]` (grid units), whether every cell is inside),
+        by the compiled kernel; the values are only meaningful when all are inside."""
+        from urbandrive.planning.scoring.kernels import bilinear_inside
+
+        flat = np.ascontiguousarray(cell).reshape(-1, 2)
+        value, all_inside = bilinear_inside(flat, np.ascontiguousarray(self.distance_m))
+        return value.reshape(cell.shape[:-1]), all_inside

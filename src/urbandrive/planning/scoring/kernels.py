@@ -1,4 +1,5 @@
-"""Compiled kernel of the scorer's pair broad phase (`pairs.interacting_pairs`), numba.
+"""Compiled kernels of the scorer (numba): the pair broad phase (`pairs.interacting_pairs`)
+and the drivable-area grid's bilinear lookup (`drivable_grid.DrivableAreaGrid`).
 
 The same coarse-to-fine test as the numpy reference (group x block boxes, then candidate x
 block, then per step), the same comparisons in the same order, in loops that never build the
@@ -96,3 +97,26 @@ def interacting_pairs_kernel(
                             rows[2, count], rows[3, count] = a, t
                             count += 1
     return rows[:, :count]
+
+
+@njit
+def bilinear_inside(cell: NDArrayF64, grid: NDArrayF64) -> tuple[NDArrayF64, bool]:
+    """(float64[N] bilinear values of `grid[NY, NX]` at `cell[N, 2]` (x, y in grid units),
+    whether every cell lies inside the grid); stops at the first cell outside (the caller
+    then runs the numpy path, which has the exact fallback). The same operations in the same
+    order as `DrivableAreaGrid.distance_outside_drivable_area`."""
+    num_y, num_x = grid.shape
+    value = np.empty(cell.shape[0])
+    for n in range(cell.shape[0]):
+        x, y = cell[n, 0], cell[n, 1]
+        if not (x >= 0 and x < num_x - 1 and y >= 0 and y < num_y - 1):
+            return value, False
+        ix, iy = int(np.floor(x)), int(np.floor(y))
+        fx, fy = x - ix, y - iy
+        value[n] = (
+            grid[iy, ix] * (1 - fx) * (1 - fy)
+            + grid[iy, ix + 1] * fx * (1 - fy)
+            + grid[iy + 1, ix] * (1 - fx) * fy
+            + grid[iy + 1, ix + 1] * fx * fy
+        )
+    return value, True

@@ -55,12 +55,9 @@ class StepBoxes:
 
     def blocks(self, block_steps: int) -> StepBoxes:
         """Boxes over blocks of `block_steps` steps: float64[..., ceil(T / block_steps), 2]."""
-        num_steps = self.low.shape[-2]
-        num_blocks = -(-num_steps // block_steps)
-        pad = [(0, 0)] * (self.low.ndim - 2) + [(0, num_blocks * block_steps - num_steps), (0, 0)]
-        shape = self.low.shape[:-2] + (num_blocks, block_steps, 2)
-        low = np.pad(self.low, pad, constant_values=np.inf).reshape(shape).min(-2)
-        high = np.pad(self.high, pad, constant_values=-np.inf).reshape(shape).max(-2)
+        starts = np.arange(0, self.low.shape[-2], block_steps)
+        low = np.minimum.reduceat(self.low, starts, axis=-2)
+        high = np.maximum.reduceat(self.high, starts, axis=-2)
         return StepBoxes(low, high)
 
     def groups(self, group_size: int) -> StepBoxes:
