@@ -125,3 +125,16 @@ def test_a_scenario_without_an_ego_or_map_is_refused():
         planner.plan(__import__("urbandrive.core", fromlist=["observe"]).observe(scenario, 10)),
         Plan,
     )
+
+
+def test_scripted_actors_replay_even_in_reactive_mode():
+    follower = np.stack([-2 + 10 * TIMES, 0 * TIMES], -1)
+    stopped = np.stack([90 + 0 * TIMES, 0 * TIMES], -1)
+    scenario = _road_scene([follower, stopped])
+    info = dataclasses.replace(
+        scenario.tracks.info, attributes={"is_scripted": np.array([False, True, False])}
+    )
+    scenario = dataclasses.replace(scenario, tracks=dataclasses.replace(scenario.tracks, info=info))
+    rollout = simulate(scenario, IdmPlanner(scenario), SimulationConfig(reactive=True))
+    assert rollout.reactive_from[1] == -1
+    np.testing.assert_array_equal(rollout.scenario.tracks.xy[1], scenario.tracks.xy[1])

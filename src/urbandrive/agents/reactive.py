@@ -4,7 +4,8 @@ Every vehicle replays its log until a deviating ego (one the log never saw) is a
 path, inside IDM's desired gap and closer than the logged ego was (by more than
 `DEVIATION_TOLERANCE_M`), or within the minimum gap. From then on it follows its logged path
 with IDM — desired speed: its logged speed at that time — yielding to whatever is ahead on the
-path (the ego or other agents). Pedestrians, cyclists, animals and static objects replay.
+path (the ego or other agents). Pedestrians, cyclists, animals, static objects and scripted
+actors (per-agent attribute `is_scripted`, e.g. a scenario family's key actor) replay.
 All reacting agents move together with array operations; paths are padded to `[R, P, 2]`.
 """
 
@@ -44,6 +45,9 @@ class ReactiveAgents:
     def __init__(self, scenario: Scenario, ego: int, config: IdmConfig) -> None:
         tracks, now = scenario.tracks, scenario.current_index
         candidate = np.isin(tracks.types, _VEHICLE_TYPES) & tracks.valid[:, now]
+        scripted = tracks.info.attributes.get("is_scripted")
+        if scripted is not None:
+            candidate &= ~np.asarray(scripted, dtype=bool)
         candidate[ego] = False
         self.rows: NDArrayInt = np.flatnonzero(candidate)
         self.ego, self.config = ego, config

@@ -166,6 +166,7 @@ def _register_builtin_suites() -> None:
     register_suite(
         SuiteSpec(empty_roads.SUITE_NAME, empty_roads.DESCRIPTION, empty_roads.build_empty_roads)
     )
+    import urbandrive.scenarios.suites  # noqa: F401  (registers town:smoke and town:standard)
 
 
 _register_builtin_suites()
