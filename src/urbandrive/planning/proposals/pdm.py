@@ -12,6 +12,7 @@ construction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,16 +147,17 @@ def idm_profiles(
     speed (the limit, slowed for curves) where the ego is."""
     num_paths, num_steps, dt_s = offsets_m.size, context.num_steps, context.dt_s
     half_length = 0.5 * context.ego_size_m[0]
-    blocking = obstacles.blocking(
-        offsets_m, 0.5 * context.ego_size_m[1], config.obstacles.path_margin_m
-    )
+    ego_half_width, margin = 0.5 * context.ego_size_m[1], config.obstacles.path_margin_m
+    if kernels.enabled():
+        nearest_gaps = _compiled_nearest_gaps(obstacles, offsets_m, ego_half_width, margin)
+    else:
+        nearest_gaps = _nearest_gaps(obstacles.blocking(offsets_m, ego_half_width, margin))
     s_m, speed, accel = (np.zeros((num_paths, num_steps)) for _ in range(3))
     s_m[:, 0], speed[:, 0] = context.s_now_m, max(context.ego_speed_mps, 0.0)
-    nearest_gaps = _nearest_gaps_compiled if kernels.enabled() else _nearest_gaps
     for step in range(num_steps - 1):
-        gap, nearest = nearest_gaps(obstacles, blocking, s_m[:, step], half_length, step)
+        gap, nearest = nearest_gaps(obstacles, s_m[:, step], half_length, step)
         lead_speed = (
-            obstacles.speed_mps[nearest, step] if blocking.shape[1] else np.zeros(num_paths)
+            obstacles.speed_mps[nearest, step] if obstacles.valid.shape[0] else np.zeros(num_paths)
         )
         desired = speed_fractions * context.reference.comfortable_speed_at(s_m[:, step])
         accel[:, step] = idm_acceleration(speed[:, step], desired, gap, lead_speed, config.idm)
@@ -166,29 +168,48 @@ def idm_profiles(
     return s_m, speed, accel
 
 
-def _nearest_gaps(
-    obstacles: PathObstacles, blocking: NDArrayBool, s_m: NDArrayF64, half_length: float, step: int
-) -> tuple[NDArrayF64, NDArrayInt]:
-    """(gap float64[P], nearest int64[P]): per path at `s_m[P]`, the bumper gap to the nearest
-    obstacle ahead blocking it at `step` (inf if none) and its index (0 if none)."""
-    num_paths = s_m.shape[0]
-    if blocking.shape[1] == 0:
-        return np.full(num_paths, np.inf), np.zeros(num_paths, np.int64)
-    ahead = blocking[:, :, step] & (obstacles.center_s_m[None, :, step] > s_m[:, None])
-    gaps = np.where(ahead, obstacles.rear_s_m[None, :, step] - s_m[:, None] - half_length, np.inf)
-    nearest = np.argmin(gaps, axis=1)
-    return gaps[np.arange(num_paths), nearest], nearest
+#: (obstacles, s_m float64[P], half_length_m, step) -> (gap float64[P], nearest int64[P])
+NearestGaps = Callable[[PathObstacles, NDArrayF64, float, int], tuple[NDArrayF64, NDArrayInt]]
 
 
-def _nearest_gaps_compiled(
-    obstacles: PathObstacles, blocking: NDArrayBool, s_m: NDArrayF64, half_length: float, step: int
-) -> tuple[NDArrayF64, NDArrayInt]:
-    """`_nearest_gaps` by the compiled kernel (`proposals.kernels`): the same values."""
+def _nearest_gaps(blocking: NDArrayBool) -> NearestGaps:
+    """Per path at `s_m[P]`, the bumper gap to the nearest obstacle ahead blocking it
+    (`blocking: bool[P, O, H]`) at `step`, inf if none, and its index (0 if none)."""
+
+    def nearest_gaps(
+        obstacles: PathObstacles, s_m: NDArrayF64, half_length: float, step: int
+    ) -> tuple[NDArrayF64, NDArrayInt]:
+        num_paths = s_m.shape[0]
+        if blocking.shape[1] == 0:
+            return np.full(num_paths, np.inf), np.zeros(num_paths, np.int64)
+        ahead = blocking[:, :, step] & (obstacles.center_s_m[None, :, step] > s_m[:, None])
+        rear = obstacles.rear_s_m[None, :, step]
+        gaps = np.where(ahead, rear - s_m[:, None] - half_length, np.inf)
+        nearest = np.argmin(gaps, axis=1)
+        return gaps[np.arange(num_paths), nearest], nearest
+
+    return nearest_gaps
+
+
+def _compiled_nearest_gaps(
+    obstacles: PathObstacles, offsets_m: NDArrayF64, ego_half_width_m: float, margin_m: float
+) -> NearestGaps:
+    """`_nearest_gaps` by the compiled kernel (`proposals.kernels`), blocking tested inline
+    exactly as `PathObstacles.blocking`: the same values."""
     from urbandrive.planning.proposals.kernels import nearest_obstacle_gaps
 
-    return nearest_obstacle_gaps(
-        blocking, obstacles.center_s_m, obstacles.rear_s_m, s_m, float(half_length), step
-    )
+    reach = np.ascontiguousarray(obstacles.half_width_m + ego_half_width_m + margin_m)
+    offsets = np.ascontiguousarray(offsets_m, np.float64)
+
+    def nearest_gaps(
+        obstacles: PathObstacles, s_m: NDArrayF64, half_length: float, step: int
+    ) -> tuple[NDArrayF64, NDArrayInt]:
+        return nearest_obstacle_gaps(
+            offsets, reach, obstacles.d_m, obstacles.valid, obstacles.center_s_m,
+            obstacles.rear_s_m, np.ascontiguousarray(s_m), float(half_length), step,
+        )  # fmt: skip
+
+    return nearest_gaps
 
 
 def eased_offsets(context: PlanningContext, target_m: NDArrayF64, settle_s: float) -> NDArrayF64:
