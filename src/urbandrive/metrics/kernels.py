@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
     numba = None
 
 HAVE_NUMBA = numba is not None
+#: Slack on the lower bound (centre gap - half-diagonals) of a box distance, metres: far above
+#: the rounding of either side, so a skipped pair could never have lowered a minimum.
+LOWER_BOUND_SLACK_M = 1e-6
 _STATE = {"enabled": HAVE_NUMBA}
 
 
@@ -260,16 +263,20 @@ def min_clearance_per_step(
 ) -> None:
     """Lower per_step[B0, B1, T] (start it at inf) to the ego-to-agent box distance, metres,
     over the pairs whose agent `counts` (valid and vulnerable, bool[B0, B1, A, T]) and whose
-    centres are within `search_radius_m` + reach_m[B0, B1, A, T]. Arrays as
-    `first_overlap_steps`."""
+    centres are within `search_radius_m` + reach_m[B0, B1, A, T] (the sum of half-diagonals).
+    Arrays as `first_overlap_steps`. A pair whose lower bound gap - reach already exceeds the
+    step's minimum so far (by more than any rounding) is skipped: the same minimum."""
     for p in range(b0.shape[0]):
         i, j, a, t = b0[p], b1[p], agent[p], step[p]
         if not counts[i, j, a, t]:
             continue
         dx = agent_xy[i, j, a, t, 0] - ego_xy[i, j, a, t, 0]
         dy = agent_xy[i, j, a, t, 1] - ego_xy[i, j, a, t, 1]
-        if not np.sqrt(dx * dx + dy * dy) <= search_radius_m + reach_m[i, j, a, t]:
+        gap, reach = np.sqrt(dx * dx + dy * dy), reach_m[i, j, a, t]
+        if not gap <= search_radius_m + reach:
             continue
+        if gap - reach > per_step[i, j, t] + LOWER_BOUND_SLACK_M:
+            continue  # box distance >= gap - reach: this pair cannot lower the minimum
         distance = boxes_distance_scalar(
             ego_xy[i, j, a, t, 0],
             ego_xy[i, j, a, t, 1],
