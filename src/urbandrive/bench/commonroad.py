@@ -6,10 +6,9 @@ naming the folder (and `URBANDRIVE_DATA`) only when it is run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from urbandrive.bench.registry import Case, benchmark
+from urbandrive.bench.registry import Case, benchmark, shared_data_dir
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError
 from urbandrive.datasets.commonroad import (
@@ -32,8 +31,7 @@ NGSIM_FILE = "ngsim/USA_Lanker-2_12_T-1.xml"
 
 def _data_file(name: str) -> Path:
     """`<data>/commonroad/<name>`; data = $URBANDRIVE_DATA or ../shared/data."""
-    repo = Path(__file__).resolve().parents[3]
-    data = Path(os.environ.get("URBANDRIVE_DATA", repo.parent / "shared" / "data"))
+    data = shared_data_dir()
     path = data / "commonroad" / name
     if not path.is_file():
         raise DataError(f"{path}: CommonRoad file not found (set URBANDRIVE_DATA)")

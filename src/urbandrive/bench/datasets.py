@@ -6,12 +6,11 @@ naming the folder (and `URBANDRIVE_DATA`) only when it is run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from urbandrive.bench.registry import Case, benchmark
+from urbandrive.bench.registry import Case, benchmark, shared_data_dir
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayF64
 from urbandrive.datasets.av2_forecasting import load_forecasting_scenario
@@ -33,8 +32,7 @@ from urbandrive.datasets.av2_sensor import (
 
 def _data_folder(kind: str) -> Path:
     """The first folder under `<data>/av2/<kind>/`; data = $URBANDRIVE_DATA or ../shared/data."""
-    repo = Path(__file__).resolve().parents[3]
-    data = Path(os.environ.get("URBANDRIVE_DATA", repo.parent / "shared" / "data"))
+    data = shared_data_dir()
     folders = sorted(p for p in (data / "av2" / kind).glob("*") if p.is_dir())
     if not folders:
         raise DataError(f"{data / 'av2' / kind}: no AV2 data here (set URBANDRIVE_DATA)")

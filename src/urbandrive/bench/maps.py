@@ -7,13 +7,10 @@ the same run. Index building happens at setup (untimed): it is once per map.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import shapely
 
-from urbandrive.bench.registry import Case, benchmark
+from urbandrive.bench.registry import Case, benchmark, shared_data_dir
 from urbandrive.core.typing import NDArrayF64
 from urbandrive.datasets.av2_map import load_av2_map
 from urbandrive.geometry.polyline import project_points
@@ -24,8 +21,7 @@ from urbandrive.testing.builders import straight_road
 
 def _bench_map() -> RoadMap:
     """The AV2 log map with the most lanes, or an 8-lane straight road without the data."""
-    repo = Path(__file__).resolve().parents[3]
-    data = Path(os.environ.get("URBANDRIVE_DATA", repo.parent / "shared" / "data"))
+    data = shared_data_dir()
     paths = sorted((data / "av2" / "logs").glob("*/map/log_map_archive_*.json"))
     if not paths:
         return straight_road(num_lanes=8, length_m=400.0, num_segments=8, crosswalk_at_m=200.0)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -26,6 +28,13 @@ class Case:
 
 
 BENCHMARKS: dict[str, Callable[[], Case]] = {}
+
+
+def shared_data_dir() -> Path:
+    """The real data for benchmarks that read it: $URBANDRIVE_DATA, else ../shared/data beside
+    the repository (a source checkout)."""
+    repository = Path(__file__).resolve().parents[3]
+    return Path(os.environ.get("URBANDRIVE_DATA", repository.parent / "shared" / "data"))
 
 
 def benchmark(name: str) -> Callable[[Callable[[], Case]], Callable[[], Case]]:

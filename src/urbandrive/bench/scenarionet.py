@@ -6,10 +6,9 @@ naming the folder (and `URBANDRIVE_DATA`) only when it is run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from urbandrive.bench.registry import Case, benchmark
+from urbandrive.bench.registry import Case, benchmark, shared_data_dir
 from urbandrive.core.errors import DataError
 from urbandrive.datasets.scenarionet import load_scenarionet, read_description
 
@@ -17,8 +16,7 @@ from urbandrive.datasets.scenarionet import load_scenarionet, read_description
 def _data_file(dataset: str) -> Path:
     """The first `.pkl` under `<data>/scenarionet/<dataset>/` (data: $URBANDRIVE_DATA or
     ../shared/data beside the repository)."""
-    repo = Path(__file__).resolve().parents[3]
-    data = Path(os.environ.get("URBANDRIVE_DATA", repo.parent / "shared" / "data"))
+    data = shared_data_dir()
     files = sorted((data / "scenarionet" / dataset).glob("*.pkl"))
     if not files:
         raise DataError(f"{data / 'scenarionet' / dataset}: no pickles (set URBANDRIVE_DATA)")

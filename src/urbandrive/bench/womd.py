@@ -6,10 +6,9 @@ naming it (and `URBANDRIVE_DATA`) only when it is run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from urbandrive.bench.registry import Case, benchmark
+from urbandrive.bench.registry import Case, benchmark, shared_data_dir
 from urbandrive.core.errors import DataError
 from urbandrive.core.scenario import Scenario
 from urbandrive.datasets.womd import LOADER, scenario_from_raw
@@ -22,8 +21,7 @@ WOMD_FILE = "motion_data_one_scenario.tfrecord"
 
 def _womd_file() -> Path:
     """`<data>/womd/<WOMD_FILE>`; data = $URBANDRIVE_DATA or ../shared/data."""
-    repo = Path(__file__).resolve().parents[3]
-    data = Path(os.environ.get("URBANDRIVE_DATA", repo.parent / "shared" / "data"))
+    data = shared_data_dir()
     path = data / "womd" / WOMD_FILE
     if not path.is_file():
         raise DataError(f"{path}: WOMD file not found (set URBANDRIVE_DATA)")
