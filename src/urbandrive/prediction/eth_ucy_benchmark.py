@@ -77,14 +77,14 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 
 #: The training recipe of the shipped per-fold checkpoints.
 ETH_UCY_TRAIN = TrainConfig(
-    epochs=6,
+    epochs=7,
     batch_size=16,
     learning_rate=2e-3,
     history_s=3.2,
     future_s=4.8,
     stride_s=0.4,
     max_agents=24,
-    max_windows=1500,
+    max_windows=2500,
     hidden_dim=48,
     num_modes=20,
     use_map=False,
