@@ -20,6 +20,7 @@ from urbandrive.prediction.baselines import (
     SampledConstantVelocityPredictor,
 )
 from urbandrive.prediction.interfaces import Predictor
+from urbandrive.prediction.learned import learned_from_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +102,4 @@ PREDICTORS.register("cv", _cv)
 PREDICTORS.register("ctra", _ctra)
 PREDICTORS.register("lane", _lane)
 PREDICTORS.register("cv_sampled", _cv_sampled)
+PREDICTORS.register("learned", learned_from_settings)
