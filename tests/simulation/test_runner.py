@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from urbandrive.core import DataError, Goal, UrbandriveError
+from urbandrive.core import DataError, Goal, Route, UrbandriveError
 from urbandrive.datasets import registry
 from urbandrive.simulation.batch import BatchConfig
 from urbandrive.simulation.engine import SimulationConfig
@@ -191,3 +191,14 @@ def test_pass_rates_over_families():
     summary = aggregate(results)
     assert summary["pass_rate"] == pytest.approx(2 / 3)
     assert summary["pass_rate_by_family"] == {"cut_in": 0.5, "jaywalker": 1.0}
+
+
+def test_every_planner_drives_an_explicit_path_route():
+    scenario = two_car_road(200.0)
+    path = scenario.tracks.xy[0, scenario.current_index :]
+    scenario = dataclasses.replace(scenario, route=Route(lane_ids=(), path_xy=path.copy()))
+    for planner in ("idm", "urban"):
+        rollout = SimulationJob(
+            planner=planner, simulation=SimulationConfig(max_steps=20)
+        ).rollout_of(scenario)
+        assert rollout.end_index - rollout.start_index == 20

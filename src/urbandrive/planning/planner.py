@@ -100,9 +100,7 @@ class UrbanPlanner:
             )
         self.config = config if config is not None else URBAN_DEFAULT
         self.road_map = scenario.road_map
-        self.reference: RouteReference = build_route_reference(
-            scenario.road_map, scenario.route.lane_ids
-        )
+        self.reference: RouteReference = build_route_reference(scenario.road_map, scenario.route)
         self.ego_size_m = scenario.tracks.size_m[scenario.ego_index].copy()
         self.predictor = (
             predictor

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from urbandrive.core.scenario import Route
 from urbandrive.core.traffic_light import TrafficLightState
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.polyline import resample_by_count
-from urbandrive.maps.frenet import ReferencePath
+from urbandrive.maps.frenet import ReferencePath, route_reference_path
 from urbandrive.maps.road_map import RoadMap
 from urbandrive.metrics.map_context import LANE_EXIT_TOLERANCE_M, EgoLaneContext
 
@@ -93,20 +94,25 @@ class RouteReference:
         return np.interp(s_m, self.path.s_m, self.path.curvature)
 
 
-def build_route_reference(road_map: RoadMap, lane_ids: tuple[int, ...]) -> RouteReference:
-    """The reference along `lane_ids` (consecutive lanes of `road_map`)."""
-    path = road_map.reference_path(list(lane_ids))
-    route = np.asarray(lane_ids, dtype=np.int64)
-    starts = np.array([path.s_m[np.argmax(path.lane_ids == lane)] for lane in route])
-    lanes = [road_map.lanes[int(lane)] for lane in route]
+def build_route_reference(road_map: RoadMap, route: Route) -> RouteReference:
+    """The reference along the route: its consecutive lanes of `road_map`, or its explicit
+    path (then the lanes are those nearest the path, in the order it meets them)."""
+    path = route_reference_path(road_map, route)
+    if route.lane_ids:
+        route_lanes = np.asarray(route.lane_ids, dtype=np.int64)
+    else:
+        first_of_run = np.r_[True, path.lane_ids[1:] != path.lane_ids[:-1]]
+        route_lanes = path.lane_ids[first_of_run]
+    starts = np.array([path.s_m[np.argmax(path.lane_ids == lane)] for lane in route_lanes])
+    lanes = [road_map.lanes[int(lane)] for lane in route_lanes]
     widths = np.array([_mean_width(lane.left_boundary, lane.right_boundary) for lane in lanes])
-    left = _neighbour_offsets(road_map, path, route, starts, "left_neighbor")
-    right = _neighbour_offsets(road_map, path, route, starts, "right_neighbor")
-    stops = _controlled_entries(road_map, path, route, starts)
+    left = _neighbour_offsets(road_map, path, route_lanes, starts, "left_neighbor")
+    right = _neighbour_offsets(road_map, path, route_lanes, starts, "right_neighbor")
+    stops = _controlled_entries(road_map, path, route_lanes, starts)
     crosswalk_s, polygons = _crosswalks_along(road_map, path)
     return RouteReference(
         path=path,
-        lane_ids=route,
+        lane_ids=route_lanes,
         lane_start_s_m=starts,
         lane_half_width_m=0.5 * widths,
         lane_in_intersection=np.array([lane.is_intersection for lane in lanes], dtype=bool),

@@ -66,7 +66,11 @@ class SimulationJob:
         return result
 
     def rollout(self, uri: str) -> Rollout:
-        scenario = with_route(load_scenario(uri))
+        return self.rollout_of(load_scenario(uri))
+
+    def rollout_of(self, scenario: Scenario) -> Rollout:
+        """Simulate an already loaded scenario (its route made if missing)."""
+        scenario = with_route(scenario)
         options = PlannerOptions(predictor=self.predictor)
         return simulate(scenario, PLANNERS.create(self.planner, scenario, options), self.simulation)
 
