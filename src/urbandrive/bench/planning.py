@@ -121,11 +121,17 @@ def cycle_with_numpy_reference(planner: UrbanPlanner, observation: Observation) 
         return planner.cycle(observation)
 
 
-@benchmark("planner_cycle")
-def planner_cycle() -> Case:
+def _busy_planner() -> tuple[Scenario, Observation, UrbanPlanner]:
+    """The busy scene, its observation now, and a default planner warmed up on it."""
     scenario = busy_scene()
     observation = observe(scenario, scenario.current_index)
     planner = warmed_up(UrbanPlanner(scenario, predictor=PerturbedConstantVelocity()), observation)
+    return scenario, observation, planner
+
+
+@benchmark("planner_cycle")
+def planner_cycle() -> Case:
+    scenario, observation, planner = _busy_planner()
     naive = UrbanPlanner(scenario, naive_config(), predictor=PerturbedConstantVelocity())
     return Case(
         run=lambda: planner.cycle(observation),
@@ -138,9 +144,7 @@ def planner_cycle() -> Case:
 
 @benchmark("planner_cycle_vs_previous")
 def planner_cycle_vs_previous() -> Case:
-    scenario = busy_scene()
-    observation = observe(scenario, scenario.current_index)
-    planner = warmed_up(UrbanPlanner(scenario, predictor=PerturbedConstantVelocity()), observation)
+    scenario, observation, planner = _busy_planner()
     previous = UrbanPlanner(
         scenario, with_broad_phase(BroadPhase.AGENTS), predictor=PerturbedConstantVelocity()
     )
@@ -155,9 +159,7 @@ def planner_cycle_vs_previous() -> Case:
 
 @benchmark("planner_cycle_numpy")
 def planner_cycle_numpy() -> Case:
-    scenario = busy_scene()
-    observation = observe(scenario, scenario.current_index)
-    planner = warmed_up(UrbanPlanner(scenario, predictor=PerturbedConstantVelocity()), observation)
+    _, observation, planner = _busy_planner()
     return Case(
         run=lambda: planner.cycle(observation),
         baseline=lambda: cycle_with_numpy_reference(planner, observation),

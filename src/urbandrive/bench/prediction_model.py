@@ -39,11 +39,9 @@ def busy_observation(seed: int = 0) -> Observation:
     return observe(scenario, HISTORY_STEPS - 1, HISTORY_STEPS)
 
 
-@benchmark("prediction_inference")
-def prediction_inference() -> Case:
-    """One `LearnedPredictor.predict` (64 agents, 128 polylines) vs the cv baseline."""
+def _inference_case(observation: Observation) -> Case:
+    """`LearnedPredictor.predict` on `observation`, with the cv baseline timed beside it."""
     torch.set_num_threads(1)
-    observation = busy_observation()
     learned = LearnedPredictor()
     baseline = ConstantVelocityPredictor()
     return Case(
@@ -53,22 +51,18 @@ def prediction_inference() -> Case:
         unit_count=NUM_AGENTS,
         unit="agent",
     )
+
+
+@benchmark("prediction_inference")
+def prediction_inference() -> Case:
+    """One `LearnedPredictor.predict` (64 agents, 128 polylines) vs the cv baseline."""
+    return _inference_case(busy_observation())
 
 
 @benchmark("prediction_inference_no_map")
 def prediction_inference_no_map() -> Case:
     """The same predictor with the map left out (features and attention), vs cv."""
-    torch.set_num_threads(1)
-    observation = dataclasses.replace(busy_observation(), road_map=None)
-    learned = LearnedPredictor()
-    baseline = ConstantVelocityPredictor()
-    return Case(
-        run=lambda: learned.predict(observation),
-        baseline=lambda: baseline.predict(observation),
-        baseline_name="cv",
-        unit_count=NUM_AGENTS,
-        unit="agent",
-    )
+    return _inference_case(dataclasses.replace(busy_observation(), road_map=None))
 
 
 @benchmark("prediction_training_step")
