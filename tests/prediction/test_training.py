@@ -7,11 +7,12 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from urbandrive.core.errors import UrbandriveError
-from urbandrive.prediction.features import collate
+from urbandrive.prediction.features import SceneTensors, collate
 from urbandrive.prediction.losses import (
     LossConfig,
     laplace_nll,
@@ -137,6 +138,22 @@ def test_resumed_run_takes_exactly_the_same_steps(tmp_path: Path) -> None:
     assert [row["epoch"] for row in rows] == [1, 2]
     assert {"train_total", "val_minADE3", "val_jointMinFDE3", "scenes_per_s"} <= set(rows[0])
     assert load_model(tmp_path / "cut" / CHECKPOINT_NAME).config == resumed.model.config
+
+
+def test_augment_hook_sees_every_training_window_each_epoch(tmp_path: Path) -> None:
+    config = tiny_config()
+    windows = build_windows([mixed_scene(num_agents=6, num_steps=40)], config, 0.1)
+    seen = []
+
+    def identity(scene: SceneTensors, rng: np.random.Generator) -> SceneTensors:
+        seen.append(scene.num_agents)
+        return scene
+
+    plain = fit(config, windows, [], 0.1, tmp_path / "plain", progress=False)
+    hooked = fit(config, windows, [], 0.1, tmp_path / "hooked", progress=False, augment=identity)
+    assert len(seen) == config.epochs * len(windows)
+    for name, value in plain.model.state_dict().items():
+        torch.testing.assert_close(hooked.model.state_dict()[name], value, atol=0, rtol=0)
 
 
 def test_existing_run_is_not_overwritten_without_resume(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ at some future step. Determinism: the model is initialised from `seed`; epoch e 
 augments with `numpy.random.default_rng([seed, e])`, so a resumed run takes the same steps.
 Rotation augmentation turns each training scene's frame by a random angle (the query-centric
 model is invariant to it up to float rounding; kept for models that read scene
-coordinates, and as a check).
+coordinates, and as a check). `fit(augment=...)` adds a caller's augmentation
+(`Augment`: window and the epoch's generator -> window) after the rotation.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from urbandrive.prediction.model import JointPredictionModel, ModelConfig, Model
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
 CONFIG_NAME = "config.json"
+
+#: A training augmentation: (window, the epoch's generator) -> window.
+Augment = Callable[[SceneTensors, np.random.Generator], SceneTensors]
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,8 +382,10 @@ def run_epoch(
     config: TrainConfig,
     epoch: int,
     progress: bool,
+    augment: Augment | None = None,
 ) -> dict[str, float]:
-    """One pass over `windows` in the epoch's seeded order; mean loss terms and scenes/s."""
+    """One pass over `windows` in the epoch's seeded order (each window rotated, then
+    `augment`ed when given); mean loss terms and scenes/s."""
     rng = np.random.default_rng([config.seed, epoch])
     order = rng.permutation(len(windows))
     sums: dict[str, float] = {}
@@ -393,6 +399,8 @@ def run_epoch(
             _augment(windows[i], rng, config.rotation_augmentation)
             for i in order[first : first + config.batch_size]
         ]
+        if augment is not None:
+            scenes = [augment(scene, rng) for scene in scenes]
         terms = train_step(model, optimizer, scheduler, collate(scenes), config.loss)
         for name, value in terms.items():
             sums[name] = sums.get(name, 0.0) + value
@@ -434,10 +442,12 @@ def fit(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     stop_after_epoch: int | None = None,
+    augment: Augment | None = None,
 ) -> TrainResult:
     """Train on windows for `config.epochs` epochs (continuing a checkpoint in `out_dir`
     when `resume`), checkpointing and logging every epoch (module docstring);
-    `stop_after_epoch` ends this call early (the schedule still spans `config.epochs`)."""
+    `stop_after_epoch` ends this call early (the schedule still spans `config.epochs`);
+    `augment` (None: none) changes each training window after the rotation."""
     if not train_windows:
         raise DataError("no training windows: the data has no agent seen with a future")
     torch.set_num_threads(config.num_threads)
@@ -454,7 +464,9 @@ def fit(
     last_epoch = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     for epoch in range(first_epoch, last_epoch):
         row = {"epoch": epoch + 1, "learning_rate": scheduler.get_last_lr()[0]}
-        row |= run_epoch(model, optimizer, scheduler, train_windows, config, epoch, progress)
+        row |= run_epoch(
+            model, optimizer, scheduler, train_windows, config, epoch, progress, augment
+        )
         row |= {f"val_{k}": v for k, v in evaluate_windows(model, val_windows, 32).items()}
         save_checkpoint(out_dir / CHECKPOINT_NAME, model, optimizer, scheduler, config, epoch + 1)
         with (out_dir / METRICS_NAME).open("a") as file:
