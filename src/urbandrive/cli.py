@@ -241,9 +241,13 @@ def evaluate_prediction(
 
 
 def _print_prediction_table(result: dict) -> None:
-    """One line per agent type, then all agents; the note on the number of modes."""
-    names = ["minADE6", "minFDE6", "MR6", "minFDE1", "brierMinFDE6", "jointMinFDE6", "overlap_rate"]
-    typer.echo(f"{'type':<14} {'count':>6} " + " ".join(f"{n:>12}" for n in names))
+    """One line per agent type, then all agents; the note on the number of modes. Per-agent
+    columns score the marginal forecast, joint ones the scene modes; "overlap_marg": the
+    marginal modes' top world (`prediction.evaluation`)."""
+    names = ["minADE6", "minFDE6", "MR6", "minFDE1", "brierMinFDE6", "jointMinFDE6"]
+    names += ["overlap_rate", "overlap_rate_marginal"]
+    titles = [*names[:-1], "overlap_marg"]
+    typer.echo(f"{'type':<14} {'count':>6} " + " ".join(f"{n:>12}" for n in titles))
     rows = [*result["by_type"].items(), ("all", result["aggregate"])]
     for group, metrics in rows:
         values = " ".join(
@@ -291,9 +295,10 @@ def explain(
 ) -> None:
     """Plan at one step: draw every candidate coloured by score, list the best ones' terms."""
     from urbandrive.datasets import load_scenario
-    from urbandrive.planning.explain import explain_step, render_explanation
+    from urbandrive.planning.explain import explain_step
     from urbandrive.planning.registry import PLANNERS
     from urbandrive.simulation.runner import with_route
+    from urbandrive.viz.explanation import render_explanation
 
     scenario = with_route(load_scenario(uri))
     explanation = explain_step(PLANNERS.create(planner, scenario), scenario, time_s)

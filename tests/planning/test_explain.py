@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from urbandrive.cli import app
 from urbandrive.core.agent_type import AgentType
 from urbandrive.planning.baselines import IdmPlanner
-from urbandrive.planning.explain import explain_step, render_explanation
+from urbandrive.planning.explain import explain_step
 from urbandrive.planning.planner import UrbanPlanner
+from urbandrive.viz.explanation import render_explanation
 
 
 def test_explain_lists_the_best_candidates_and_draws_them(tmp_path: Path) -> None:

@@ -2,16 +2,13 @@
 and a picture.
 
 `explain_step` plans at one logged step; `Explanation.table` lists the best candidates' score
-breakdown; `render_explanation` draws the scene with the predicted modes (alpha by
-probability), every candidate coloured by its total score (with a colour bar) and the chosen
-one highlighted. It imports `urbandrive.viz` lazily: rendering sits above planning in the data
-flow, and only this function needs it.
+breakdown. The picture (`urbandrive.viz.explanation.render_explanation`) lives in `viz`, above
+planning in the data flow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -92,43 +89,3 @@ def explain_step(planner: Planner, scenario: Scenario, time_s: float) -> Explana
     plan = planner.plan(observation)
     count = 1 if plan.candidates is None else plan.candidates.batch_shape[0]
     return Explanation(step, float(times[step]), plan, tuple(f"#{i}" for i in range(count)), "")
-
-
-def render_explanation(scenario: Scenario, explanation: Explanation, out: str | Path) -> Path:
-    """Draw the scene at the explained step with the modes, the candidates and the choice."""
-    from urbandrive.viz import render_scenario
-    from urbandrive.viz.trajectories_layer import TrajectoriesLayer
-
-    layers = []
-    prediction = explanation.plan.prediction
-    if prediction is not None and prediction.xy.shape[0]:
-        num_agents, num_modes = prediction.xy.shape[:2]
-        alpha = 0.15 + 0.6 * prediction.probs / prediction.probs.max()
-        layers.append(
-            TrajectoriesLayer(
-                prediction.xy.reshape(num_agents * num_modes, -1, 2),
-                valid=np.repeat(prediction.valid, num_modes, axis=0),
-                colors="#1F78B4",
-                alpha=np.tile(alpha, num_agents),
-                linewidth_pt=1.0,
-                zorder=2.2,
-            )
-        )
-    order = np.argsort(explanation.total)  # best drawn last, on top
-    layers.append(
-        TrajectoriesLayer(
-            explanation.candidate_xy[order],
-            values=explanation.total[order],
-            value_range=(0.0, 1.0),
-            colorbar_label="candidate score",
-            cmap="RdYlGn",
-            alpha=0.8,
-            linewidth_pt=1.0,
-        )
-    )
-    layers.append(
-        TrajectoriesLayer(
-            explanation.plan.trajectory.xy[None], colors="#FF00FF", linewidth_pt=3.0, zorder=2.8
-        )
-    )
-    return render_scenario(scenario, out, time_s=explanation.time_s, extra_layers=layers)
