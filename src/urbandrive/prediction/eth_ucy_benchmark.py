@@ -19,6 +19,7 @@ from typing import Any
 
 from urbandrive.core.errors import DataError
 from urbandrive.datasets.eth_ucy import LOADER
+from urbandrive.prediction.augment import AugmentConfig, make_augment
 from urbandrive.prediction.evaluation import evaluate_eth_ucy_fold
 from urbandrive.prediction.learned import LearnedConfig, LearnedPredictor, shipped_checkpoint
 from urbandrive.prediction.training import (
@@ -90,6 +91,9 @@ ETH_UCY_TRAIN = TrainConfig(
     use_map=False,
 )
 
+#: The training augmentation of the shipped per-fold checkpoints.
+ETH_UCY_AUGMENT = AugmentConfig()
+
 
 def checkpoint_name(fold: str) -> str:
     return f"eth_ucy_{fold}.pt"
@@ -106,8 +110,10 @@ def train_fold(
     out_dir: Path,
     config: TrainConfig,
     log: Callable[[str], None] | None = None,
+    augment: AugmentConfig = ETH_UCY_AUGMENT,
 ) -> Path:
-    """Train the fold's model; returns the inference checkpoint `out_dir/<fold>/model.pt`."""
+    """Train the fold's model (windows augmented by `augment`); returns the inference
+    checkpoint `out_dir/<fold>/model.pt`."""
     train_windows = build_windows(_scenarios(data_root / fold / "train"), config, DT_S)
     val_windows = cap_windows(
         build_windows(_scenarios(data_root / fold / "val"), config, DT_S), 300
@@ -123,6 +129,7 @@ def train_fold(
         resume=(run_dir / "checkpoint.pt").exists(),
         log=log,
         progress=False,
+        augment=make_augment(augment, DT_S),
     )
     path = run_dir / "model.pt"
     save_checkpoint(path, result.model, None, None, config, len(result.rows))
