@@ -142,3 +142,14 @@ def test_batched_scoring_equals_scoring_each_candidate_alone() -> None:
                 np.testing.assert_allclose(
                     alone.column(name), batched.column(name)[row : row + 1], err_msg=name
                 )
+
+
+def test_aggregated_modes_stay_in_unit_interval_despite_rounding() -> None:
+    # These six probabilities give sum(p / sum(p)) = 1 + 2e-16 in float64: the expectation of
+    # ones used to exceed 1 and the ScoreTable refused it (multi-mode predictors crashed).
+    probs = np.array([0.2941767375622273, 0.04650569319129405, 0.3147813773368852,
+                      0.06940316027702183, 0.08189589173543935, 0.1932371398971322])  # fmt: skip
+    for measure in (RiskMeasure.EXPECTATION, RiskMeasure.CVAR):
+        aggregated = aggregate_modes(np.ones((3, 6)), probs, measure, 0.3)
+        assert np.all(aggregated <= 1.0)
+        assert np.all(aggregated >= 0.0)

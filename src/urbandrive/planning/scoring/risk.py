@@ -39,9 +39,10 @@ def conditional_value_at_risk(costs: NDArrayF64, probs: NDArrayF64, alpha: float
 def aggregate_modes(
     values: NDArrayF64, probs: NDArrayF64, measure: RiskMeasure, alpha: float
 ) -> NDArrayF64:
-    """float64[M]: a term `values[M]` as is, or `values[M, K]` reduced over the modes."""
+    """float64[M]: a term `values[M]` as is, or `values[M, K]` reduced over the modes; clipped
+    to [0, 1] (a weighted mean of ones can round to 1 + 2e-16 with several modes)."""
     if values.ndim == 1:
         return values
     if measure == RiskMeasure.EXPECTATION:
-        return expected_value(values, probs)
-    return 1.0 - conditional_value_at_risk(1.0 - values, probs, alpha)
+        return np.clip(expected_value(values, probs), 0.0, 1.0)
+    return np.clip(1.0 - conditional_value_at_risk(1.0 - values, probs, alpha), 0.0, 1.0)
