@@ -13,6 +13,7 @@ from urbandrive.metrics.comfort import (
     body_frame_acceleration,
     comfort_signals,
     ego_is_comfortable,
+    savgol_matrix,
     within_bound,
 )
 
@@ -108,6 +109,23 @@ def test_signals_match_nuplan_filters() -> None:
         signals[ComfortSignal.YAW_ACCEL],
         np.round(savgol_filter(heading, 5, 3, deriv=2, delta=DT), 8),
     )
+
+
+@pytest.mark.parametrize("num_steps", [4, 5, 8, 15, 41, 81])
+@pytest.mark.parametrize(
+    ("window", "poly_order", "deriv", "delta"),
+    [(8, 2, 0, 1.0), (15, 2, 1, 0.1), (5, 2, 1, 0.1), (5, 3, 2, 0.1)],
+)
+def test_savgol_matrix_equals_scipy_savgol_filter(
+    num_steps: int, window: int, poly_order: int, deriv: int, delta: float
+) -> None:
+    window = min(window, num_steps)
+    if poly_order >= window:
+        pytest.skip("scipy needs polyorder < window_length")
+    values = np.random.default_rng(num_steps).normal(0, 2, (3, 4, num_steps))
+    expected = savgol_filter(values, window, poly_order, deriv=deriv, delta=delta, axis=-1)
+    found = values @ savgol_matrix(num_steps, window, poly_order, deriv, delta)
+    np.testing.assert_allclose(found, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
 
 
 def test_heading_wrap_does_not_look_like_a_spin() -> None:

@@ -28,6 +28,7 @@ six are within bounds.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,9 +164,7 @@ def comfort_signals(
 def _smooth(values: NDArrayF64, config: ComfortConfig) -> NDArrayF64:
     """nuPlan's `extract_ego_acceleration` filter, rounded like it."""
     window = min(config.accel_window, values.shape[-1])
-    smoothed = savgol_filter(
-        values, window_length=window, polyorder=config.accel_poly_order, axis=-1
-    )
+    smoothed = values @ savgol_matrix(values.shape[-1], window, config.accel_poly_order)
     return np.round(smoothed, config.decimals)
 
 
@@ -173,9 +172,23 @@ def _derivative(
     values: NDArrayF64, window: int, poly_order: int, order: int, dt_s: float
 ) -> NDArrayF64:
     """nuPlan's `approximate_derivatives` along the last axis (equally spaced steps of dt_s)."""
-    return savgol_filter(
-        values, window_length=window, polyorder=poly_order, deriv=order, delta=dt_s, axis=-1
-    )
+    return values @ savgol_matrix(values.shape[-1], window, poly_order, order, dt_s)
+
+
+@functools.lru_cache(maxsize=64)
+def savgol_matrix(
+    num_steps: int, window: int, poly_order: int, deriv: int = 0, delta: float = 1.0
+) -> NDArrayF64:
+    """float64[T, T] F with `values @ F` == `scipy.signal.savgol_filter(values, window,
+    poly_order, deriv, delta, axis=-1, mode="interp")` for any values float64[..., T] (up to
+    float rounding): the filter is linear (a fixed convolution inside, a fixed polynomial fit
+    at each end), so F's row i is the filter of the i-th unit vector. Cached, read-only."""
+    matrix = savgol_filter(
+        np.eye(num_steps), window_length=window, polyorder=poly_order, deriv=deriv,
+        delta=delta, axis=-1,
+    )  # fmt: skip
+    matrix.setflags(write=False)
+    return matrix
 
 
 def within_bound(values: NDArrayF64, lower: float | None, upper: float | None) -> NDArrayBool:
