@@ -1,5 +1,6 @@
 """Sliding-window evaluation: windows, scored agents, metrics by hand, output shape."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -14,6 +15,7 @@ from urbandrive.prediction.evaluation import (
     scored_agents,
     window_steps,
 )
+from urbandrive.prediction.interfaces import MarginalForecast
 from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
 from urbandrive.testing import scenario_from_states
 
@@ -105,6 +107,64 @@ def test_errors_are_hand_computed_for_a_wrong_speed():
     assert result["aggregate"]["minADE6"] == pytest.approx(ade.mean())
     assert result["aggregate"]["MR6"] == pytest.approx(1.0)  # 12 m and 9 m > 2 m
     assert result["aggregate"]["brierMinFDE6"] == pytest.approx(fde.mean())  # p = 1
+
+
+def test_per_agent_metrics_score_the_marginal_forecast_and_joint_ones_the_scene_modes():
+    scenario = _validity_scene()
+
+    class SlowJointExactMarginal:
+        """Scene modes: cv at half speed; marginal forecast: cv (p 0.75) and a copy 10 m
+        sideways (p 0.25)."""
+
+        name = "split"
+
+        def predict(self, observation):
+            prediction = ConstantVelocityPredictor(ConstantVelocityConfig(3.0)).predict(observation)
+            now = observation.history.xy[prediction.agent_rows, -1][:, None, None]
+            aside = prediction.xy + np.array([0.0, 10.0])
+            marginal = MarginalForecast(
+                np.concatenate([aside, prediction.xy], axis=1),
+                np.concatenate([prediction.heading] * 2, axis=1),
+                np.tile([0.25, 0.75], (prediction.agent_rows.size, 1)),
+            )
+            return dataclasses.replace(
+                prediction, xy=now + 0.5 * (prediction.xy - now), marginal=marginal
+            )
+
+    result = evaluate_predictor(
+        [scenario], SlowJointExactMarginal(), EvaluationConfig(stride_s=10.0)
+    )
+    aggregate = result["aggregate"]
+    slow_fde = 0.5 * np.array([8.0, 6.0]) * 3.0  # window 19 only: agents A and B
+    assert aggregate["minFDE6"] == pytest.approx(0.0) and aggregate["minFDE1"] == pytest.approx(0.0)
+    assert aggregate["brierMinFDE6"] == pytest.approx(0.25**2)  # best mode has p = 0.75
+    assert aggregate["jointMinFDE6"] == pytest.approx(slow_fde.mean())
+    assert aggregate["jointMinFDE6_marginal"] == pytest.approx(0.0)  # rank 0 = the cv modes
+    assert aggregate["overlap_rate"] == aggregate["overlap_rate_marginal"] == 0.0
+
+
+def test_without_a_marginal_forecast_the_marginal_figures_are_the_joint_ones():
+    predictor = PREDICTORS.create("lane", PredictorSettings(horizon_s=3.0))
+    aggregate = evaluate_predictor([mixed_scene(3)], predictor, EvaluationConfig(stride_s=2.0))[
+        "aggregate"
+    ]
+    assert aggregate["overlap_rate_marginal"] == aggregate["overlap_rate"]
+    assert aggregate["jointMinFDE6_marginal"] == aggregate["jointMinFDE6"]
+
+
+def test_marginal_forecast_ranks_modes_into_worlds_and_is_validated():
+    xy = np.zeros((2, 3, 4, 2))
+    xy[..., 0] = np.arange(3)[None, :, None]  # mode k at x = k
+    probs = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    forecast = MarginalForecast(xy, np.zeros((2, 3, 4)), probs)
+    forecast.validate(2, 4)
+    ranked, world_probs = forecast.combined_by_rank()
+    assert ranked[:, :, 0, 0].tolist() == [[1, 2, 0], [0, 2, 1]]
+    np.testing.assert_allclose(world_probs, [0.55, 0.3, 0.15])
+    with pytest.raises(DataError, match="'heading' has shape"):
+        MarginalForecast(xy, np.zeros((2, 3, 5)), probs).validate(2, 4)
+    with pytest.raises(DataError, match="do not sum to 1"):
+        MarginalForecast(xy, np.zeros((2, 3, 4)), 2 * probs).validate(2, 4)
 
 
 def test_a_predictor_with_the_wrong_step_is_refused():

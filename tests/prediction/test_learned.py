@@ -20,7 +20,7 @@ from urbandrive.prediction.learned import (
     shipped_checkpoint,
 )
 from urbandrive.prediction.model import JointPredictionModel, ModelConfig
-from urbandrive.prediction.training import TrainConfig, save_checkpoint
+from urbandrive.prediction.training import TrainConfig, load_model, save_checkpoint
 from urbandrive.testing import scenario_from_states, straight_road
 
 from .scenes import mixed_scene
@@ -63,6 +63,14 @@ def test_prediction_is_valid_and_in_the_global_frame(tiny_checkpoint: Path) -> N
     # Near the residual constant-velocity prior: within a few metres of the agents.
     first = prediction.xy[0, :, 0]
     assert np.linalg.norm(first - scenario.tracks.xy[1, 19], axis=-1).max() < 5.0
+    # The marginal head rides along for per-agent consumers (the metrics score it).
+    marginal = prediction.marginal
+    assert marginal is not None and marginal.xy.shape == (3, 3, 12, 2)
+    assert np.linalg.norm(marginal.xy[0, :, 0] - scenario.tracks.xy[1, 19], axis=-1).max() < 5.0
+    heads = LearnedPredictor(tiny_checkpoint, LearnedConfig(mode_source="marginal"))
+    as_marginal = heads.predict(observe(scenario, 19, 10))
+    np.testing.assert_allclose(as_marginal.xy[:2], marginal.xy[:2])
+    np.testing.assert_allclose(as_marginal.marginal_probs[:2], marginal.probs[:2])
 
 
 def test_longer_horizon_continues_and_marginal_modes_are_available(tiny_checkpoint: Path) -> None:
@@ -117,6 +125,30 @@ def test_shipped_default_checkpoint_on_the_av2_forecasting_scenario(av2_dir: Pat
     prediction.validate()
     seen = prediction.valid[:, 0]
     assert seen.sum() > 5 and np.isfinite(prediction.xy[seen]).all()
+
+
+def test_an_anchored_two_layer_checkpoint_predicts_and_old_configs_load(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = ModelConfig(
+        hidden_dim=32,
+        num_modes=3,
+        history_steps=10,
+        future_steps=12,
+        joint_anchor=True,
+        decoder_layers=2,
+    )
+    path = tmp_path / "anchored.pt"
+    save_checkpoint(path, JointPredictionModel(config), None, None, TrainConfig(), 0)
+    prediction = LearnedPredictor(path).predict(observe(road_scene(), 19, 10))
+    prediction.validate()
+    # A checkpoint written before the two settings existed loads with their defaults.
+    state = torch.load(path, weights_only=True)
+    old = JointPredictionModel(dataclasses.replace(config, joint_anchor=False, decoder_layers=1))
+    state["model"] = old.state_dict()
+    for key in ("joint_anchor", "decoder_layers"):
+        del state["model_config"][key]
+    model = load_model(state)
+    assert not model.config.joint_anchor and model.config.decoder_layers == 1
 
 
 def test_nobody_seen_now_gives_an_all_invalid_prediction(tiny_checkpoint: Path) -> None:

@@ -56,6 +56,22 @@ def test_padding_and_other_scenes_do_not_change_a_scene_prediction() -> None:
     torch.testing.assert_close(batched.marginal_xy[0, :5], alone.marginal_xy[0], atol=1e-5, rtol=0)
 
 
+def test_anchored_scene_modes_start_from_the_ranked_marginal_modes() -> None:
+    batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
+    model = tiny_model(joint_anchor=True, decoder_layers=2)
+    last = model.joint_head[-1]
+    with torch.no_grad():  # a joint head that outputs nothing: scene mode k = rank-k mode
+        last.weight.zero_()
+        last.bias.zero_()
+        output = model(batch)
+    order = output.marginal_logits.argsort(-1, descending=True)
+    ranked = torch.gather(output.marginal_xy, 2, order[..., None, None].expand_as(output.joint_xy))
+    torch.testing.assert_close(output.joint_xy, ranked)
+    fast = model(batch, scales=False)  # inference: the same modes and logits, no scales
+    torch.testing.assert_close(fast.marginal_xy, output.marginal_xy)
+    torch.testing.assert_close(fast.scene_logits, output.scene_logits)
+
+
 def test_default_model_is_well_under_a_million_parameters() -> None:
     assert count_parameters(JointPredictionModel(ModelConfig())) < 1_000_000
     assert (
@@ -116,7 +132,9 @@ def global_predictions(model: JointPredictionModel, scenario: Scenario, step: in
 
 def test_rotating_and_translating_the_scene_leaves_global_predictions_unchanged() -> None:
     # Enough neighbours that no nearest-k cut falls between polylines at equal distances.
-    model = tiny_model(map_neighbours=512, residual_to_constant_velocity=True)
+    model = tiny_model(
+        map_neighbours=512, residual_to_constant_velocity=True, joint_anchor=True, decoder_layers=2
+    )
     # Lanes whose length is not a multiple of the 1 m resampling step: at an exact multiple,
     # float rounding far from the origin can change a piece's point count (vectorize_map).
     scenario = mixed_scene(num_agents=12, num_steps=40)

@@ -18,6 +18,7 @@ from urbandrive.prediction.losses import (
     laplace_nll,
     marginal_wta,
     mode_ade,
+    overlap_penalty,
     scene_wta,
     total_loss,
 )
@@ -86,6 +87,29 @@ def test_marginal_winner_is_per_agent() -> None:
     # Agent 0 wins mode 0 (0 m), agent 1 mode 1 (1 m): mean 0.5.
     assert float(terms["regression"]) == pytest.approx(0.5)
     assert float(terms["nll"]) == pytest.approx(math.log(2.0) + 0.25)
+
+
+def test_overlap_penalty_by_hand() -> None:
+    """Two agents facing each other 10 m apart, truly passing 2 m apart; mode 0 puts both at
+    the same point at the last step, mode 1 keeps them 2 m apart."""
+    config = LossConfig(overlap_weight=1.0, overlap_radius_m=1.5, overlap_step_stride=1)
+    origin = torch.tensor([[[0.0, 0.0], [10.0, 0.0]]])
+    heading = torch.tensor([[0.0, math.pi]])
+    # Each agent's own frame: forward is +x. Step 0 at 1 m ahead, step 1 at 5 m ahead.
+    joint = torch.zeros(1, 2, 2, 2, 2)
+    joint[:, :, :, 0, 0] = 1.0
+    joint[:, :, 0, 1, 0] = 5.0  # mode 0: both at x = 5 (scene frame)
+    joint[:, 0, 1, 1] = torch.tensor([4.0, 1.0])  # mode 1: (4, 1) and (6, -1) in the scene
+    joint[:, 1, 1, 1] = torch.tensor([4.0, 1.0])
+    gt = joint[:, :, 1].clone()  # truth: mode 1, 2.83 m apart at the last step
+    valid, mask = torch.ones(1, 2, 2, dtype=torch.bool), torch.ones(1, 2, dtype=torch.bool)
+    penalty = overlap_penalty(joint, gt, valid, mask, (origin, heading), config)
+    # Ordered pairs (0, 1) and (1, 0), 2 modes, 2 steps: only mode 0's last step is inside
+    # the radius (distance ~0), penalty 1 each.
+    assert float(penalty) == pytest.approx(2 * 1.0 / (2 * 2 * 2), abs=1e-3)
+    # Truth as close as the prediction: no penalty.
+    close_gt = joint[:, :, 0].clone()
+    assert float(overlap_penalty(joint, close_gt, valid, mask, (origin, heading), config)) < 0.05
 
 
 def test_agents_without_a_valid_future_do_not_count() -> None:

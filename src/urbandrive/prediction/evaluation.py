@@ -7,6 +7,10 @@ steps) whose future is valid at the last step and at `min_valid_future_fraction`
 steps, of every type except STATIC objects, and never the ego (each switchable in
 `EvaluationConfig`). Invalid future steps are left out of ADE; FDE is at the last step.
 
+Per-agent metrics score the marginal forecast, joint metrics the joint (scene) modes, as
+in the Waymo / Argoverse challenges: the marginal forecast is `Prediction.marginal` when the
+predictor gives one, else the joint modes with `Prediction.marginal_probs`.
+
 Reported (means over scored agents unless said otherwise; k = `top_k`, default 6):
 
 - minADE{k}, minFDE{k}, MR{k} (min FDE > 2 m), brierMinFDE{k}: over each agent's k most
@@ -14,9 +18,12 @@ Reported (means over scored agents unless said otherwise; k = `top_k`, default 6
 - jointMinADE{k}, jointMinFDE{k}: over the k most probable scene modes, each world's error
   the mean over the window's scored agents; mean over windows (per type: over the windows
   with agents of that type, the world mean over those agents).
+  jointMinADE{k}_marginal, jointMinFDE{k}_marginal: the same over the marginal modes
+  combined by rank (`MarginalForecast.combined_by_rank`; the joint figures without one).
 - overlap_rate: fraction of scored agents whose centre comes within `overlap_radius_m` of
   another predicted agent's (seen now) in the most probable scene mode (the ego is not
-  predicted by default and then not counted).
+  predicted by default and then not counted); overlap_rate_marginal: the same in the world
+  of every agent's most probable marginal mode (= overlap_rate without a marginal forecast).
 - nll: -log p of the minimum-FDE mode among the k kept (marginal probabilities as given);
   ece: expected calibration error of the top-mode confidence (`ece_bins` bins), pooled.
 
@@ -147,7 +154,8 @@ class WindowScores:
     """One window's per-agent scores (n scored agents) and per-type joint scores.
 
     types: int8[n]; per_agent: metric name -> float64[n]; kept_probs: float64[n, k'] and
-    best_kept: int64[n] (for ECE); joint: type name or "all" -> (jointMinADE, jointMinFDE).
+    best_kept: int64[n] (for ECE); joint: type name or "all" -> (jointMinADE, jointMinFDE);
+    joint_marginal: the same for the marginal modes combined by rank.
     """
 
     types: NDArrayInt
@@ -155,6 +163,7 @@ class WindowScores:
     kept_probs: NDArrayF64
     best_kept: NDArrayInt
     joint: dict[str, tuple[float, float]]
+    joint_marginal: dict[str, tuple[float, float]]
 
 
 def _prediction_positions(
@@ -227,13 +236,19 @@ def _joint_scores(
 
 
 def _overlaps(
-    prediction: Prediction, positions: NDArrayInt, future: int, radius_m: float
+    xy: NDArrayF64,
+    probs: NDArrayF64,
+    seen_now: NDArrayBool,
+    positions: NDArrayInt,
+    future: int,
+    radius_m: float,
 ) -> NDArrayF64:
-    """float64[n]: 1 where a scored agent overlaps another agent seen now in the top scene mode."""
-    seen = np.flatnonzero(prediction.valid[:, 0])
-    world = int(np.argmax(prediction.probs))
-    overlaps = world_overlaps(prediction.xy[seen][:, [world], :future], radius_m=radius_m)[:, 0]
-    lookup = np.zeros(prediction.agent_rows.size, dtype=bool)
+    """float64[n]: 1 where a scored agent overlaps another agent seen now in the most
+    probable world. xy: [N, K, H, 2] worlds; probs: [K]; seen_now: bool[N]."""
+    seen = np.flatnonzero(seen_now)
+    world = int(np.argmax(probs))
+    overlaps = world_overlaps(xy[seen][:, [world], :future], radius_m=radius_m)[:, 0]
+    lookup = np.zeros(xy.shape[0], dtype=bool)
     lookup[seen] = overlaps
     return lookup[positions].astype(np.float64)
 
@@ -252,12 +267,27 @@ def score_window(
     gt_xy = scenario.tracks.xy[scored, step + 1 : step + future + 1]
     gt_valid = scenario.tracks.valid[scored, step + 1 : step + future + 1]
     types = scenario.tracks.types[scored]
-    per_agent, kept_probs, best_kept = _marginal_scores(
-        pred_xy, prediction.marginal_probs[positions], gt_xy, gt_valid, config
+    marginal = prediction.marginal
+    per_agent, kept_probs, best_kept = (
+        _marginal_scores(pred_xy, prediction.marginal_probs[positions], gt_xy, gt_valid, config)
+        if marginal is None
+        else _marginal_scores(
+            marginal.xy[positions, :, :future], marginal.probs[positions], gt_xy, gt_valid, config
+        )
     )
-    per_agent["overlap_rate"] = _overlaps(prediction, positions, future, config.overlap_radius_m)
+    seen_now, radius = prediction.valid[:, 0], config.overlap_radius_m
+    overlap = _overlaps(prediction.xy, prediction.probs, seen_now, positions, future, radius)
     joint = _joint_scores(pred_xy, prediction.probs, gt_xy, gt_valid, types, config)
-    return WindowScores(types, per_agent, kept_probs, best_kept, joint)
+    if marginal is None:
+        overlap_marginal, joint_marginal = overlap, joint
+    else:
+        ranked_xy, ranked_probs = marginal.combined_by_rank()
+        overlap_marginal = _overlaps(ranked_xy, ranked_probs, seen_now, positions, future, radius)
+        joint_marginal = _joint_scores(
+            ranked_xy[positions, :, :future], ranked_probs, gt_xy, gt_valid, types, config
+        )
+    per_agent["overlap_rate"], per_agent["overlap_rate_marginal"] = overlap, overlap_marginal
+    return WindowScores(types, per_agent, kept_probs, best_kept, joint, joint_marginal)
 
 
 def evaluate_predictor(
@@ -312,10 +342,16 @@ def summarize_windows(windows: list[WindowScores], config: EvaluationConfig) -> 
 
     def metrics(mask: NDArrayBool, group: str) -> dict[str, Any]:
         joint = np.array([w.joint[group] for w in windows if group in w.joint])
+        ranked = np.array([w.joint_marginal[group] for w in windows if group in w.joint])
         result: dict[str, Any] = {"count": int(mask.sum()), "num_windows": int(joint.shape[0])}
         result |= {name: _mean(values[mask]) for name, values in per_agent.items()}
-        result[f"jointMinADE{config.top_k}"] = _mean(joint[:, 0])
-        result[f"jointMinFDE{config.top_k}"] = _mean(joint[:, 1])
+        k = config.top_k
+        result[f"jointMinADE{k}"], result[f"jointMinFDE{k}"] = (
+            _mean(joint[:, 0]),
+            _mean(joint[:, 1]),
+        )
+        result[f"jointMinADE{k}_marginal"] = _mean(ranked[:, 0])
+        result[f"jointMinFDE{k}_marginal"] = _mean(ranked[:, 1])
         result["ece"] = expected_calibration_error(
             kept_probs[mask], best_kept[mask], config.ece_bins
         )

@@ -4,11 +4,12 @@ Inference: `observation_features` (float64 global -> float32 scene frame), the m
 agent's frame), then back to the scene frame and, in float64, to the global frame. The
 default checkpoint ships as package data (`urbandrive/prediction/checkpoints/default.pt`).
 
-Modes. `mode_source="joint"` (default): the K scene modes; `probs` = softmax of the scene
-logits; `marginal_probs[n]` = softmax of agent n's own logits over the same K scene modes.
-`mode_source="marginal"`: each agent's K marginal modes (best-of-K per agent, as the ETH/UCY
-protocol scores); they are not consistent across agents, and `probs` is then only the
-normalised mean of the marginal probabilities.
+Modes. `Prediction.marginal` always holds the marginal head's K modes per agent (what
+per-agent metrics score). `mode_source="joint"` (default): `xy` holds the K scene modes;
+`probs` = softmax of the scene logits; `marginal_probs[n]` = softmax of agent n's own logits
+over the same K scene modes. `mode_source="marginal"`: `xy` holds each agent's K marginal
+modes (best-of-K per agent, as the ETH/UCY protocol scores); they are not consistent across
+agents, and `probs` is then only the normalised mean of the marginal probabilities.
 
 Horizon: the checkpoint's (e.g. 3 s); a longer `horizon_s` continues every mode at its last
 predicted velocity, a shorter one truncates. Agents not seen now are predicted invalid.
@@ -35,7 +36,7 @@ from urbandrive.prediction.features import (
     observation_features,
     scene_to_global,
 )
-from urbandrive.prediction.interfaces import Prediction
+from urbandrive.prediction.interfaces import MarginalForecast, Prediction
 from urbandrive.prediction.model import JointPredictionModel
 from urbandrive.prediction.training import load_model, read_checkpoint
 
@@ -123,28 +124,27 @@ class LearnedPredictor:
     def num_modes(self) -> int:
         return self.model.config.num_modes
 
-    def _run(
-        self, observation: Observation
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Global xy float64[A', K, H, 2], joint probs [K], marginal probs [A', K] of the
-        agents seen now, and their rows int64[A']."""
+    def _run(self, observation: Observation) -> tuple[np.ndarray, ...]:
+        """Of the agents seen now (A'): their rows int64[A'], then xy float64[A', K, H, 2]
+        (global), probs [K] and marginal probs [A', K] of `xy`, and the marginal head's xy
+        [A', K, H, 2] and probs [A', K]."""
         scene = observation_features(observation, self.features)
         batch = collate([scene])
         with torch.inference_mode():
-            output = self.model(batch)
-        marginal = self.config.mode_source == "marginal"
-        local = output.marginal_xy if marginal else output.joint_xy
-        xy = agent_to_scene(local, batch.xy[:, :, -1], batch.heading[:, :, -1])[0].double().numpy()
-        xy = scene_to_global(xy, scene.origin_xy, scene.origin_heading)
-        if marginal:
-            marginal_probs = _softmax(output.marginal_logits[0])
-            probs = marginal_probs.mean(0)
-        else:
-            marginal_probs, probs = (
-                _softmax(output.joint_agent_logits[0]),
-                _softmax(output.scene_logits[0]),
-            )
-        return xy, probs / probs.sum(), marginal_probs, scene.agent_rows
+            output = self.model(batch, scales=False)
+            local = torch.stack([output.joint_xy[0], output.marginal_xy[0]])  # (2, A, K, H, 2)
+            origin, heading = batch.xy[:, :, -1].expand(2, -1, -1), batch.heading[:, :, -1]
+            xy = agent_to_scene(local, origin, heading.expand(2, -1))
+        xy = scene_to_global(xy.double().numpy(), scene.origin_xy, scene.origin_heading)
+        head_probs = _softmax(output.marginal_logits[0])
+        if self.config.mode_source == "marginal":
+            probs = head_probs.mean(0)
+            return scene.agent_rows, xy[1], probs / probs.sum(), head_probs, xy[1], head_probs
+        probs, marginal_probs = (
+            _softmax(output.scene_logits[0]),
+            _softmax(output.joint_agent_logits[0]),
+        )
+        return scene.agent_rows, xy[0], probs / probs.sum(), marginal_probs, xy[1], head_probs
 
     def predict(self, observation: Observation) -> Prediction:
         history = observation.history
@@ -153,27 +153,38 @@ class LearnedPredictor:
         times = future_times(self.config.horizon_s or self.features.future_steps * dt_s, dt_s)
         if not history.valid[:, -1].any():  # nobody seen now: nothing to say
             return _nothing_seen(rows, times, self.num_modes)
-        xy_seen, probs, marginal_seen, seen_rows = self._run(observation)
-        num_modes = probs.shape[0]
+        seen_rows, xy_seen, probs, marginal_seen, head_xy, head_probs = self._run(observation)
         position = np.full(history.num_agents, -1, dtype=np.int64)
         position[seen_rows] = np.arange(seen_rows.size)
         wanted = position[rows]
         seen = wanted >= 0
-        xy = np.zeros((rows.size, num_modes, times.size, 2))
-        start_xy = history.xy[rows[seen], -1]
-        xy[seen] = extend_horizon(xy_seen[wanted[seen]], start_xy, times.size)
-        heading = np.zeros(xy.shape[:3])
-        heading[seen] = headings_along(xy[seen], start_xy, history.heading[rows[seen], -1])
-        marginal_probs = np.full((rows.size, num_modes), 1.0 / num_modes)
-        marginal_probs[seen] = marginal_seen[wanted[seen]]
+        start_xy, start_heading = history.xy[rows[seen], -1], history.heading[rows[seen], -1]
+
+        def place(values: np.ndarray) -> tuple[NDArrayF64, NDArrayF64]:
+            """Seen agents' modes [A', K, H', 2] -> xy [N, K, H, 2], heading [N, K, H]."""
+            xy = np.zeros((rows.size, values.shape[1], times.size, 2))
+            xy[seen] = extend_horizon(values[wanted[seen]], start_xy, times.size)
+            heading = np.zeros(xy.shape[:3])
+            heading[seen] = headings_along(xy[seen], start_xy, start_heading)
+            return xy, heading
+
+        def probs_of(values: np.ndarray) -> NDArrayF64:
+            """Seen agents' probabilities [A', K] -> [N, K] (uniform for the others)."""
+            result = np.full((rows.size, values.shape[1]), 1.0 / values.shape[1])
+            result[seen] = values[wanted[seen]]
+            return result
+
+        xy, heading = place(xy_seen)
+        marginal_xy, marginal_heading = place(head_xy)
         return Prediction(
             agent_rows=rows,
             times_s=times,
             xy=xy,
             heading=heading,
             probs=probs,
-            marginal_probs=marginal_probs,
+            marginal_probs=probs_of(marginal_seen),
             valid=np.repeat(seen[:, None], times.size, axis=1),
+            marginal=MarginalForecast(marginal_xy, marginal_heading, probs_of(head_probs)),
         )
 
 
@@ -187,6 +198,11 @@ def _nothing_seen(rows: np.ndarray, times: NDArrayF64, num_modes: int) -> Predic
         probs=np.full(num_modes, 1.0 / num_modes),
         marginal_probs=np.full((rows.size, num_modes), 1.0 / num_modes),
         valid=np.zeros((rows.size, times.size), bool),
+        marginal=MarginalForecast(
+            np.zeros((rows.size, num_modes, times.size, 2)),
+            np.zeros((rows.size, num_modes, times.size)),
+            np.full((rows.size, num_modes), 1.0 / num_modes),
+        ),
     )
 
 

@@ -14,6 +14,11 @@ least one valid future step); `future_valid`: bool (B, A, H).
   scene modes diverse for each agent: with the scene term alone, in busy scenes every mode
   drifted to the same mean future).
 - marginal WTA: the same per agent over its marginal modes.
+- overlap (when `overlap_weight` > 0 and the agents' poses now are given): within every
+  scene mode, for pairs of agents whose true centres stay at least `overlap_radius_m` apart
+  at a step, the mean over those pairs, modes and steps (every `overlap_step_stride`-th) of
+  relu(1 - predicted distance / radius): the scene modes learn not to put two agents in the
+  same place (the overlap rate of `prediction.evaluation`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional
 
+from urbandrive.prediction.features import agent_to_scene
 from urbandrive.prediction.model import ModelOutput
 
 
@@ -37,6 +43,9 @@ class LossConfig:
     agent_classification_weight: float = 0.5
     agent_regression_weight: float = 0.5
     marginal_weight: float = 1.0
+    overlap_weight: float = 0.0
+    overlap_radius_m: float = 1.5
+    overlap_step_stride: int = 3
 
 
 def mode_ade(pred_xy: torch.Tensor, gt_xy: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -122,17 +131,48 @@ def marginal_wta(
     }
 
 
+def overlap_penalty(
+    joint_xy: torch.Tensor,
+    gt_xy: torch.Tensor,
+    valid: torch.Tensor,
+    mask: torch.Tensor,
+    poses: tuple[torch.Tensor, torch.Tensor],
+    config: LossConfig,
+) -> torch.Tensor:
+    """The overlap term (module docstring). joint_xy: (B, A, K, H, 2) and gt_xy (B, A, H, 2)
+    in each agent's frame now; poses: the agents' xy (B, A, 2) and heading (B, A) now in a
+    common frame."""
+    steps = slice(config.overlap_step_stride - 1, None, config.overlap_step_stride)
+    origin, heading = poses
+    pred = agent_to_scene(joint_xy[..., steps, :], origin, heading)  # (B, A, K, h, 2)
+    true = agent_to_scene(gt_xy[:, :, None, steps], origin, heading)[:, :, 0]  # (B, A, h, 2)
+    radius = config.overlap_radius_m
+    gap = (pred[:, :, None] - pred[:, None]).square().sum(-1).add(1e-6).sqrt()  # (B,A,A,K,h)
+    true_gap = torch.linalg.vector_norm(true[:, :, None] - true[:, None], dim=-1)  # (B,A,A,h)
+    seen = valid[..., steps] & mask[..., None]
+    pairs = seen[:, :, None] & seen[:, None] & (true_gap >= radius)
+    pairs &= ~torch.eye(mask.shape[1], dtype=torch.bool)[None, :, :, None]
+    penalty = functional.relu(1.0 - gap / radius) * pairs[:, :, :, None]
+    return penalty.sum() / (pairs.sum() * joint_xy.shape[2]).clamp(min=1)
+
+
 def total_loss(
     output: ModelOutput,
     gt_xy: torch.Tensor,
     valid: torch.Tensor,
     mask: torch.Tensor,
     config: LossConfig,
+    poses: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """The weighted sum of every term and each term as a float (for logging).
-    gt_xy: (B, A, H, 2) each agent's frame now; valid: bool (B, A, H); mask: bool (B, A)."""
+    gt_xy: (B, A, H, 2) each agent's frame now; valid: bool (B, A, H); mask: bool (B, A);
+    poses: the agents' xy (B, A, 2) and heading (B, A) now (needed by the overlap term)."""
     mask = mask & valid.any(-1)
     joint = scene_wta(output, gt_xy, valid, mask)
+    if config.overlap_weight > 0:
+        if poses is None:
+            raise ValueError("the overlap loss needs the agents' poses now")
+        joint["overlap"] = overlap_penalty(output.joint_xy, gt_xy, valid, mask, poses, config)
     marginal = marginal_wta(output, gt_xy, valid, mask)
     total = (
         config.regression_weight * joint["regression"]
@@ -140,6 +180,7 @@ def total_loss(
         + config.classification_weight * joint["classification"]
         + config.agent_classification_weight * joint["agent_classification"]
         + config.agent_regression_weight * joint["agent_regression"]
+        + config.overlap_weight * joint.get("overlap", 0.0)
         + config.marginal_weight
         * (
             config.regression_weight * marginal["regression"]

@@ -30,11 +30,17 @@ from tqdm import tqdm
 
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.scenario import Scenario
-from urbandrive.metrics.forecasting import joint_metrics, marginal_metrics, top_k_modes
+from urbandrive.metrics.forecasting import (
+    joint_metrics,
+    marginal_metrics,
+    top_k_modes,
+    world_overlaps,
+)
 from urbandrive.prediction.features import (
     Batch,
     FeatureConfig,
     SceneTensors,
+    agent_to_scene,
     collate,
     rotate_scene,
     scene_to_agent,
@@ -58,7 +64,8 @@ class TrainConfig:
     data / val_data: scenario URIs (folders expand); without val_data the last
     `val_fraction` of the scenarios (at least one when there are two or more) validate.
     max_agents: per training window, the nearest to the scene origin. max_windows: cap on
-    training windows (None: all). hidden_dim, num_layers, num_modes, use_map: the model.
+    training windows (None: all). hidden_dim, num_layers, num_modes, use_map,
+    decoder_layers, joint_anchor: the model (`ModelConfig`).
     """
 
     data: tuple[str, ...] = ()
@@ -80,6 +87,8 @@ class TrainConfig:
     num_layers: int = 1
     num_modes: int = 6
     use_map: bool = True
+    decoder_layers: int = 1
+    joint_anchor: bool = False
     num_threads: int = 1
     loss: LossConfig = field(default_factory=LossConfig)
 
@@ -112,6 +121,8 @@ class TrainConfig:
             future_steps=features.future_steps,
             dt_s=dt_s,
             use_map=self.use_map,
+            decoder_layers=self.decoder_layers,
+            joint_anchor=self.joint_anchor,
         )
 
 
@@ -218,8 +229,10 @@ def train_step(
     optimizer.zero_grad(set_to_none=True)
     output = model(batch)
     assert batch.future_valid is not None
+    poses = (batch.xy[:, :, -1], batch.heading[:, :, -1])
+    targets = targets_in_agent_frames(batch)
     loss, terms = total_loss(
-        output, targets_in_agent_frames(batch), batch.future_valid, batch.agent_mask, loss_config
+        output, targets, batch.future_valid, batch.agent_mask, loss_config, poses
     )
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -269,6 +282,13 @@ def batch_errors(output: ModelOutput, batch: Batch, top_k: int) -> dict[str, np.
     scene_probs = torch.softmax(output.scene_logits.double(), -1).numpy()
     joint_xy, joint_probs = _top_k_joint(output.joint_xy.double().numpy(), scene_probs, k)
     joint = joint_metrics(joint_xy, joint_probs, gt, valid)
+    order = np.argsort(-marginal_probs, axis=-1, kind="stable")  # (B, A, K)
+    ranked_xy = np.take_along_axis(marginal_xy, order[..., None, None], axis=2)
+    ranked_probs = np.take_along_axis(marginal_probs, order, -1)
+    real = batch.agent_mask.numpy()
+    world_probs = (ranked_probs * real[..., None]).sum(1) + 1e-12  # (B, K)
+    world_probs /= world_probs.sum(-1, keepdims=True)
+    ranked = joint_metrics(*_top_k_joint(ranked_xy, world_probs, k), gt, valid)
     return {
         "min_ade": top.min_ade_m[top.scored],
         "min_fde": top.min_fde_m[top.scored],
@@ -276,20 +296,39 @@ def batch_errors(output: ModelOutput, batch: Batch, top_k: int) -> dict[str, np.
         "min_fde_all": every.min_fde_m[every.scored],
         "joint_min_ade": joint.min_ade_m[np.isfinite(joint.min_ade_m)],
         "joint_min_fde": joint.min_fde_m[np.isfinite(joint.min_fde_m)],
+        "ranked_min_fde": ranked.min_fde_m[np.isfinite(ranked.min_fde_m)],
+        "overlap": _top_world_overlaps(output.joint_xy, scene_probs, batch),
+        "ranked_overlap": _top_world_overlaps(torch.from_numpy(ranked_xy), world_probs, batch),
     }
+
+
+def _top_world_overlaps(xy: torch.Tensor, probs: np.ndarray, batch: Batch) -> np.ndarray:
+    """float64[n]: per real agent with a future, 1 where its centre comes within 1 m of
+    another real agent's in the most probable world. xy: (B, A, K, H, 2) each agent's
+    frame; probs: (B, K)."""
+    scene = agent_to_scene(xy.float(), batch.xy[:, :, -1], batch.heading[:, :, -1])
+    top = torch.from_numpy(probs.argmax(-1))[:, None, None, None, None]
+    world = torch.gather(scene, 2, top.expand(*scene.shape[:2], 1, *scene.shape[3:]))
+    real = batch.agent_mask.numpy()
+    overlaps = world_overlaps(world.double().numpy(), real)[..., 0]  # (B, A)
+    assert batch.future_valid is not None
+    scored = real & batch.future_valid.numpy().any(-1)
+    return overlaps[scored].astype(np.float64)
 
 
 @torch.no_grad()
 def evaluate_windows(
     model: JointPredictionModel, windows: list[SceneTensors], batch_size: int, top_k: int = 6
 ) -> dict[str, float]:
-    """minADE{k}, minFDE{k}, jointMinADE{k}, jointMinFDE{k} (k = top_k) and, when the model
-    has another number of modes K, minADE{K} / minFDE{K}, over `windows` (metres)."""
+    """minADE{k}, minFDE{k} (marginal head), jointMinADE{k}, jointMinFDE{k} (scene modes),
+    jointMinFDE{k}_marginal (marginal modes combined by rank; k = top_k), overlap and
+    overlap_marginal (fractions of agents within 1 m of another in the top world) and, when
+    the model has another number of modes K, minADE{K} / minFDE{K}, over `windows`."""
     model.eval()
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(windows), batch_size):
         batch = collate(windows[start : start + batch_size])
-        for name, values in batch_errors(model(batch), batch, top_k).items():
+        for name, values in batch_errors(model(batch, scales=False), batch, top_k).items():
             parts.setdefault(name, []).append(values)
     if not parts:
         return {}
@@ -302,6 +341,8 @@ def evaluate_windows(
         f"jointMinADE{k}": mean["joint_min_ade"],
         f"jointMinFDE{k}": mean["joint_min_fde"],
     }
+    result[f"jointMinFDE{k}_marginal"] = mean["ranked_min_fde"]
+    result["overlap"], result["overlap_marginal"] = mean["overlap"], mean["ranked_overlap"]
     if num_modes != k:
         result |= {
             f"minADE{num_modes}": mean["min_ade_all"],
