@@ -151,6 +151,7 @@ def run_benchmark(
     config: TrainConfig = ETH_UCY_TRAIN,
     folds: tuple[str, ...] = FOLDS,
     log: Callable[[str], None] | None = None,
+    augment: AugmentConfig = ETH_UCY_AUGMENT,
 ) -> dict[str, Any]:
     """Train (or load) and score every fold; writes and returns `out_dir/metrics.json`:
     {"folds": {fold: {"ADE", "FDE", "count"}}, "average": {"ADE", "FDE"}, ...}."""
@@ -161,7 +162,7 @@ def run_benchmark(
         checkpoint = (
             shipped_checkpoint(checkpoint_name(fold))
             if pretrained
-            else train_fold(data_root, fold, out_dir, config, log)
+            else train_fold(data_root, fold, out_dir, config, log, augment)
         )
         scores[fold] = score_fold(data_root, fold, checkpoint)
         if log is not None:
@@ -174,6 +175,7 @@ def run_benchmark(
         "pretrained": pretrained,
         "num_parameters": parameters,
         "train_config": None if pretrained else dataclasses.asdict(config),
+        "augment": None if pretrained else dataclasses.asdict(augment),
         "published": {
             name: {"average": row["average"], "source": row["source"]}
             for name, row in PUBLISHED.items()
