@@ -1,5 +1,6 @@
 """The urban planner with the compiled kernels proposes, scores and selects exactly like the
-numpy reference (`urbandrive.metrics.kernels.numpy_reference`) on the broad-phase test scenes."""
+numpy reference (`urbandrive.metrics.kernels.numpy_reference`) on the broad-phase test scenes;
+the compiled kernels one by one against their numpy references."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ from tests.planning.scenes import observation_now
 from tests.planning.test_broad_phase import _scenes
 
 from urbandrive.bench.planning import PerturbedConstantVelocity
+from urbandrive.control.tracker import TrackerConfig, TrajectoryTracker
+from urbandrive.core.errors import DataError
+from urbandrive.core.trajectory import Trajectory
+from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
 from urbandrive.planning.planner import UrbanPlanner
+from urbandrive.planning.proposals.obstacles import path_obstacles
+from urbandrive.planning.proposals.pdm import idm_profiles, path_offsets, track_compiled
 from urbandrive.planning.scoring.pairs import StepBoxes, interacting_pairs
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
@@ -24,13 +31,18 @@ def test_compiled_kernels_score_and_select_like_numpy(name: str) -> None:
     compiled = planner.cycle(observation)
     with kernels.numpy_reference():
         reference = planner.cycle(observation)
-    np.testing.assert_array_equal(compiled.candidates.states, reference.candidates.states)
-    np.testing.assert_array_equal(compiled.scoring.table.values, reference.scoring.table.values)
+    # The tracker's sin / cos / tan may round differently from numpy's: float tolerance.
+    close = {"rtol": 0, "atol": 1e-9}
+    np.testing.assert_allclose(compiled.candidates.states, reference.candidates.states, **close)
+    np.testing.assert_allclose(
+        compiled.scoring.table.values, reference.scoring.table.values, **close
+    )
     for term, values in reference.scoring.per_mode.items():
-        np.testing.assert_array_equal(compiled.scoring.per_mode[term], values)
-    np.testing.assert_array_equal(
+        np.testing.assert_allclose(compiled.scoring.per_mode[term], values, **close)
+    np.testing.assert_allclose(
         compiled.scoring.time_to_at_fault_collision_s,
         reference.scoring.time_to_at_fault_collision_s,
+        **close,
     )
     assert compiled.selection == reference.selection
 
@@ -68,3 +80,63 @@ def test_compiled_drivable_grid_equals_numpy(seed: int) -> None:
         compiled = grid.distance_outside_drivable_area(points)
         with kernels.numpy_reference():
             np.testing.assert_array_equal(compiled, grid.distance_outside_drivable_area(points))
+
+
+def _references(seed: int) -> tuple[np.ndarray, Trajectory]:
+    """A batch of 7 wiggly references with stops and standstills, and a start off them."""
+    rng = np.random.default_rng(seed)
+    times = 0.1 * np.arange(81)
+    speed = np.clip(rng.uniform(0, 15, (7, 1)) + np.cumsum(rng.normal(0, 0.4, (7, 81)), 1), 0, 20)
+    speed[0] = 0.0  # at rest throughout
+    speed[1, 40:] = 0.0  # stops
+    heading = np.cumsum(rng.normal(0, 0.03, (7, 81)), 1) + rng.uniform(-3.1, 3.1, (7, 1))
+    step = speed[..., None] * 0.1 * np.stack([np.cos(heading), np.sin(heading)], -1)
+    xy = rng.uniform(-50, 50, (7, 1, 2)) + np.cumsum(step, 1)
+    reference = Trajectory(times_s=times, xy=xy, heading=heading, speed_mps=speed)
+    start = make_state(
+        xy[:, 0] + rng.normal(0, 0.5, (7, 2)), heading[:, 0] + rng.normal(0, 0.1, 7),
+        speed[:, 0] + rng.uniform(0, 2, 7), rng.uniform(-0.2, 0.2, 7), rng.normal(0, 1, 7),
+    )  # fmt: skip
+    return start, reference
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dt_s", [0.1, 0.2])
+def test_compiled_tracker_rolls_out_like_the_numpy_tracker(seed: int, dt_s: float) -> None:
+    start, reference = _references(seed)
+    num_steps = round(8.0 / dt_s)
+    config = TrackerConfig()
+    compiled = track_compiled(config, start, reference, dt_s, num_steps)
+    expected = TrajectoryTracker(config).track(start, reference, dt_s, num_steps)
+    np.testing.assert_allclose(compiled.times_s, expected.times_s, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(compiled.states, expected.states, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(compiled.commands, expected.commands, rtol=0, atol=1e-9)
+    one = track_compiled(config, start[2], reference, dt_s, num_steps)  # one start, P references
+    np.testing.assert_allclose(
+        one.states, TrajectoryTracker(config).track(start[2], reference, dt_s, num_steps).states,
+        rtol=0, atol=1e-9,
+    )  # fmt: skip
+
+
+def test_compiled_tracker_rejects_a_non_finite_reference_like_the_numpy_tracker() -> None:
+    start, reference = _references(0)
+    with pytest.raises(DataError):
+        track_compiled(TrackerConfig(), start[:1] * np.nan, reference, 0.1, 10)
+
+
+@pytest.mark.parametrize("name", ["busy", "stopped_car", "wall"])
+def test_compiled_idm_profiles_equal_numpy(name: str) -> None:
+    scenario = _scenes()[name]
+    observation = observation_now(scenario)
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    context = planner.context(observation, planner.predictor.predict(observation))
+    config = planner.config.pdm
+    offsets, _ = path_offsets(context, config)
+    offset = np.repeat(offsets, len(config.speed_fractions))
+    target = np.tile(np.asarray(config.speed_fractions), offsets.size)
+    obstacles = path_obstacles(context, config.obstacles)
+    compiled = idm_profiles(context, obstacles, offset, target, config)
+    with kernels.numpy_reference():
+        expected = idm_profiles(context, obstacles, offset, target, config)
+    for found, values in zip(compiled, expected, strict=True):
+        np.testing.assert_array_equal(found, values)

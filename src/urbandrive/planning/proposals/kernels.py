@@ -41,3 +41,167 @@ def nearest_obstacle_gaps(
             if value < gap[p]:
                 gap[p], nearest[p] = value, o
     return gap, nearest
+
+
+@njit
+def _wrap(angle_rad: float) -> float:
+    """`geometry.angles.wrap_angle` of one angle: (-pi, pi], numpy's floating mod."""
+    wrapped = np.mod(angle_rad + np.pi, 2.0 * np.pi) - np.pi
+    return np.pi if wrapped == -np.pi else wrapped
+
+
+@njit
+def _clip(value: float, low: float, high: float) -> float:
+    """np.clip of one value."""
+    return min(max(value, low), high)
+
+
+@njit
+def _interp(x: float, xp: NDArrayF64, fp: NDArrayF64) -> float:
+    """np.interp of one value (xp increasing; held beyond the ends)."""
+    return np.interp(np.array([x]), xp, fp)[0]
+
+
+@njit
+def track_rollout(
+    initial: NDArrayF64,
+    now: NDArrayF64,
+    ahead: NDArrayF64,
+    gain_speeds: NDArrayF64,
+    gains: NDArrayF64,
+    vehicle: NDArrayF64,
+    controller: NDArrayF64,
+    dt_s: float,
+    states: NDArrayF64,
+    commands: NDArrayF64,
+) -> bool:
+    """`control.tracker.TrajectoryTracker.track` closed with `dynamics.bicycle.step`, for P
+    references at once; fills states float64[P, N + 1, S] (states[:, 0] = initial[P, S]) and
+    commands float64[P, N, C]. Returns False (and stops) at a non-finite command.
+
+    now, ahead: float64[P, N, 8], the rear-axle reference at each step's time and one step
+    later, columns x, y, cos and sin of the heading, heading, speed, accel and the
+    feed-forward steering atan(wheelbase * curvature). gain_speeds float64[V], gains
+    float64[V, 3]: the LQR gain table. vehicle: wheelbase, max steering, max steering rate,
+    max accel, max decel, max jerk, min speed; controller: speed gain, station gain, accel
+    gain, standstill speed. The numpy path's operations in its order; tan / sin / cos may
+    round differently from numpy's (float tolerance)."""
+    wheelbase, max_steer, max_rate = vehicle[0], vehicle[1], vehicle[2]
+    max_accel, max_decel, max_jerk, min_speed = vehicle[3], vehicle[4], vehicle[5], vehicle[6]
+    speed_gain, station_gain, accel_gain, standstill = (
+        controller[0], controller[1], controller[2], controller[3],
+    )  # fmt: skip
+    num_paths, num_steps = now.shape[0], now.shape[1]
+    for p in range(num_paths):
+        x, y, heading = initial[p, 0], initial[p, 1], initial[p, 2]
+        speed, steering, applied = initial[p, 3], initial[p, 4], initial[p, 5]
+        states[p, 0, :] = initial[p]
+        for n in range(num_steps):
+            ref = now[p, n]
+            # tracker._command
+            offset_x, offset_y = x - ref[0], y - ref[1]
+            cos, sin = ref[2], ref[3]
+            along = -(offset_x * cos + offset_y * sin)
+            lateral = -offset_x * sin + offset_y * cos
+            heading_error = _wrap(heading - ref[4])
+            feed_now, feed_ahead = ref[7], ahead[p, n, 7]
+            magnitude = abs(speed)
+            feedback = (
+                _interp(magnitude, gain_speeds, gains[:, 0]) * lateral
+                + _interp(magnitude, gain_speeds, gains[:, 1]) * heading_error
+                + _interp(magnitude, gain_speeds, gains[:, 2]) * (steering - feed_now)
+            )
+            rate = (feed_ahead - feed_now) / dt_s - feedback
+            if not (abs(speed) > standstill or abs(ref[5]) > standstill):
+                rate = 0.0
+            accel = (
+                ref[6]
+                + speed_gain * (ref[5] - speed)
+                + station_gain * along
+                + accel_gain * (ref[6] - applied)
+            )
+            accel = _clip(accel, -max_decel, max_accel)
+            rate = _clip(rate, -max_rate, max_rate)
+            if not (np.isfinite(accel) and np.isfinite(rate)):
+                return False
+            commands[p, n, 0], commands[p, n, 1] = accel, rate
+            # bicycle.step
+            accel = _clip(accel, -max_decel, max_accel)
+            max_change = max_jerk * dt_s
+            accel = _clip(accel, applied - max_change, applied + max_change)
+            lowest = min((min_speed - speed) / dt_s, 0.0)
+            if accel <= lowest:
+                next_speed, accel = min(speed, min_speed), lowest
+            else:
+                next_speed = speed + accel * dt_s
+            rate = _clip(rate, -max_rate, max_rate)
+            next_steering = _clip(steering + rate * dt_s, -max_steer, max_steer)
+            distance = 0.5 * (speed + next_speed) * dt_s
+            turn = distance * np.tan(next_steering) / wheelbase
+            ratio = turn / (2.0 * np.pi)
+            angle = np.pi * (ratio if ratio != 0 else 1.0e-20)
+            chord = distance * (np.sin(angle) / angle)
+            middle = heading + 0.5 * turn
+            x, y = x + chord * np.cos(middle), y + chord * np.sin(middle)
+            heading, speed, steering, applied = (
+                _wrap(heading + turn),
+                next_speed,
+                next_steering,
+                accel,
+            )
+            row = states[p, n + 1]
+            row[0], row[1], row[2], row[3], row[4], row[5] = x, y, heading, speed, steering, applied
+    return True
+
+
+@njit
+def idm_rollout(
+    offsets_m: NDArrayF64,
+    reach_m: NDArrayF64,
+    obstacle_d_m: NDArrayF64,
+    valid: NDArrayBool,
+    center_s_m: NDArrayF64,
+    rear_s_m: NDArrayF64,
+    lead_speed_mps: NDArrayF64,
+    path_s_m: NDArrayF64,
+    comfortable_speed_mps: NDArrayF64,
+    speed_fractions: NDArrayF64,
+    idm: NDArrayF64,
+    half_length_m: float,
+    dt_s: float,
+    s_m: NDArrayF64,
+    speed: NDArrayF64,
+    accel: NDArrayF64,
+) -> None:
+    """`pdm.idm_profiles` after its first column: fills s_m, speed, accel float64[P, H] (their
+    column 0 set by the caller) step by step. Obstacles [O, H] as `nearest_obstacle_gaps`,
+    lead_speed_mps: their speed along the path; path_s_m, comfortable_speed_mps: the
+    reference's comfortable speed profile; idm: max accel, 2 sqrt(max accel * comfortable
+    decel), min gap, headway, exponent, max decel (`agents.idm.idm_acceleration`). The same
+    operations in the same order as the numpy path."""
+    max_accel, brake_scale, min_gap, headway, exponent, max_decel = (
+        idm[0], idm[1], idm[2], idm[3], idm[4], idm[5],
+    )  # fmt: skip
+    num_paths, num_steps = s_m.shape
+    num_obstacles = center_s_m.shape[0]
+    for step in range(num_steps - 1):
+        gap, nearest = nearest_obstacle_gaps(
+            offsets_m, reach_m, obstacle_d_m, valid, center_s_m, rear_s_m,
+            s_m[:, step].copy(), half_length_m, step,
+        )  # fmt: skip
+        desired_all = np.interp(s_m[:, step], path_s_m, comfortable_speed_mps)
+        for p in range(num_paths):
+            lead = lead_speed_mps[nearest[p], step] if num_obstacles else 0.0
+            now = max(speed[p, step], 0.0)
+            desired = max(speed_fractions[p] * desired_all[p], 1e-3)
+            gap_p = max(gap[p], 1e-3)
+            brake_term = now * (now - lead) / brake_scale
+            desired_gap = min_gap + max(0.0, now * headway + brake_term)
+            interaction = 0.0 if np.isinf(gap_p) else (desired_gap / gap_p) ** 2
+            free_road = (now / desired) ** exponent
+            value = _clip(max_accel * (1.0 - free_road - interaction), -max_decel, max_accel)
+            speed[p, step + 1] = max(speed[p, step] + value * dt_s, 0.0)
+            accel[p, step] = (speed[p, step + 1] - speed[p, step]) / dt_s
+            s_m[p, step + 1] = s_m[p, step] + 0.5 * (speed[p, step] + speed[p, step + 1]) * dt_s
+    for p in range(num_paths):
+        accel[p, num_steps - 1] = accel[p, num_steps - 2]

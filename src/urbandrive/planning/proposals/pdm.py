@@ -18,12 +18,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from urbandrive.agents.idm import IdmConfig, idm_acceleration
-from urbandrive.control.tracker import TrackerConfig, TrajectoryTracker
+from urbandrive.control.lateral import gain_table
+from urbandrive.control.tracker import TrackedRollout, TrackerConfig, TrajectoryTracker
+from urbandrive.core.errors import DataError
 from urbandrive.core.trajectory import Trajectory
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.dynamics.bicycle import (
+    COMMAND_SIZE,
+    STATE_SIZE,
     StateIndex,
     center_to_rear_axle,
+    check_state,
     make_state,
     rear_axle_to_center,
 )
@@ -107,13 +112,81 @@ class PdmProposalGenerator:
         )
         dt_s = self.config.rollout_dt_s
         num_steps = int(np.ceil(context.times_s[-1] / dt_s - 1e-9))
-        rollout = self.tracker.track(start, rear, dt_s, num_steps)
+        if kernels.enabled():
+            rollout = track_compiled(self.config.tracker, start, rear, dt_s, num_steps)
+        else:
+            rollout = self.tracker.track(start, rear, dt_s, num_steps)
         states = _resample_states(rollout.states, rollout.times_s, context.times_s)
         heading = states[..., StateIndex.HEADING]
         center = rear_axle_to_center(states[..., [StateIndex.X, StateIndex.Y]], heading, vehicle)
         return pack_states(
             center, heading, states[..., StateIndex.SPEED], states[..., StateIndex.ACCEL], s_m, d_m
         )
+
+
+def track_compiled(
+    config: TrackerConfig,
+    initial_state: NDArrayF64,
+    reference: Trajectory,
+    dt_s: float,
+    num_steps: int,
+) -> TrackedRollout:
+    """`TrajectoryTracker(config).track(initial_state, reference, dt_s, num_steps)` by the
+    compiled kernel (`proposals.kernels.track_rollout`): the same rollout up to float rounding.
+    initial_state: float64[S] or [P, S]; reference: batch [P]."""
+    from urbandrive.planning.proposals.kernels import track_rollout
+
+    check_state(initial_state, "track_compiled: initial_state")
+    reference.validate("track_compiled: reference")
+    if not dt_s > 0 or num_steps < 0 or len(reference.batch_shape) != 1:
+        raise ValueError(
+            f"track_compiled: need dt_s > 0, num_steps >= 0, a batch [P]; got {dt_s}, "
+            f"{num_steps}, {reference.batch_shape}"
+        )
+    vehicle = config.vehicle
+    times_s = dt_s * np.arange(num_steps + 1)
+    sampled = reference.with_derivatives().at(np.concatenate([times_s[:-1], times_s[:-1] + dt_s]))
+    assert sampled.accel_mps2 is not None and sampled.curvature_1pm is not None
+    table = np.stack(
+        [
+            sampled.xy[..., 0],
+            sampled.xy[..., 1],
+            np.cos(sampled.heading),
+            np.sin(sampled.heading),
+            sampled.heading,
+            sampled.speed_mps,
+            sampled.accel_mps2,
+            np.arctan(vehicle.wheelbase_m * sampled.curvature_1pm),
+        ],
+        -1,
+    )  # [P, 2 N, 8]
+    num_paths = table.shape[0]
+    initial = np.ascontiguousarray(np.broadcast_to(initial_state, (num_paths, STATE_SIZE)))
+    speeds, gains = gain_table(config.lateral, vehicle.wheelbase_m, dt_s)
+    limits = np.array(
+        [
+            vehicle.wheelbase_m, vehicle.max_steering_rad, vehicle.max_steering_rate_radps,
+            vehicle.max_accel_mps2, vehicle.max_decel_mps2, vehicle.max_jerk_mps3,
+            vehicle.min_speed_mps,
+        ]
+    )  # fmt: skip
+    gains_pid = config.longitudinal
+    controller = np.array(
+        [
+            gains_pid.speed_gain_per_s, gains_pid.station_gain_per_s2, gains_pid.accel_gain,
+            config.standstill_speed_mps,
+        ]
+    )  # fmt: skip
+    states = np.empty((num_paths, num_steps + 1, STATE_SIZE))
+    commands = np.empty((num_paths, num_steps, COMMAND_SIZE))
+    finite = track_rollout(
+        initial, np.ascontiguousarray(table[:, :num_steps]),
+        np.ascontiguousarray(table[:, num_steps:]), speeds, np.ascontiguousarray(gains),
+        limits, controller, float(dt_s), states, commands,
+    )  # fmt: skip
+    if not finite:
+        raise DataError("TrajectoryTracker: non-finite command (check the reference)")
+    return TrackedRollout(times_s=times_s, states=states, commands=commands)
 
 
 def path_offsets(
@@ -148,12 +221,15 @@ def idm_profiles(
     num_paths, num_steps, dt_s = offsets_m.size, context.num_steps, context.dt_s
     half_length = 0.5 * context.ego_size_m[0]
     ego_half_width, margin = 0.5 * context.ego_size_m[1], config.obstacles.path_margin_m
+    s_m, speed, accel = (np.zeros((num_paths, num_steps)) for _ in range(3))
+    s_m[:, 0], speed[:, 0] = context.s_now_m, max(context.ego_speed_mps, 0.0)
+    if kernels.enabled() and num_steps > 1:
+        _idm_compiled(context, obstacles, offsets_m, speed_fractions, config, s_m, speed, accel)
+        return s_m, speed, accel
     if kernels.enabled():
         nearest_gaps = _compiled_nearest_gaps(obstacles, offsets_m, ego_half_width, margin)
     else:
         nearest_gaps = _nearest_gaps(obstacles.blocking(offsets_m, ego_half_width, margin))
-    s_m, speed, accel = (np.zeros((num_paths, num_steps)) for _ in range(3))
-    s_m[:, 0], speed[:, 0] = context.s_now_m, max(context.ego_speed_mps, 0.0)
     for step in range(num_steps - 1):
         gap, nearest = nearest_gaps(obstacles, s_m[:, step], half_length, step)
         lead_speed = (
@@ -166,6 +242,44 @@ def idm_profiles(
         s_m[:, step + 1] = s_m[:, step] + 0.5 * (speed[:, step] + speed[:, step + 1]) * dt_s
     accel[:, -1] = accel[:, -2]
     return s_m, speed, accel
+
+
+def _idm_compiled(
+    context: PlanningContext,
+    obstacles: PathObstacles,
+    offsets_m: NDArrayF64,
+    speed_fractions: NDArrayF64,
+    config: PdmProposalConfig,
+    s_m: NDArrayF64,
+    speed: NDArrayF64,
+    accel: NDArrayF64,
+) -> None:
+    """`idm_profiles`' loop by the compiled kernel (`proposals.kernels.idm_rollout`): fills
+    s_m, speed, accel float64[P, H] (column 0 set) with the same values."""
+    from urbandrive.planning.proposals.kernels import idm_rollout
+
+    idm, reference = config.idm, context.reference
+    ego_half_width_m = 0.5 * context.ego_size_m[1]
+    reach = obstacles.half_width_m + ego_half_width_m + config.obstacles.path_margin_m
+    parameters = np.array(
+        [
+            idm.max_accel_mps2, 2.0 * np.sqrt(idm.max_accel_mps2 * idm.comfortable_decel_mps2),
+            idm.min_gap_m, idm.headway_s, idm.exponent, idm.max_decel_mps2,
+        ],
+        np.float64,
+    )  # fmt: skip
+
+    def contiguous(array: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        return np.ascontiguousarray(array, dtype)
+
+    idm_rollout(
+        contiguous(offsets_m), contiguous(reach), contiguous(obstacles.d_m),
+        contiguous(obstacles.valid, np.bool_), contiguous(obstacles.center_s_m),
+        contiguous(obstacles.rear_s_m), contiguous(obstacles.speed_mps),
+        contiguous(reference.path.s_m), contiguous(reference.comfortable_speed_mps),
+        contiguous(np.broadcast_to(speed_fractions, offsets_m.shape)), parameters,
+        float(0.5 * context.ego_size_m[0]), float(context.dt_s), s_m, speed, accel,
+    )  # fmt: skip
 
 
 #: (obstacles, s_m float64[P], half_length_m, step) -> (gap float64[P], nearest int64[P])
