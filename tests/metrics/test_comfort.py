@@ -7,6 +7,7 @@ import pytest
 from scipy.signal import savgol_filter
 
 from urbandrive.core.errors import DataError
+from urbandrive.metrics import kernels
 from urbandrive.metrics.comfort import (
     ComfortConfig,
     ComfortSignal,
@@ -126,6 +127,18 @@ def test_savgol_matrix_equals_scipy_savgol_filter(
     expected = savgol_filter(values, window, poly_order, deriv=deriv, delta=delta, axis=-1)
     found = values @ savgol_matrix(num_steps, window, poly_order, deriv, delta)
     np.testing.assert_allclose(found, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("num_steps", [4, 9, 81])
+def test_compiled_signals_equal_the_numpy_reference(num_steps: int) -> None:
+    rng = np.random.default_rng(num_steps)
+    acceleration = rng.normal(0, 2, (5, 3, num_steps, 2))
+    heading = np.cumsum(rng.normal(0, 0.1, (5, 3, num_steps)), -1)
+    compiled = comfort_signals(heading, acceleration, DT)
+    with kernels.numpy_reference():
+        reference = comfort_signals(heading, acceleration, DT)
+    # Rounding to 8 decimals after sums in another order may move a value by one unit.
+    np.testing.assert_allclose(compiled, reference, rtol=0, atol=1.5e-8)
 
 
 def test_heading_wrap_does_not_look_like_a_spin() -> None:

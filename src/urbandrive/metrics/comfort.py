@@ -35,7 +35,8 @@ import numpy as np
 from scipy.signal import savgol_filter
 
 from urbandrive.core.errors import DataError
-from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics import kernels
 
 
 class ComfortSignal(enum.IntEnum):
@@ -164,7 +165,7 @@ def comfort_signals(
 def _smooth(values: NDArrayF64, config: ComfortConfig) -> NDArrayF64:
     """nuPlan's `extract_ego_acceleration` filter, rounded like it."""
     window = min(config.accel_window, values.shape[-1])
-    smoothed = values @ savgol_matrix(values.shape[-1], window, config.accel_poly_order)
+    smoothed = _savgol(values, window, config.accel_poly_order, 0, 1.0)
     return np.round(smoothed, config.decimals)
 
 
@@ -172,7 +173,22 @@ def _derivative(
     values: NDArrayF64, window: int, poly_order: int, order: int, dt_s: float
 ) -> NDArrayF64:
     """nuPlan's `approximate_derivatives` along the last axis (equally spaced steps of dt_s)."""
-    return values @ savgol_matrix(values.shape[-1], window, poly_order, order, dt_s)
+    return _savgol(values, window, poly_order, order, dt_s)
+
+
+def _savgol(
+    values: NDArrayF64, window: int, poly_order: int, deriv: int, delta: float
+) -> NDArrayF64:
+    """`scipy.signal.savgol_filter` of float64[..., T] along the last axis as `values @
+    savgol_matrix(...)`: by the compiled banded product when the kernels are on (one thread;
+    BLAS's threads cost more than this small product), else by numpy's matmul."""
+    num_steps = values.shape[-1]
+    matrix = savgol_matrix(num_steps, window, poly_order, deriv, delta)
+    if not kernels.enabled():
+        return values @ matrix
+    first, stop = _savgol_band(num_steps, window, poly_order, deriv, delta)
+    flat = np.ascontiguousarray(values, np.float64).reshape(-1, num_steps)
+    return kernels.banded_matmul(flat, matrix, first, stop).reshape(values.shape)
 
 
 @functools.lru_cache(maxsize=64)
@@ -189,6 +205,18 @@ def savgol_matrix(
     )  # fmt: skip
     matrix.setflags(write=False)
     return matrix
+
+
+@functools.lru_cache(maxsize=64)
+def _savgol_band(
+    num_steps: int, window: int, poly_order: int, deriv: int, delta: float
+) -> tuple[NDArrayInt, NDArrayInt]:
+    """(first, stop) int64[T]: column j of `savgol_matrix(...)` is zero outside rows
+    first[j] <= i < stop[j]."""
+    nonzero = savgol_matrix(num_steps, window, poly_order, deriv, delta) != 0
+    first = np.argmax(nonzero, axis=0)
+    stop = np.where(nonzero.any(0), num_steps - np.argmax(nonzero[::-1], axis=0), first)
+    return first.astype(np.int64), stop.astype(np.int64)
 
 
 def within_bound(values: NDArrayF64, lower: float | None, upper: float | None) -> NDArrayBool:

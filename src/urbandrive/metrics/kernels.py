@@ -557,3 +557,20 @@ def _rows_within(
         agent_sin[g, t], agent_size[g, t, 0], agent_size[g, t, 1],
     )  # fmt: skip
     return distance <= max_distance_m
+
+
+@njit
+def banded_matmul(
+    values: np.ndarray, matrix: np.ndarray, first: np.ndarray, stop: np.ndarray
+) -> np.ndarray:
+    """float64[R, J] values @ matrix for values float64[R, I], matrix float64[I, J] whose
+    column j is zero outside rows first[j] <= i < stop[j] (int64[J]): single-threaded, no BLAS
+    (the sums run in another order than BLAS's: float tolerance)."""
+    out = np.zeros((values.shape[0], matrix.shape[1]))
+    for r in range(values.shape[0]):
+        for j in range(matrix.shape[1]):
+            total = 0.0
+            for i in range(first[j], stop[j]):
+                total += values[r, i] * matrix[i, j]
+            out[r, j] = total
+    return out
