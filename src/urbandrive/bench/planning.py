@@ -46,11 +46,10 @@ class PerturbedConstantVelocity:
         single = self.base.predict(observation)
         now = observation.history.xy[single.agent_rows, -1]  # [N, 2]
         offset = single.xy[:, 0] - now[:, None]  # [N, H, 2]
-        cos, sin = np.cos(MODE_TURNS_RAD), np.sin(MODE_TURNS_RAD)
-        rotation = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)  # [K, 2, 2]
-        turned = (
-            np.einsum("kij,nhj->nkhi", rotation, offset) * MODE_SPEED_SCALES[None, :, None, None]
-        )
+        cos, sin = np.cos(MODE_TURNS_RAD)[:, None], np.sin(MODE_TURNS_RAD)[:, None]  # [K, 1]
+        x, y = offset[:, None, :, 0], offset[:, None, :, 1]  # [N, 1, H]
+        turned = np.stack([cos * x + -sin * y, sin * x + cos * y], -1)  # rotated, [N, K, H, 2]
+        turned *= MODE_SPEED_SCALES[None, :, None, None]
         heading = single.heading[:, :1] + MODE_TURNS_RAD[None, :, None]
         return dataclasses.replace(
             single,
