@@ -184,17 +184,26 @@ def idm_rollout(
     )  # fmt: skip
     num_paths, num_steps = s_m.shape
     num_obstacles = center_s_m.shape[0]
+    # Obstacles step-major [H, O]: the inner loop over obstacles reads contiguous memory.
+    valid_t, center_t = valid.T.copy(), center_s_m.T.copy()
+    rear_t, d_t = rear_s_m.T.copy(), obstacle_d_m.T.copy()
     for step in range(num_steps - 1):
-        gap, nearest = nearest_obstacle_gaps(
-            offsets_m, reach_m, obstacle_d_m, valid, center_s_m, rear_s_m,
-            s_m[:, step].copy(), half_length_m, step,
-        )  # fmt: skip
         desired_all = np.interp(s_m[:, step], path_s_m, comfortable_speed_mps)
         for p in range(num_paths):
-            lead = lead_speed_mps[nearest[p], step] if num_obstacles else 0.0
+            s_now, offset = s_m[p, step], offsets_m[p]
+            gap, nearest = np.inf, 0  # `nearest_obstacle_gaps`, inline
+            for o in range(num_obstacles):
+                if not (valid_t[step, o] and center_t[step, o] > s_now):
+                    continue
+                if not abs(d_t[step, o] - offset) < reach_m[o]:
+                    continue
+                value = rear_t[step, o] - s_now - half_length_m
+                if value < gap:
+                    gap, nearest = value, o
+            lead = lead_speed_mps[nearest, step] if num_obstacles else 0.0
             now = max(speed[p, step], 0.0)
             desired = max(speed_fractions[p] * desired_all[p], 1e-3)
-            gap_p = max(gap[p], 1e-3)
+            gap_p = max(gap, 1e-3)
             brake_term = now * (now - lead) / brake_scale
             desired_gap = min_gap + max(0.0, now * headway + brake_term)
             interaction = 0.0 if np.isinf(gap_p) else (desired_gap / gap_p) ** 2
