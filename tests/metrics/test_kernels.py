@@ -203,3 +203,19 @@ def test_the_switch_turns_the_kernels_off_and_back() -> None:
         assert not kernels.enabled()
     finally:
         kernels.set_enabled(True)
+
+
+def test_cos_sin_reuses_only_bit_identical_headings() -> None:
+    rng = np.random.default_rng(0)
+    heading = rng.uniform(-4, 4, (3, 5, 7))
+    cos, sin = kernels.cos_sin(heading)
+    np.testing.assert_array_equal(cos, np.cos(heading))
+    again = kernels.cos_sin(heading.copy())
+    assert again[0] is cos and again[1] is sin  # equal content: the kept result
+    heading[1, 2, 3] += 1e-12  # the caller changes its array: a fresh result
+    np.testing.assert_array_equal(kernels.cos_sin(heading)[1], np.sin(heading))
+    signed = np.array([0.0, -0.0])
+    assert np.signbit(kernels.cos_sin(signed)[1]).tolist() == [False, True]
+    assert np.signbit(kernels.cos_sin(-signed)[1]).tolist() == [True, False]
+    with pytest.raises(ValueError):
+        cos[0, 0, 0] = 2.0  # read-only

@@ -84,9 +84,28 @@ def pairs_batch2(pairs: tuple[NDArrayInt, ...]) -> tuple[NDArrayInt, ...]:
 
 
 def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(cos, sin) of `heading` by numpy, on a contiguous copy (the loops the reference uses)."""
+    """(cos, sin) of `heading` by numpy, on a contiguous copy (the loops the reference uses);
+    read-only. The last few results are kept and returned again for a heading array equal to
+    theirs bit for bit (the scorer's metrics take the same headings several times per
+    cycle): the same values, computed once."""
     heading = np.ascontiguousarray(heading, np.float64)
-    return np.cos(heading), np.sin(heading)
+    for index, (kept, cos, sin) in enumerate(_COS_SIN_CACHE):
+        if kept.shape == heading.shape and np.array_equal(
+            kept.view(np.int64), heading.view(np.int64)
+        ):
+            _COS_SIN_CACHE.insert(0, _COS_SIN_CACHE.pop(index))
+            return cos, sin
+    cos, sin = np.cos(heading), np.sin(heading)
+    cos.setflags(write=False)
+    sin.setflags(write=False)
+    _COS_SIN_CACHE.insert(0, (heading.copy(), cos, sin))
+    del _COS_SIN_CACHE[_COS_SIN_CACHE_SIZE:]
+    return cos, sin
+
+
+#: `cos_sin`'s most recent (heading copy, cos, sin), newest first.
+_COS_SIN_CACHE: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+_COS_SIN_CACHE_SIZE = 4
 
 
 @functools.lru_cache(maxsize=64)
