@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from urbandrive.core.observation import observe
 from urbandrive.core.scenario import Scenario
 from urbandrive.maps import RoadMap
 from urbandrive.prediction.features import (
+    Batch,
     FeatureConfig,
     agent_to_scene,
     collate,
@@ -70,6 +72,40 @@ def test_anchored_scene_modes_start_from_the_ranked_marginal_modes() -> None:
     fast = model(batch, scales=False)  # inference: the same modes and logits, no scales
     torch.testing.assert_close(fast.marginal_xy, output.marginal_xy)
     torch.testing.assert_close(fast.scene_logits, output.scene_logits)
+
+
+def test_mode_overlaps_count_close_neighbours_per_mode_by_hand() -> None:
+    """Two agents 10 m apart facing each other; mode 0 meets at x = 5 (both 0.5 m short of
+    it in their own frames), mode 1 stays 4 m apart; a third, padded agent is ignored."""
+    model = tiny_model(overlap_aware_scores=True, future_steps=3)
+    xy = torch.zeros(1, 3, 2, 2)
+    xy[0, 1, :, 0] = 10.0
+    heading = torch.zeros(1, 3, 2)
+    heading[0, 1] = math.pi
+    zeros = torch.zeros(1, 0)
+    batch = Batch(
+        xy,
+        heading,
+        torch.zeros(1, 3, 2, 2),
+        torch.ones(1, 3, 2, dtype=torch.bool),
+        torch.tensor([[True, True, False]]),
+        torch.zeros(1, 3, dtype=torch.long),
+        torch.ones(1, 3),
+        torch.zeros(1, 0, 2, 2),
+        torch.zeros(1, 0, 2, dtype=torch.bool),
+        zeros[..., None],
+        zeros.bool(),
+    )
+    joint = torch.zeros(1, 3, 2, 3, 2)  # (B, A, K, H, 2), each agent's frame
+    joint[:, :2, 0, :, 0] = torch.tensor([1.0, 3.0, 4.5])  # only the third step is read
+    joint[:, :2, 1, :, 0] = torch.tensor([1.0, 2.0, 3.0])
+    index = torch.tensor([[[0, 1], [1, 0], [2, 0]]])
+    mask = torch.tensor([[[True, True], [True, True], [False, False]]])
+    # Mode 0 ends 1 m apart: relu(1 - 1 / 1) = 0; only closer than 1 m counts.
+    assert float(model.mode_overlaps(joint, batch, index, mask).abs().max()) < 1e-5
+    joint[:, :2, 0, 2, 0] = 4.75  # 0.5 m apart -> 0.5 each
+    counts = model.mode_overlaps(joint, batch, index, mask)
+    torch.testing.assert_close(counts[0, :2], torch.tensor([[0.5, 0.0], [0.5, 0.0]]))
 
 
 def test_default_model_is_well_under_a_million_parameters() -> None:

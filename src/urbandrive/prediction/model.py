@@ -18,6 +18,11 @@ Decoder:
   marginal mode (gradient stopped): the token also embeds that trajectory and its
   log-probability, and the joint head outputs a correction to it, so the scene modes begin
   as the marginal modes combined by rank and learn to make them consistent.
+  With `overlap_aware_scores`, each agent's logit of mode k gets w_agent x (its soft count
+  of decoder neighbours within 1 m of it at some step of mode k), and the scene logit
+  w_scene x (the sum of those counts over the scene's agents), the weights learned (from
+  -1): worlds where agents run into each other are less probable. The counts are computed
+  without gradient (they only score the modes) and are rotation and translation invariant.
 
 Trajectories are in each agent's frame now; with `residual_to_constant_velocity` the
 network outputs a correction to the constant-velocity extrapolation.
@@ -36,6 +41,7 @@ from urbandrive.maps.vectorize import NUM_MAP_FEATURES
 from urbandrive.prediction.features import (
     Batch,
     agent_step_inputs,
+    agent_to_scene,
     polyline_point_inputs,
     polyline_poses,
     relative_pose,
@@ -46,6 +52,8 @@ AGENT_STEP_FEATURES = 9
 POINT_FEATURES = 5
 RELATIVE_POSE_FEATURES = 5
 _MIN_SCALE_M = 0.01
+#: Where padding map points are put for nearest-polyline distances (m): never the nearest.
+_FAR_M = 1.0e7
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +63,9 @@ class ModelConfig:
     polylines each agent attends to in the encoder; decoder_neighbours: agents attended to
     within a scene mode (at most agent_neighbours); decoder_layers: attention layers over
     the agents of a scene mode; joint_anchor: scene modes anchored on the marginal modes
-    ranked by probability (module docstring). The defaults of the last two are the layout of
-    older checkpoints."""
+    ranked by probability; overlap_aware_scores: scene-mode logits lowered, by a learned
+    weight, for the agents that come within 1 m of a decoder neighbour in that mode (module
+    docstring). The defaults of the last three are the layout of older checkpoints."""
 
     hidden_dim: int = 64
     num_heads: int = 4
@@ -72,6 +81,7 @@ class ModelConfig:
     residual_to_constant_velocity: bool = True
     decoder_layers: int = 1
     joint_anchor: bool = False
+    overlap_aware_scores: bool = False
 
     def __post_init__(self) -> None:
         if self.hidden_dim % self.num_heads:
@@ -210,6 +220,8 @@ class JointPredictionModel(nn.Module):
         self.more_mode_attention = nn.ModuleList(RelativeAttention(dim, heads) for _ in extra)
         if config.joint_anchor:
             self.anchor_embed = mlp(2 * len(_anchor_steps(config.future_steps)) + 1, dim, dim)
+        if config.overlap_aware_scores:
+            self.overlap_weights = nn.Parameter(torch.tensor([-1.0, -1.0]))  # agent, scene
         out = config.future_steps * 4 + 1
         self.joint_head = mlp(dim, 2 * dim, out)
         self.marginal_head = mlp(dim, 2 * dim, modes * out)
@@ -255,9 +267,10 @@ class JointPredictionModel(nn.Module):
         """Each agent's nearest polylines (by nearest point): indices (B, A, k), mask and
         relative poses (B, A, k, 5)."""
         xy, agent_heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
-        points = batch.map_points.flatten(1, 2)  # (B, L * P, 2)
-        gap = torch.cdist(xy, points).unflatten(-1, batch.map_points.shape[1:3])  # (B, A, L, P)
-        gap = gap.masked_fill(~batch.map_point_valid[:, None], float("inf")).amin(-1)
+        far = torch.tensor(_FAR_M, dtype=batch.map_points.dtype)  # padding points: far away
+        points = torch.where(batch.map_point_valid[..., None], batch.map_points, far)
+        gap = torch.cdist(xy, points.flatten(1, 2))  # (B, A, L * P)
+        gap = gap.unflatten(-1, batch.map_points.shape[1:3]).amin(-1)  # (B, A, L)
         valid = batch.agent_mask[:, :, None] & batch.map_mask[:, None, :]
         index, mask = nearest(gap, valid, self.config.map_neighbours)
         line_xy = gather_neighbours(origin, index)  # (B, A, k, 2)
@@ -330,6 +343,13 @@ class JointPredictionModel(nn.Module):
         features = torch.cat([0.1 * xy[..., steps, :].flatten(-2), log_prob[..., None]], -1)
         return xy, features
 
+    def mode_overlaps(
+        self, joint_xy: torch.Tensor, batch: Batch, index: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, A, K) soft counts of close decoder neighbours per agent and scene mode
+        (module docstring); joint_xy (B, A, K, H, 2) each agent's frame."""
+        return _mode_overlaps_impl(joint_xy, batch, index, mask)
+
     def forward(self, batch: Batch, scales: bool = True) -> ModelOutput:
         """Decode K joint scene modes and K marginal modes per agent (see `ModelOutput`);
         without `scales` (inference) the Laplace scales are not computed (all 1)."""
@@ -354,7 +374,12 @@ class JointPredictionModel(nn.Module):
             self.joint_head, tokens.transpose(1, 2), joint_prior, scales
         )
         real = batch.agent_mask[..., None].float()
+        if config.overlap_aware_scores:
+            near_count = self.mode_overlaps(joint_xy, batch, index[:, 0], mask[:, 0]) * real
+            agent_logits = agent_logits + self.overlap_weights[0] * near_count
         scene_logits = (agent_logits * real).sum(1) / real.sum(1).clamp(min=1.0)
+        if config.overlap_aware_scores:
+            scene_logits = scene_logits + self.overlap_weights[1] * near_count.sum(1)
         return ModelOutput(
             joint_xy,
             joint_scale,
@@ -364,6 +389,26 @@ class JointPredictionModel(nn.Module):
             marginal_scale,
             marginal_logits,
         )
+
+
+_OVERLAP_RADIUS_M = 1.0
+_OVERLAP_STEP_STRIDE = 3
+
+
+@torch.no_grad()
+def _mode_overlaps_impl(
+    joint_xy: torch.Tensor, batch: Batch, index: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """(B, A, K): per agent and mode, sum over its neighbours (index, mask: (B, A, k),
+    itself left out) of relu(1 - closest centre distance over the steps / 1 m)."""
+    steps = slice(_OVERLAP_STEP_STRIDE - 1, None, _OVERLAP_STEP_STRIDE)
+    xy = agent_to_scene(joint_xy[..., steps, :], batch.xy[:, :, -1], batch.heading[:, :, -1])
+    flat = xy.flatten(2)  # (B, A, K * h * 2)
+    others = gather_neighbours(flat, index).unflatten(-1, xy.shape[2:])  # (B, A, k, K, h, 2)
+    gap = torch.linalg.vector_norm(others - xy[:, :, None], dim=-1).amin(-1)  # (B, A, k, K)
+    itself = index == torch.arange(index.shape[1])[None, :, None]
+    near = functional.relu(1.0 - gap / _OVERLAP_RADIUS_M) * (mask & ~itself)[..., None]
+    return near.sum(2)
 
 
 def _anchor_steps(future_steps: int) -> list[int]:

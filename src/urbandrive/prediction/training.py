@@ -65,7 +65,7 @@ class TrainConfig:
     `val_fraction` of the scenarios (at least one when there are two or more) validate.
     max_agents: per training window, the nearest to the scene origin. max_windows: cap on
     training windows (None: all). hidden_dim, num_layers, num_modes, use_map,
-    decoder_layers, joint_anchor: the model (`ModelConfig`).
+    decoder_layers, joint_anchor, overlap_aware_scores: the model (`ModelConfig`).
     """
 
     data: tuple[str, ...] = ()
@@ -89,6 +89,7 @@ class TrainConfig:
     use_map: bool = True
     decoder_layers: int = 1
     joint_anchor: bool = False
+    overlap_aware_scores: bool = False
     num_threads: int = 1
     loss: LossConfig = field(default_factory=LossConfig)
 
@@ -123,6 +124,7 @@ class TrainConfig:
             use_map=self.use_map,
             decoder_layers=self.decoder_layers,
             joint_anchor=self.joint_anchor,
+            overlap_aware_scores=self.overlap_aware_scores,
         )
 
 
