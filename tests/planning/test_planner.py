@@ -68,6 +68,15 @@ def test_red_light_stops_at_the_line() -> None:
     assert front[-1] > 90.0  # it stops near the line, not far before it
 
 
+@pytest.mark.parametrize("speed_mps", [8.0, 12.0])
+def test_red_light_is_not_run_by_changing_lanes(speed_mps: float) -> None:
+    # The red stop used to be a 3.5 m line across the route's centre: a lane change to the
+    # free left lane crossed beside it and scored as compliant (town:standard red_light-001).
+    scenario = scene(ego_x_m=55.0, ego_speed_mps=speed_mps, red_light_lane=1, num_lanes=2)
+    plan = UrbanPlanner(scenario).plan(observation_now(scenario))
+    assert _front_x(plan.trajectory.xy).max() <= 100.0
+
+
 def test_all_candidates_colliding_falls_back_to_an_emergency_stop() -> None:
     wall = [(17.0, y, 0.0, 0.0, AgentType.STATIC) for y in (-1.5, -0.5, 0.5, 1.5)]
     scenario = scene(ego_x_m=10.0, others=wall, num_lanes=1)

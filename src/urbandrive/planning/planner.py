@@ -27,6 +27,7 @@ from urbandrive.planning.proposals.context import PlanningContext, path_agents
 from urbandrive.planning.proposals.emergency import EmergencyStopConfig, EmergencyStopGenerator
 from urbandrive.planning.proposals.lattice import FrenetLatticeGenerator, LatticeConfig
 from urbandrive.planning.proposals.pdm import PdmProposalConfig, PdmProposalGenerator
+from urbandrive.planning.proposals.previous import PreviousPlanConfig, PreviousPlanGenerator
 from urbandrive.planning.reference import RouteReference, build_route_reference, red_stops
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.risk import RiskMeasure
@@ -39,6 +40,23 @@ from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
 #: room for the tracker's overshoot: at 4.0 the executed stop on AV2 log 7fab2350 reached
 #: -4.2 m/s^2 and failed `ego_is_comfortable` (score 81.7 -> 96.0 with 3.5).
 COMFORTABLE_STOP_DECEL_MPS2 = 3.5
+#: The urban planner's soft-term weights: nuPlan's for progress, TTC, speed limit and comfort;
+#: lane centering at 3 (a neighbour lane scores half of it): a lane change the route does not
+#: ask for must gain more than a tenth of the progress term (town:standard cut_in-000).
+URBAN_WEIGHTS = (
+    ("progress", 5.0),
+    ("time_to_collision", 5.0),
+    ("speed_limit", 4.0),
+    ("comfort", 2.0),
+    ("vru_clearance", 2.0),
+    ("smoothness", 1.0),
+    ("lane_centering", 3.0),
+    ("consistency", 1.0),
+)
+#: (length, width) added to the ego's box in the planner's collision check, metres: 0.5 m
+#: either side, so passing a car or nudging round one keeps a margin (with 0.15 m a lane change
+#: that lingered beside a slower car passed it 0.33 m away; double_parked needs 0.3 m).
+URBAN_COLLISION_BUFFER_M = (0.5, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +74,12 @@ class UrbanPlannerConfig:
             comfortable_decel_mps2=COMFORTABLE_STOP_DECEL_MPS2
         )
     )
-    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    previous: PreviousPlanConfig | None = field(default_factory=PreviousPlanConfig)
+    scoring: ScoringConfig = field(
+        default_factory=lambda: ScoringConfig(
+            weights=URBAN_WEIGHTS, collision_buffer_m=URBAN_COLLISION_BUFFER_M
+        )
+    )
     selection: SelectionConfig = field(default_factory=SelectionConfig)
 
     def __post_init__(self) -> None:
@@ -69,7 +92,14 @@ PDM_CLOSED = UrbanPlannerConfig(lattice=None)
 #: PDM proposals and the Frenet lattice, scored by expectation over the modes.
 URBAN_DEFAULT = UrbanPlannerConfig()
 #: As URBAN_DEFAULT, with CVaR over the worst 30 % of the predicted futures.
-RISK_AVERSE = UrbanPlannerConfig(scoring=ScoringConfig(risk=RiskMeasure.CVAR, cvar_alpha=0.3))
+RISK_AVERSE = UrbanPlannerConfig(
+    scoring=ScoringConfig(
+        weights=URBAN_WEIGHTS,
+        collision_buffer_m=URBAN_COLLISION_BUFFER_M,
+        risk=RiskMeasure.CVAR,
+        cvar_alpha=0.3,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +140,8 @@ class UrbanPlanner:
         self.generators: list[ProposalGenerator] = [PdmProposalGenerator(self.config.pdm)]
         if self.config.lattice is not None:
             self.generators.append(FrenetLatticeGenerator(self.config.lattice))
+        if self.config.previous is not None:
+            self.generators.append(PreviousPlanGenerator(self.config.previous))
         self.generators.append(EmergencyStopGenerator(self.config.emergency))
         grid = DrivableAreaGrid.around(scenario.road_map, self.reference.path.xy)
         self.scorer = UrbanScorer(grid, self.config.scoring)
@@ -176,10 +208,11 @@ class UrbanPlanner:
         s_now, d_now = (
             float(v[0]) for v in self.reference.path.to_frenet(history.xy[ego, -1][None])
         )
-        previous_xy, previous_label = None, None
+        previous_xy, previous_label, previous_plan, previous_age_s = None, None, None, 0.0
         if self._previous is not None:
-            time_s, trajectory, previous_label = self._previous
-            previous_xy = trajectory.at(self.times_s + observation.time_s - time_s).xy
+            time_s, previous_plan, previous_label = self._previous
+            previous_age_s = observation.time_s - time_s
+            previous_xy = previous_plan.at(self.times_s + previous_age_s).xy
         return PlanningContext(
             observation=observation,
             reference=self.reference,
@@ -196,6 +229,8 @@ class UrbanPlanner:
             red_stop=red_stops(self.reference, self.road_map, observation.traffic_lights),
             previous_xy=previous_xy,
             previous_label=previous_label,
+            previous_plan=previous_plan,
+            previous_age_s=previous_age_s,
         )
 
 

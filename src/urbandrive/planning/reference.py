@@ -29,7 +29,7 @@ from urbandrive.metrics.map_context import LANE_EXIT_TOLERANCE_M, EgoLaneContext
 #: A crosswalk counts as on the route when the path passes within this distance, metres.
 CROSSWALK_ROUTE_DISTANCE_M = 1.0
 #: Half length of the synthetic stop line drawn across the path at a lane entry, metres.
-STOP_LINE_HALF_LENGTH_M = 1.75
+STOP_LINE_HALF_LENGTH_M = 5.5
 #: Lateral acceleration the reference's comfortable speed allows in curves, m/s^2.
 CURVE_LATERAL_ACCEL_MPS2 = 2.5
 #: Deceleration assumed when slowing down ahead of a curve, m/s^2.

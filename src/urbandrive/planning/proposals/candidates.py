@@ -32,6 +32,7 @@ class ProposalKind(enum.IntEnum):
     PDM = 0
     LATTICE = 1
     EMERGENCY_STOP = 2
+    PREVIOUS = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,14 @@ The predicted agents are expressed once along the route reference (`PathAgents`)
 coordinates of every agent, mode and step, from a time-subsampled projection linearly
 interpolated back to every step (projecting every point costs more than the planner's budget
 allows, and agents move smoothly over `frenet_stride` steps).
+
+A merge splits the future in two (`split_merging`): a vehicle or cyclist heading along the
+route beside it and predicted to cross it within `MERGE_HORIZON_S` either settles on the
+reference (its lateral motion stops there, it does not cross and leave) or stays in its lane;
+each of the K modes becomes one mode of each, at half its probability. A constant-velocity
+prediction of a cut-in otherwise crosses the ego's lane in a second and leaves it
+(town:standard cut_in-000: the planner kept 10 m/s, or changed into the lane the car was
+leaving, and hit it).
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from urbandrive.core.agent_type import AgentType
 from urbandrive.core.observation import Observation
+from urbandrive.core.trajectory import Trajectory
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics.states import AgentStates
 from urbandrive.planning.reference import RouteReference
@@ -51,7 +61,9 @@ class PlanningContext:
     times_s: float64[H], 0 .. horizon; ego_center_xy: float64[2]; ego_heading_rad, ego_speed_mps,
     ego_accel_mps2: now; ego_size_m: float64[2] (length, width); s_now_m, d_now_m: the ego's
     Frenet coordinates; red_stop: bool[S], the reference's stops that are red now.
-    previous_xy: float64[H, 2], the previous plan re-timed to this cycle, or None.
+    previous_xy: float64[H, 2], the previous plan re-timed to this cycle, or None;
+    previous_plan: the previous cycle's chosen trajectory as planned (its own times), or None;
+    previous_age_s: seconds since it was planned.
     """
 
     observation: Observation
@@ -69,6 +81,8 @@ class PlanningContext:
     red_stop: NDArrayBool
     previous_xy: NDArrayF64 | None = None
     previous_label: str | None = None
+    previous_plan: Trajectory | None = None
+    previous_age_s: float = 0.0
 
     @property
     def dt_s(self) -> float:
@@ -95,6 +109,11 @@ def path_agents(
         _interpolate_steps(s_coarse, coarse, times_s.shape[0]),
         _interpolate_steps(d_coarse, coarse, times_s.shape[0]),
     )
+    probs = prediction.probs
+    merging = merging_agents(heading, s_m, d_m, history.types[rows], reference, times_s)
+    if merging.any():
+        xy, heading, s_m, d_m = split_merging(xy, heading, s_m, d_m, merging, reference)
+        probs = 0.5 * np.concatenate([probs, probs])
     dt_s = float(times_s[1] - times_s[0])
     valid = np.concatenate([history.valid[rows, -1:], _valid_on(prediction, times_s)], -1)
     velocity = np.gradient(xy, dt_s, axis=2)
@@ -114,8 +133,78 @@ def path_agents(
         d_m=d_m,
         speed_along_mps=np.gradient(s_m, dt_s, axis=-1),
         valid=valid,
-        mode_probs=prediction.probs,
+        mode_probs=probs,
         states=states,
+    )
+
+
+#: Agent types that settle in the ego's lane when they merge into it.
+MERGING_TYPES = (
+    AgentType.VEHICLE,
+    AgentType.LARGE_VEHICLE,
+    AgentType.CYCLIST,
+    AgentType.MOTORCYCLIST,
+)
+#: A merging agent's heading differs from the path's by at most this now, radians.
+MERGE_MAX_HEADING_ERROR_RAD = np.deg2rad(35.0)
+#: A merging agent's centre is now at most this far beside the reference, metres (a lane and
+#: a half: the neighbour lane and a bike lane or bus stop beyond it).
+MERGE_MAX_OFFSET_M = 6.0
+#: A predicted crossing later than this is not a merge (a drift of the prediction), seconds.
+MERGE_HORIZON_S = 4.0
+
+
+def merging_agents(
+    heading: NDArrayF64,
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    types: NDArrayInt,
+    reference: RouteReference,
+    times_s: NDArrayF64,
+) -> NDArrayBool:
+    """bool[N, K]: agent n merges in mode k: of `MERGING_TYPES`, now beside the path
+    (0 < |d| <= MERGE_MAX_OFFSET_M) heading along it, predicted across it within
+    `MERGE_HORIZON_S` (heading [N, K, H]; s_m, d_m [N, K, H] along `reference`)."""
+    _, path_heading = reference.path.to_cartesian(s_m[..., 0], np.zeros_like(s_m[..., 0]))
+    error = np.abs(np.angle(np.exp(1j * (heading[..., 0] - path_heading))))  # [N, K]
+    d_now = d_m[..., :1]
+    soon = times_s <= MERGE_HORIZON_S
+    crosses = np.any(np.sign(d_now) * d_m[..., soon] < 0.0, axis=-1)
+    return (
+        np.isin(types, np.asarray(MERGING_TYPES, np.int64))[:, None]
+        & (error <= MERGE_MAX_HEADING_ERROR_RAD)
+        & (np.abs(d_now[..., 0]) <= MERGE_MAX_OFFSET_M)
+        & crosses
+    )
+
+
+def split_merging(
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    merging: NDArrayBool,
+    reference: RouteReference,
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64, NDArrayF64]:
+    """The K modes doubled (module doc): modes [0, K) hold every merging agent (`merging:
+    bool[N, K]`) on the reference from where it would cross it, modes [K, 2K) keep it at its
+    offset now; along the path at the predicted s either way. Returns xy [N, 2K, H, 2],
+    heading [N, 2K, H], s_m and d_m [N, 2K, H]."""
+    d_now = d_m[..., :1]
+    settled = np.where(np.sign(d_now) * d_m < 0.0, 0.0, d_m)
+    kept = np.broadcast_to(d_now, d_m.shape)
+    outputs = []
+    for new_d in (settled, kept):
+        changed = merging[..., None] & (new_d != d_m)  # [N, K, H]
+        mode_xy, mode_heading = xy.copy(), heading.copy()
+        points, tangents = reference.path.to_cartesian(s_m[changed], new_d[changed])
+        mode_xy[changed], mode_heading[changed] = points, tangents
+        outputs.append((mode_xy, mode_heading, np.where(merging[..., None], new_d, d_m)))
+    return (
+        np.concatenate([outputs[0][0], outputs[1][0]], 1),
+        np.concatenate([outputs[0][1], outputs[1][1]], 1),
+        np.concatenate([s_m, s_m], 1),
+        np.concatenate([outputs[0][2], outputs[1][2]], 1),
     )
 
 
