@@ -16,9 +16,11 @@ from urbandrive.core.trajectory import Trajectory
 from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
 from urbandrive.planning.planner import UrbanPlanner
+from urbandrive.planning.proposals.candidates import concatenate
 from urbandrive.planning.proposals.obstacles import path_obstacles
 from urbandrive.planning.proposals.pdm import idm_profiles, path_offsets, track_compiled
-from urbandrive.planning.scoring.pairs import StepBoxes, interacting_pairs
+from urbandrive.planning.scoring.pairs import StepBoxes, interacting_pairs, scoring_pairs
+from urbandrive.planning.scoring.scorer import scoring_inputs
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
 
@@ -140,3 +142,25 @@ def test_compiled_idm_profiles_equal_numpy(name: str) -> None:
         expected = idm_profiles(context, obstacles, offset, target, config)
     for found, values in zip(compiled, expected, strict=True):
         np.testing.assert_array_equal(found, values)
+
+
+@pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])
+def test_compiled_scoring_pairs_equal_numpy(name: str) -> None:
+    scenario = _scenes()[name]
+    observation = observation_now(scenario)
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    context = planner.context(observation, planner.predictor.predict(observation))
+    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    inputs = scoring_inputs(context, candidates, planner.scorer.config)
+    arguments = (inputs.ego, inputs.agents, 1.5, (0.0, 1.1), 5)
+    compiled = scoring_pairs(*arguments)
+    again = scoring_pairs(*arguments)  # with the output size hint of the first call
+    with kernels.numpy_reference():
+        reference = scoring_pairs(*arguments)
+    for found in (compiled, again):
+        for pairs, expected in (
+            (found.contact, reference.contact),
+            (found.projection, reference.projection),
+        ):
+            for axis, values in zip(pairs, expected, strict=True):
+                np.testing.assert_array_equal(axis, values)

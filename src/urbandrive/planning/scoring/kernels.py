@@ -11,22 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics.kernels import njit
-
-
-@njit
-def _meet(
-    low_a: tuple[float, float],
-    high_a: tuple[float, float],
-    low_b: tuple[float, float],
-    high_b: tuple[float, float],
-    margin: float,
-) -> bool:
-    """`pairs._overlap` of one pair of boxes (x, y) low / high corners, a grown by `margin`."""
-    if not (low_a[0] - margin <= high_b[0] and low_b[0] <= high_a[0] + margin):
-        return False
-    return low_a[1] - margin <= high_b[1] and low_b[1] <= high_a[1] + margin
 
 
 @njit
@@ -35,68 +21,6 @@ def _grow(rows: NDArrayInt) -> NDArrayInt:
     grown = np.empty((4, 2 * rows.shape[1]), np.int64)
     grown[:, : rows.shape[1]] = rows
     return grown
-
-
-@njit
-def interacting_pairs_kernel(
-    ego_low: NDArrayF64,
-    ego_high: NDArrayF64,
-    ego_block_low: NDArrayF64,
-    ego_block_high: NDArrayF64,
-    group_low: NDArrayF64,
-    group_high: NDArrayF64,
-    agent_low: NDArrayF64,
-    agent_high: NDArrayF64,
-    agent_block_low: NDArrayF64,
-    agent_block_high: NDArrayF64,
-    margin: NDArrayF64,
-    block_steps: int,
-    group_size: int,
-) -> NDArrayInt:
-    """int64[4, P]: (candidate, mode, agent, step) rows of the overlapping pairs.
-
-    ego_*: [M, T, 2], ego_block_*: [M, B, 2], group_*: [G, B, 2]; agent_*: [K, A, T, 2],
-    agent_block_*: [K, A, B, 2]; margin: float64[A] (slack included), metres.
-    """
-    num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
-    num_modes, num_agents = agent_block_low.shape[0], agent_block_low.shape[1]
-    rows = np.empty((4, 4096), np.int64)
-    count = 0
-    for g in range(group_low.shape[0]):
-        for k in range(num_modes):
-            for a in range(num_agents):
-                for b in range(agent_block_low.shape[2]):
-                    low_b = (agent_block_low[k, a, b, 0], agent_block_low[k, a, b, 1])
-                    high_b = (agent_block_high[k, a, b, 0], agent_block_high[k, a, b, 1])
-                    group = (group_low[g, b, 0], group_low[g, b, 1])
-                    if not _meet(
-                        group, (group_high[g, b, 0], group_high[g, b, 1]), low_b, high_b, margin[a]
-                    ):
-                        continue
-                    for m in range(g * group_size, min((g + 1) * group_size, num_candidates)):
-                        if not _meet(
-                            (ego_block_low[m, b, 0], ego_block_low[m, b, 1]),
-                            (ego_block_high[m, b, 0], ego_block_high[m, b, 1]),
-                            low_b,
-                            high_b,
-                            margin[a],
-                        ):
-                            continue
-                        for t in range(b * block_steps, min((b + 1) * block_steps, num_steps)):
-                            if not _meet(
-                                (ego_low[m, t, 0], ego_low[m, t, 1]),
-                                (ego_high[m, t, 0], ego_high[m, t, 1]),
-                                (agent_low[k, a, t, 0], agent_low[k, a, t, 1]),
-                                (agent_high[k, a, t, 0], agent_high[k, a, t, 1]),
-                                margin[a],
-                            ):
-                                continue
-                            if count == rows.shape[1]:
-                                rows = _grow(rows)
-                            rows[0, count], rows[1, count] = m, k
-                            rows[2, count], rows[3, count] = a, t
-                            count += 1
-    return rows[:, :count]
 
 
 @njit
@@ -120,3 +44,111 @@ def bilinear_inside(cell: NDArrayF64, grid: NDArrayF64) -> tuple[NDArrayF64, boo
             + grid[iy + 1, ix + 1] * fx * fy
         )
     return value, True
+
+
+@njit
+def _step_blocks(low: NDArrayF64, high: NDArrayF64, valid: NDArrayBool, block_steps: int) -> tuple:
+    """(low, high) float64[R, B, 2]: boxes over blocks of `block_steps` steps of the rows'
+    boxes low / high [R, T, 2], the steps where valid[R, T] is False left out (+inf / -inf
+    where a block has none): `pairs.StepBoxes.blocks` of the masked boxes."""
+    num_rows, num_steps = low.shape[0], low.shape[1]
+    num_blocks = -(-num_steps // block_steps)
+    block_low = np.full((num_rows, num_blocks, 2), np.inf)
+    block_high = np.full((num_rows, num_blocks, 2), -np.inf)
+    for r in range(num_rows):
+        for t in range(num_steps):
+            if not valid[r, t]:
+                continue
+            b = t // block_steps
+            for axis in range(2):
+                block_low[r, b, axis] = min(block_low[r, b, axis], low[r, t, axis])
+                block_high[r, b, axis] = max(block_high[r, b, axis], high[r, t, axis])
+    return block_low, block_high
+
+
+@njit
+def _groups(low: NDArrayF64, high: NDArrayF64, group_size: int) -> tuple:
+    """(low, high) float64[G, B, 2]: boxes of `group_size` consecutive rows of [R, B, 2]."""
+    num_rows = low.shape[0]
+    num_groups = -(-num_rows // group_size)
+    group_low = np.full((num_groups, low.shape[1], 2), np.inf)
+    group_high = np.full((num_groups, low.shape[1], 2), -np.inf)
+    for r in range(num_rows):
+        g = r // group_size
+        for b in range(low.shape[1]):
+            for axis in range(2):
+                group_low[g, b, axis] = min(group_low[g, b, axis], low[r, b, axis])
+                group_high[g, b, axis] = max(group_high[g, b, axis], high[r, b, axis])
+    return group_low, group_high
+
+
+@njit
+def masked_pairs_kernel(
+    ego_low: NDArrayF64,
+    ego_high: NDArrayF64,
+    agent_low: NDArrayF64,
+    agent_high: NDArrayF64,
+    valid: NDArrayBool,
+    margin: NDArrayF64,
+    block_steps: int,
+    group_size: int,
+    capacity: int,
+) -> NDArrayInt:
+    """int64[4, P]: (candidate, mode, agent, step) rows of the pairs whose per-step boxes
+    overlap once the candidate's is grown by margin[agent] (`pairs.interacting_pairs`), the
+    agents' steps where valid: bool[K, A, T] is False never pairing (as empty boxes there
+    would). Coarse to fine as the numpy reference, the same comparisons in the same order:
+    the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2]; margin:
+    float64[A] (slack included); capacity: the output's first size (it grows as needed)."""
+    num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
+    num_modes, num_agents = agent_low.shape[0], agent_low.shape[1]
+    every = np.ones((num_candidates, num_steps), np.bool_)
+    ego_block_low, ego_block_high = _step_blocks(ego_low, ego_high, every, block_steps)
+    group_low, group_high = _groups(ego_block_low, ego_block_high, group_size)
+    rows_low = agent_low.reshape(num_modes * num_agents, num_steps, 2)
+    rows_high = agent_high.reshape(num_modes * num_agents, num_steps, 2)
+    rows_valid = valid.reshape(num_modes * num_agents, num_steps)
+    block_low, block_high = _step_blocks(rows_low, rows_high, rows_valid, block_steps)
+    num_blocks = block_low.shape[1]
+    rows = np.empty((4, max(capacity, 16)), np.int64)
+    count = 0
+    for g in range(group_low.shape[0]):
+        for k in range(num_modes):
+            for a in range(num_agents):
+                row = k * num_agents + a
+                reach = margin[a]
+                for b in range(num_blocks):
+                    lbx, lby = block_low[row, b, 0], block_low[row, b, 1]
+                    hbx, hby = block_high[row, b, 0], block_high[row, b, 1]
+                    if not (
+                        group_low[g, b, 0] - reach <= hbx and lbx <= group_high[g, b, 0] + reach
+                    ):
+                        continue
+                    if not (
+                        group_low[g, b, 1] - reach <= hby and lby <= group_high[g, b, 1] + reach
+                    ):
+                        continue
+                    for m in range(g * group_size, min((g + 1) * group_size, num_candidates)):
+                        if not (
+                            ego_block_low[m, b, 0] - reach <= hbx
+                            and lbx <= ego_block_high[m, b, 0] + reach
+                            and ego_block_low[m, b, 1] - reach <= hby
+                            and lby <= ego_block_high[m, b, 1] + reach
+                        ):
+                            continue
+                        for t in range(b * block_steps, min((b + 1) * block_steps, num_steps)):
+                            if not rows_valid[row, t]:
+                                continue
+                            if not (
+                                ego_low[m, t, 0] - reach <= rows_high[row, t, 0]
+                                and rows_low[row, t, 0] <= ego_high[m, t, 0] + reach
+                                and ego_low[m, t, 1] - reach <= rows_high[row, t, 1]
+                                and rows_low[row, t, 1] <= ego_high[m, t, 1] + reach
+                            ):
+                                continue
+                            if count == rows.shape[1]:
+                                rows = _grow(rows)
+                            rows[0, count], rows[1, count] = m, k
+                            rows[2, count], rows[3, count] = a, t
+                            count += 1
+    return rows[:, :count]

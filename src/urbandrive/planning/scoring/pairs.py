@@ -86,12 +86,12 @@ def interacting_pairs(
     promised; there are no duplicates.
     """
     margin = np.asarray(margin_m, np.float64) + SLACK_M
+    if metric_kernels.enabled():
+        return _masked_pairs_compiled(
+            ego.low, ego.high, agents.low, agents.high, None, margin, block_steps, group_size
+        )
     ego_blocks, agent_blocks = ego.blocks(block_steps), agents.blocks(block_steps)
     group_blocks = ego_blocks.groups(group_size)
-    if metric_kernels.enabled():
-        return _interacting_pairs_compiled(
-            ego, agents, ego_blocks, agent_blocks, group_blocks, margin, block_steps, group_size
-        )
     group, mode, agent, block = np.nonzero(
         _overlap(
             group_blocks.low[:, None, None],
@@ -127,32 +127,43 @@ def interacting_pairs(
     return candidate[keep], mode[keep], agent[keep], step[keep]
 
 
-def _interacting_pairs_compiled(
-    ego: StepBoxes,
-    agents: StepBoxes,
-    ego_blocks: StepBoxes,
-    agent_blocks: StepBoxes,
-    group_blocks: StepBoxes,
+def _masked_pairs_compiled(
+    ego_low: NDArrayF64,
+    ego_high: NDArrayF64,
+    agent_low: NDArrayF64,
+    agent_high: NDArrayF64,
+    valid: NDArrayBool | None,
     margin: NDArrayF64,
     block_steps: int,
     group_size: int,
 ) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
-    """`interacting_pairs` by the compiled kernel (`scoring.kernels`): the same pairs."""
-    from urbandrive.planning.scoring.kernels import interacting_pairs_kernel
+    """`interacting_pairs` by the compiled kernel (`scoring.kernels.masked_pairs_kernel`):
+    the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2] (not masked);
+    valid: bool broadcastable to [K, A, T] (the steps that may pair), None for all;
+    margin: float64[A], slack included."""
+    from urbandrive.planning.scoring.kernels import masked_pairs_kernel
 
     def contiguous(array: NDArrayF64) -> NDArrayF64:
         return np.ascontiguousarray(array, np.float64)
 
-    rows = interacting_pairs_kernel(
-        *(contiguous(box) for box in (ego.low, ego.high, ego_blocks.low, ego_blocks.high)),
-        *(contiguous(box) for box in (group_blocks.low, group_blocks.high)),
-        *(contiguous(box) for box in (agents.low, agents.high)),
-        *(contiguous(box) for box in (agent_blocks.low, agent_blocks.high)),
-        contiguous(np.broadcast_to(margin, agents.low.shape[-3:-2])),
-        block_steps,
-        group_size,
-    )
+    agent_shape = agent_low.shape[:-1]
+    valid = np.ones(agent_shape, np.bool_) if valid is None else valid
+    # Start the output at the size last seen for this problem (only the time depends on it).
+    hint_key = (ego_low.shape, agent_shape, block_steps, group_size)
+    rows = masked_pairs_kernel(
+        contiguous(ego_low), contiguous(ego_high), contiguous(agent_low),
+        contiguous(agent_high), np.ascontiguousarray(np.broadcast_to(valid, agent_shape)),
+        contiguous(np.broadcast_to(margin, agent_shape[1:2])), block_steps, group_size,
+        _CAPACITY_HINT.get(hint_key, 4096),
+    )  # fmt: skip
+    if len(_CAPACITY_HINT) > 64:
+        _CAPACITY_HINT.clear()
+    _CAPACITY_HINT[hint_key] = rows.shape[1] + rows.shape[1] // 4
     return rows[0], rows[1], rows[2], rows[3]
+
+
+#: Output sizes of the last pair searches, by problem shape (`_masked_pairs_compiled`).
+_CAPACITY_HINT: dict[tuple[object, ...], int] = {}
 
 
 def _overlap(
@@ -193,11 +204,17 @@ def scoring_pairs(
     """
     reach = 0.5 * (np.hypot(*np.asarray(ego.size_m, np.float64)) + np.hypot(*agents.size_m.T))
     vulnerable = is_vulnerable(np.asarray(agents.types))
-    contact = interacting_pairs(
-        StepBoxes.of_points(ego.xy),
-        StepBoxes.of_points(agents.xy, agents.valid),
-        reach + np.where(vulnerable, clearance_radius_m, 0.0),
-    )
+    contact_margin = reach + np.where(vulnerable, clearance_radius_m, 0.0)
+    compiled = metric_kernels.enabled()
+    if compiled:  # the same pairs, the boxes left unmasked (`_masked_pairs_compiled`)
+        contact = _masked_pairs_compiled(
+            ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8
+        )
+    else:
+        contact = interacting_pairs(
+            StepBoxes.of_points(ego.xy), StepBoxes.of_points(agents.xy, agents.valid),
+            contact_margin,
+        )  # fmt: skip
     steps = slice(0, None, step_stride)
     heading_e = ego.heading[:, steps]
     velocity_e = ego.speed_mps[:, steps, None] * np.stack(
@@ -208,12 +225,16 @@ def scoring_pairs(
     velocity_a = speed_a[..., None] * np.stack([np.cos(heading_a), np.sin(heading_a)], -1)
     first_s, last_s = projection_window_s
     xy_e, xy_a = ego.xy[:, steps], agents.xy[..., steps, :]
-    projection = interacting_pairs(
-        StepBoxes.of_segments(xy_e + first_s * velocity_e, xy_e + last_s * velocity_e),
-        StepBoxes.of_segments(
-            xy_a + first_s * velocity_a, xy_a + last_s * velocity_a, agents.valid[..., steps]
-        ),
-        reach,
-        block_steps=2,
-    )
+    ego_boxes = StepBoxes.of_segments(xy_e + first_s * velocity_e, xy_e + last_s * velocity_e)
+    start_a, end_a = xy_a + first_s * velocity_a, xy_a + last_s * velocity_a
+    if compiled:
+        projection = _masked_pairs_compiled(
+            ego_boxes.low, ego_boxes.high, np.minimum(start_a, end_a), np.maximum(start_a, end_a),
+            agents.valid[..., steps], reach + SLACK_M, 2, 8,
+        )  # fmt: skip
+    else:
+        projection = interacting_pairs(
+            ego_boxes, StepBoxes.of_segments(start_a, end_a, agents.valid[..., steps]), reach,
+            block_steps=2,
+        )  # fmt: skip
     return ScoringPairs(contact, projection)
