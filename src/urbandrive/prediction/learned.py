@@ -174,8 +174,10 @@ class LearnedPredictor:
             result[seen] = values[wanted[seen]]
             return result
 
-        xy, heading = place(xy_seen)
-        marginal_xy, marginal_heading = place(head_xy)
+        both_xy, both_heading = place(np.concatenate([xy_seen, head_xy], axis=1))  # one pass
+        num_modes = xy_seen.shape[1]
+        xy, marginal_xy = both_xy[:, :num_modes], both_xy[:, num_modes:]
+        heading, marginal_heading = both_heading[:, :num_modes], both_heading[:, num_modes:]
         return Prediction(
             agent_rows=rows,
             times_s=times,
