@@ -166,26 +166,37 @@ def boxes_overlap_scalar(
 
 
 @njit
-def _corners(x: float, y: float, c: float, s: float, length: float, width: float) -> np.ndarray:
-    """float64[4, 2]: `geometry.boxes.box_corners` of one box (FL, RL, RR, FR)."""
-    out = np.empty((4, 2))
-    signs = ((1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0))
-    for i in range(4):
-        h0, h1 = 0.5 * length * signs[i][0], 0.5 * width * signs[i][1]
-        out[i, 0] = (c * h0 - s * h1) + x
-        out[i, 1] = (s * h0 + c * h1) + y
-    return out
+def _corners(x: float, y: float, c: float, s: float, length: float, width: float) -> tuple:
+    """(xs, ys), 4-tuples each: `geometry.boxes.box_corners` of one box (FL, RL, RR, FR), as
+    scalars (no array allocated per call)."""
+    h0, h1 = 0.5 * length, 0.5 * width
+    m0, m1 = 0.5 * length * -1.0, 0.5 * width * -1.0
+    xs = (
+        (c * h0 - s * h1) + x,
+        (c * m0 - s * h1) + x,
+        (c * m0 - s * m1) + x,
+        (c * h0 - s * m1) + x,
+    )
+    ys = (
+        (s * h0 + c * h1) + y,
+        (s * m0 + c * h1) + y,
+        (s * m0 + c * m1) + y,
+        (s * h0 + c * m1) + y,
+    )
+    return xs, ys
 
 
 @njit
-def _corners_to_edges_sq(points: np.ndarray, polygon: np.ndarray) -> float:
-    """Smallest squared distance from points[4, 2] to the edges of polygon[4, 2]."""
+def _corners_to_edges_sq(
+    points_x: tuple, points_y: tuple, polygon_x: tuple, polygon_y: tuple
+) -> float:
+    """Smallest squared distance from the 4 points to the edges of the 4-gon (4-tuples)."""
     best = np.inf
     for i in range(4):
         for e in range(4):
-            sx, sy = polygon[e, 0], polygon[e, 1]
-            dx, dy = polygon[(e + 1) % 4, 0] - sx, polygon[(e + 1) % 4, 1] - sy
-            ox, oy = points[i, 0] - sx, points[i, 1] - sy
+            sx, sy = polygon_x[e], polygon_y[e]
+            dx, dy = polygon_x[(e + 1) % 4] - sx, polygon_y[(e + 1) % 4] - sy
+            ox, oy = points_x[i] - sx, points_y[i] - sy
             length_sq = max(dx * dx + dy * dy, 1e-18)
             ratio = min(max((ox * dx + oy * dy) / length_sq, 0.0), 1.0)
             gx, gy = ox - ratio * dx, oy - ratio * dy
@@ -211,11 +222,11 @@ def boxes_distance_scalar(
     """`geometry.boxes.boxes_distance` of one pair (arguments as `boxes_overlap_scalar`)."""
     if boxes_overlap_scalar(xa, ya, ca, sa, la, wa, xb, yb, cb, sb, lb, wb):
         return 0.0
-    corners_a = _corners(xa, ya, ca, sa, la, wa)
-    corners_b = _corners(xb, yb, cb, sb, lb, wb)
+    ax, ay = _corners(xa, ya, ca, sa, la, wa)
+    bx, by = _corners(xb, yb, cb, sb, lb, wb)
     return min(
-        np.sqrt(_corners_to_edges_sq(corners_a, corners_b)),
-        np.sqrt(_corners_to_edges_sq(corners_b, corners_a)),
+        np.sqrt(_corners_to_edges_sq(ax, ay, bx, by)),
+        np.sqrt(_corners_to_edges_sq(bx, by, ax, ay)),
     )
 
 
@@ -459,7 +470,7 @@ def box_overlaps_convex_polygon(
 ) -> bool:
     """`geometry.boxes.boxes_overlap_convex_polygons` of one box (centre, cos / sin of the
     heading, length, width; metres) and one polygon float64[P, 2]: separating axes."""
-    corners = _corners(x, y, c, s, length, width)
+    corners_x, corners_y = _corners(x, y, c, s, length, width)
     num_vertices = polygon.shape[0]
     for n in range(2 + num_vertices):
         if n == 0:
@@ -473,7 +484,7 @@ def box_overlaps_convex_polygon(
             axis_y = polygon[w, 0] - polygon[v, 0]
         box_low, box_high = np.inf, -np.inf
         for i in range(4):
-            on_axis = axis_x * corners[i, 0] + axis_y * corners[i, 1]
+            on_axis = axis_x * corners_x[i] + axis_y * corners_y[i]
             box_low, box_high = min(box_low, on_axis), max(box_high, on_axis)
         polygon_low, polygon_high = np.inf, -np.inf
         for v in range(num_vertices):
