@@ -17,8 +17,9 @@ import numpy as np
 from urbandrive.core.typing import NDArrayBool, NDArrayF64
 from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
 from urbandrive.planning.proposals.context import PlanningContext
-from urbandrive.planning.proposals.obstacles import ObstacleConfig, path_obstacles, stop_points
+from urbandrive.planning.proposals.obstacles import ObstacleConfig, stop_points
 from urbandrive.planning.proposals.pdm import frenet_trajectory
+from urbandrive.planning.proposals.shared import cycle_path_obstacles
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ def _following(
     context: PlanningContext, config: LatticeConfig, speed: float, accel: float
 ) -> tuple[tuple[NDArrayF64, NDArrayF64, NDArrayF64], list[str]]:
     """Quintic approaches to a time gap behind the nearest agent ahead on the reference."""
-    obstacles = path_obstacles(context, config.obstacles)
+    obstacles = cycle_path_obstacles(context, config.obstacles)
     blocking = obstacles.blocking(
         np.zeros(1), 0.5 * context.ego_size_m[1], config.obstacles.path_margin_m
     )[0, :, 0]

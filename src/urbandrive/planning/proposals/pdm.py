@@ -35,7 +35,8 @@ from urbandrive.dynamics.bicycle import (
 from urbandrive.metrics import kernels
 from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
 from urbandrive.planning.proposals.context import PlanningContext
-from urbandrive.planning.proposals.obstacles import ObstacleConfig, PathObstacles, path_obstacles
+from urbandrive.planning.proposals.obstacles import ObstacleConfig, PathObstacles
+from urbandrive.planning.proposals.shared import cycle_path_obstacles
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ class PdmProposalGenerator:
         fractions = np.asarray(self.config.speed_fractions)
         offset = np.repeat(offsets, fractions.size)
         target = np.tile(fractions, offsets.size)
-        obstacles = path_obstacles(context, self.config.obstacles)
+        obstacles = cycle_path_obstacles(context, self.config.obstacles)
         s_m, speed, accel = idm_profiles(context, obstacles, offset, target, self.config)
         d_m = eased_offsets(context, offset, self.config.lateral_settle_s)
         states = self._track(context, s_m, d_m, speed, accel)
