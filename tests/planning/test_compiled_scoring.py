@@ -4,6 +4,8 @@ the compiled kernels one by one against their numpy references."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from tests.planning.scenes import observation_now
@@ -19,7 +21,12 @@ from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.candidates import concatenate
 from urbandrive.planning.proposals.obstacles import path_obstacles
 from urbandrive.planning.proposals.pdm import idm_profiles, path_offsets, track_compiled
-from urbandrive.planning.scoring.pairs import StepBoxes, interacting_pairs, scoring_pairs
+from urbandrive.planning.scoring.pairs import (
+    SLACK_M,
+    StepBoxes,
+    interacting_pairs,
+    scoring_pairs,
+)
 from urbandrive.planning.scoring.scorer import scoring_inputs
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
@@ -164,3 +171,26 @@ def test_compiled_scoring_pairs_equal_numpy(name: str) -> None:
         ):
             for axis, values in zip(pairs, expected, strict=True):
                 np.testing.assert_array_equal(axis, values)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("compiled", [True, False])
+def test_pair_finder_with_centres_within_keeps_exactly_the_points_within_the_margin(
+    seed: int, compiled: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    ego_xy = rng.uniform(0, 40, (11, 13, 2))
+    agent_xy = rng.uniform(0, 40, (2, 5, 13, 2))
+    valid = rng.random((5, 13)) < 0.8
+    margin = rng.uniform(0, 9, 5)
+    ego, agents = StepBoxes.of_points(ego_xy), StepBoxes.of_points(agent_xy, valid)
+    found = np.zeros((11, 2, 5, 13), bool)
+    with contextlib.ExitStack() as stack:
+        if not compiled:
+            stack.enter_context(kernels.numpy_reference())
+        pairs = interacting_pairs(ego, agents, margin, 3, 4, centres_within=True)
+    found[pairs] = True
+    gap = agent_xy[None] - ego_xy[:, None, None]
+    limit = (margin + SLACK_M)[None, None, :, None]
+    expected = (gap[..., 0] * gap[..., 0] + gap[..., 1] * gap[..., 1] <= limit * limit) & valid
+    np.testing.assert_array_equal(found, expected)

@@ -92,6 +92,7 @@ def masked_pairs_kernel(
     margin: NDArrayF64,
     block_steps: int,
     group_size: int,
+    centres_within: bool,
     capacity: int,
 ) -> NDArrayInt:
     """int64[4, P]: (candidate, mode, agent, step) rows of the pairs whose per-step boxes
@@ -99,7 +100,8 @@ def masked_pairs_kernel(
     agents' steps where valid: bool[K, A, T] is False never pairing (as empty boxes there
     would). Coarse to fine as the numpy reference, the same comparisons in the same order:
     the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2]; margin:
-    float64[A] (slack included); capacity: the output's first size (it grows as needed)."""
+    float64[A] (slack included); centres_within: also the points ego_low, agent_low within
+    the margin (a circle; boxes of points); capacity: the output's first size (it grows)."""
     num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
     num_modes, num_agents = agent_low.shape[0], agent_low.shape[1]
     every = np.ones((num_candidates, num_steps), np.bool_)
@@ -146,6 +148,11 @@ def masked_pairs_kernel(
                                 and rows_low[row, t, 1] <= ego_high[m, t, 1] + reach
                             ):
                                 continue
+                            if centres_within:
+                                gap_x = rows_low[row, t, 0] - ego_low[m, t, 0]
+                                gap_y = rows_low[row, t, 1] - ego_low[m, t, 1]
+                                if not gap_x * gap_x + gap_y * gap_y <= reach * reach:
+                                    continue
                             if count == rows.shape[1]:
                                 rows = _grow(rows)
                             rows[0, count], rows[1, count] = m, k

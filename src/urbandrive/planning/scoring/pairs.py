@@ -77,9 +77,11 @@ def interacting_pairs(
     margin_m: NDArrayF64,
     block_steps: int = 10,
     group_size: int = 8,
+    centres_within: bool = False,
 ) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
     """(candidate, mode, agent, step) int64[P] each: the pairs whose per-step boxes overlap
-    once the candidate's is grown by `margin_m`.
+    once the candidate's is grown by `margin_m`; with `centres_within` (boxes of points,
+    `StepBoxes.of_points`), only those whose points are also within `margin_m` (a circle).
 
     ego: boxes [M, T, 2] of M candidates; agents: boxes [K, A, T, 2] of A agents in K modes;
     margin_m: float64[A], metres. Sorted by candidate, then mode, agent and step is not
@@ -88,8 +90,9 @@ def interacting_pairs(
     margin = np.asarray(margin_m, np.float64) + SLACK_M
     if metric_kernels.enabled():
         return _masked_pairs_compiled(
-            ego.low, ego.high, agents.low, agents.high, None, margin, block_steps, group_size
-        )
+            ego.low, ego.high, agents.low, agents.high, None, margin, block_steps, group_size,
+            centres_within,
+        )  # fmt: skip
     ego_blocks, agent_blocks = ego.blocks(block_steps), agents.blocks(block_steps)
     group_blocks = ego_blocks.groups(group_size)
     group, mode, agent, block = np.nonzero(
@@ -124,7 +127,13 @@ def interacting_pairs(
         agents.high[mode, agent, step],
         margin[agent],
     )
-    return candidate[keep], mode[keep], agent[keep], step[keep]
+    candidate, mode, agent, step = candidate[keep], mode[keep], agent[keep], step[keep]
+    if centres_within:
+        gap = agents.low[mode, agent, step] - ego.low[candidate, step]
+        reach = margin[agent]
+        keep = gap[:, 0] * gap[:, 0] + gap[:, 1] * gap[:, 1] <= reach * reach
+        candidate, mode, agent, step = candidate[keep], mode[keep], agent[keep], step[keep]
+    return candidate, mode, agent, step
 
 
 def _masked_pairs_compiled(
@@ -136,6 +145,7 @@ def _masked_pairs_compiled(
     margin: NDArrayF64,
     block_steps: int,
     group_size: int,
+    centres_within: bool = False,
 ) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
     """`interacting_pairs` by the compiled kernel (`scoring.kernels.masked_pairs_kernel`):
     the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2] (not masked);
@@ -149,12 +159,12 @@ def _masked_pairs_compiled(
     agent_shape = agent_low.shape[:-1]
     valid = np.ones(agent_shape, np.bool_) if valid is None else valid
     # Start the output at the size last seen for this problem (only the time depends on it).
-    hint_key = (ego_low.shape, agent_shape, block_steps, group_size)
+    hint_key = (ego_low.shape, agent_shape, block_steps, group_size, centres_within)
     rows = masked_pairs_kernel(
         contiguous(ego_low), contiguous(ego_high), contiguous(agent_low),
         contiguous(agent_high), np.ascontiguousarray(np.broadcast_to(valid, agent_shape)),
         contiguous(np.broadcast_to(margin, agent_shape[1:2])), block_steps, group_size,
-        _CAPACITY_HINT.get(hint_key, 4096),
+        centres_within, _CAPACITY_HINT.get(hint_key, 4096),
     )  # fmt: skip
     if len(_CAPACITY_HINT) > 64:
         _CAPACITY_HINT.clear()
@@ -208,12 +218,13 @@ def scoring_pairs(
     compiled = metric_kernels.enabled()
     if compiled:  # the same pairs, the boxes left unmasked (`_masked_pairs_compiled`)
         contact = _masked_pairs_compiled(
-            ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8
-        )
+            ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8,
+            centres_within=True,
+        )  # fmt: skip
     else:
         contact = interacting_pairs(
             StepBoxes.of_points(ego.xy), StepBoxes.of_points(agents.xy, agents.valid),
-            contact_margin,
+            contact_margin, centres_within=True,
         )  # fmt: skip
     steps = slice(0, None, step_stride)
     heading_e = ego.heading[:, steps]
