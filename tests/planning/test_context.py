@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from tests.planning.scenes import observation_now, scene
 
 from urbandrive.core.agent_type import AgentType
@@ -45,3 +46,43 @@ def test_the_planner_brakes_for_a_cut_in_instead_of_changing_into_its_lane() -> 
     chosen = cycle.candidates.trajectory(cycle.selection.index)
     assert abs(chosen.xy[-1, 1]) < 1.0  # keeps its lane
     assert chosen.speed_mps[-1] < 8.0  # and slows to follow the car
+
+
+def _braking_lead_scene(decel_mps2: float):
+    """The ego at 10 m/s, a lead 30 m ahead at 10 m/s that starts braking at `decel_mps2`
+    0.5 s before now (to a stop)."""
+    import dataclasses
+
+    from tests.planning.scenes import NOW, NUM_STEPS
+
+    from urbandrive.core.scenario import Route
+    from urbandrive.testing import scenario_from_states, straight_road
+
+    times = 0.1 * (np.arange(NUM_STEPS) - NOW)
+    ego_x = 10.0 + 10.0 * times
+    braking = np.clip(times + 0.5, 0.0, 10.0 / decel_mps2)
+    lead_speed = np.where(times < -0.5, 10.0, 10.0 - decel_mps2 * braking)
+    lead_x = 40.0 + 10.0 * times - np.where(times < -0.5, 0.0, 0.5 * decel_mps2 * braking**2)
+    xy = np.stack([np.stack([ego_x, np.zeros_like(ego_x)], -1), np.stack([lead_x, 0 * lead_x], -1)])
+    velocity = np.stack([np.stack([np.full_like(times, 10.0), 0 * times], -1),
+                         np.stack([lead_speed, 0 * times], -1)])  # fmt: skip
+    scenario = scenario_from_states(
+        xy,
+        np.zeros(xy.shape[:2]),
+        [AgentType.VEHICLE, AgentType.VEHICLE],
+        velocity=velocity,
+        current_index=NOW,
+        road_map=straight_road(num_lanes=1),
+    )
+    return dataclasses.replace(scenario, route=Route((0, 1)))
+
+
+def test_a_braking_lead_is_predicted_to_keep_braking_to_a_stop() -> None:
+    scenario = _braking_lead_scene(6.0)
+    cycle = UrbanPlanner(scenario).cycle(observation_now(scenario))
+    agents = cycle.context.agents
+    lead = int(np.flatnonzero(agents.rows == 1)[0])
+    now_x = agents.states.xy[0, lead, 0, 0]
+    # 7 m/s now, braking at 6 m/s^2: stops 4.1 m further on (constant velocity: 56 m)
+    assert agents.states.xy[0, lead, -1, 0] - now_x == pytest.approx(7.0**2 / 12.0, abs=0.3)
+    assert agents.speed_along_mps[lead, 0, -1] == pytest.approx(0.0, abs=1e-6)

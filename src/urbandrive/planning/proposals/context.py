@@ -103,6 +103,7 @@ def path_agents(
     """The prediction on the planning times (now prepended) and along the reference."""
     history, rows = observation.history, prediction.agent_rows
     xy, heading = _with_now(observation, prediction, times_s)  # [N, K, H, 2], [N, K, H]
+    xy, heading = keep_braking(observation, rows, xy, heading, times_s)
     coarse = np.unique(np.r_[np.arange(0, times_s.shape[0], frenet_stride), times_s.shape[0] - 1])
     s_coarse, d_coarse = reference.path.to_frenet(xy[:, :, coarse])
     s_m, d_m = (
@@ -152,6 +153,54 @@ MERGE_MAX_HEADING_ERROR_RAD = np.deg2rad(35.0)
 MERGE_MAX_OFFSET_M = 6.0
 #: A predicted crossing later than this is not a merge (a drift of the prediction), seconds.
 MERGE_HORIZON_S = 4.0
+
+
+#: Agent types whose observed braking is carried into their prediction.
+BRAKING_TYPES = MERGING_TYPES
+#: An agent braking harder than this over the last `BRAKING_WINDOW_S` keeps braking, m/s^2.
+BRAKING_MIN_DECEL_MPS2 = 1.5
+#: The window over which the observed deceleration is measured, seconds.
+BRAKING_WINDOW_S = 0.3
+
+
+def keep_braking(
+    observation: Observation,
+    rows: NDArrayInt,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    times_s: NDArrayF64,
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """(xy [N, K, H, 2], heading [N, K, H]) with every vehicle or cyclist that is braking now
+    (speed falling faster than `BRAKING_MIN_DECEL_MPS2` over `BRAKING_WINDOW_S`) moved along
+    its predicted path at that deceleration to a stop, never farther than predicted. A
+    constant-velocity prediction of a lead braking at 6 m/s^2 reported it at full speed: the
+    ego reacted a second late (town:standard lead_brakes-000, min TTC 0.9 s)."""
+    history = observation.history
+    window = max(1, round(BRAKING_WINDOW_S / observation.dt_s))
+    if history.num_steps <= window:
+        return xy, heading
+    speed = np.linalg.norm(history.velocity[rows], axis=-1)  # [N, T]
+    decel = (speed[:, -1 - window] - speed[:, -1]) / (window * observation.dt_s)
+    seen = history.valid[rows, -1] & history.valid[rows, -1 - window]
+    braking = (
+        seen
+        & (decel > BRAKING_MIN_DECEL_MPS2)
+        & np.isin(history.types[rows], np.asarray(BRAKING_TYPES, np.int64))
+    )
+    if not braking.any():
+        return xy, heading
+    xy, heading = xy.copy(), heading.copy()
+    for n in np.flatnonzero(braking).tolist():
+        v0, a = float(speed[n, -1]), float(decel[n])
+        moving = np.minimum(times_s, v0 / a)
+        wanted = v0 * moving - 0.5 * a * moving**2  # [H]
+        for k in range(xy.shape[1]):
+            steps = np.linalg.norm(np.diff(xy[n, k], axis=0), axis=-1)
+            along = np.r_[0.0, np.cumsum(steps)]
+            at = np.minimum(wanted, along)
+            xy[n, k] = np.stack([np.interp(at, along, xy[n, k, :, c]) for c in range(2)], -1)
+            heading[n, k] = np.interp(at, along, np.unwrap(heading[n, k]))
+    return xy, np.angle(np.exp(1j * heading))
 
 
 def merging_agents(
