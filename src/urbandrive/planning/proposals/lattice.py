@@ -168,9 +168,9 @@ def _following(
 ) -> tuple[tuple[NDArrayF64, NDArrayF64, NDArrayF64], list[str]]:
     """Quintic approaches to a time gap behind the nearest agent ahead on the reference."""
     obstacles = cycle_path_obstacles(context, config.obstacles)
-    blocking = obstacles.blocking(
-        np.zeros(1), 0.5 * context.ego_size_m[1], config.obstacles.path_margin_m
-    )[0, :, 0]
+    # `obstacles.blocking` of the reference (offset 0) at step 0 only: the same values.
+    reach = obstacles.half_width_m + 0.5 * context.ego_size_m[1] + config.obstacles.path_margin_m
+    blocking = (np.abs(obstacles.d_m[:, 0] - 0.0) < reach) & obstacles.valid[:, 0]
     agents = (
         blocking
         & np.isfinite(obstacles.half_width_m)
