@@ -148,6 +148,8 @@ def comfort_signals(
     if num_steps < config.min_num_steps:
         raise DataError(f"comfort: need at least {config.min_num_steps} steps, got {num_steps}")
     acceleration_mps2 = np.asarray(acceleration_mps2, np.float64)
+    if kernels.enabled():
+        return _signals_compiled(np.asarray(heading, np.float64), acceleration_mps2, dt_s, config)
     lon = _smooth(acceleration_mps2[..., 0], config)
     lat = _smooth(acceleration_mps2[..., 1], config)
     magnitude = _smooth(np.linalg.norm(acceleration_mps2, axis=-1), config)
@@ -160,6 +162,36 @@ def comfort_signals(
     jerk = _derivative(magnitude, jerk_window, config.jerk_poly_order, 1, dt_s)
     signals = np.stack([lon, lat, yaw_rate, yaw_accel, lon_jerk, jerk], axis=-2)
     return np.round(signals, config.decimals)
+
+
+def _signals_compiled(
+    heading: NDArrayF64, acceleration_mps2: NDArrayF64, dt_s: float, config: ComfortConfig
+) -> NDArrayF64:
+    """`comfort_signals` by the compiled kernel (`metrics.kernels.comfort_signals_rows`)."""
+    num_steps = heading.shape[-1]
+    batch = np.broadcast_shapes(heading.shape[:-1], acceleration_mps2.shape[:-2])
+    rows = int(np.prod(batch, dtype=np.int64))
+    yaw_window = min(config.yaw_window, num_steps)
+    jerk_window = min(config.jerk_window, num_steps)
+
+    def band(window: int, poly_order: int, deriv: int, delta: float) -> tuple[NDArrayF64, ...]:
+        key = (num_steps, window, poly_order, deriv, delta)
+        return (savgol_matrix(*key), *_savgol_band(*key))
+
+    signals = np.empty((rows, len(ComfortSignal), num_steps))
+    kernels.comfort_signals_rows(
+        np.ascontiguousarray(np.broadcast_to(heading, batch + (num_steps,))).reshape(rows, -1),
+        np.ascontiguousarray(np.broadcast_to(acceleration_mps2, batch + (num_steps, 2))).reshape(
+            rows, num_steps, 2
+        ),
+        band(min(config.accel_window, num_steps), config.accel_poly_order, 0, 1.0),
+        band(yaw_window, config.yaw_rate_poly_order, 1, dt_s),
+        band(yaw_window, config.yaw_accel_poly_order, 2, dt_s),
+        band(jerk_window, config.jerk_poly_order, 1, dt_s),
+        float(10**config.decimals),
+        signals,
+    )
+    return signals.reshape(batch + (len(ComfortSignal), num_steps))
 
 
 def _smooth(values: NDArrayF64, config: ComfortConfig) -> NDArrayF64:

@@ -604,3 +604,81 @@ def banded_matmul(
                 total += values[r, i] * matrix[i, j]
             out[r, j] = total
     return out
+
+
+@njit
+def _banded_row(
+    values: np.ndarray, matrix: np.ndarray, first: np.ndarray, stop: np.ndarray, out: np.ndarray
+) -> None:
+    """out[J] = values[I] @ matrix[I, J], column j summed over rows first[j] <= i < stop[j]
+    (`banded_matmul` of one row)."""
+    for j in range(matrix.shape[1]):
+        total = 0.0
+        for i in range(first[j], stop[j]):
+            total += values[i] * matrix[i, j]
+        out[j] = total
+
+
+@njit
+def _round(value: float, scale: float) -> float:
+    """np.round(value, decimals) with scale = 10 ** decimals (numpy: rint(x * s) / s)."""
+    return np.rint(value * scale) / scale
+
+
+@njit
+def comfort_signals_rows(
+    heading: np.ndarray,
+    acceleration: np.ndarray,
+    smooth: tuple,
+    yaw_rate: tuple,
+    yaw_accel: tuple,
+    jerk: tuple,
+    scale: float,
+    signals: np.ndarray,
+) -> None:
+    """`metrics.comfort.comfort_signals` of rows: heading float64[R, T], acceleration
+    float64[R, T, 2] -> signals float64[R, 6, T] (`ComfortSignal` order, rounded with
+    scale = 10 ** decimals). Each filter is (matrix [T, T], first, stop) of `savgol_matrix`
+    and its band. The numpy path's operations (np.unwrap, norm, filters, rounding) in its
+    order; the filters' sums run in another order than BLAS's (float tolerance)."""
+    num_steps = heading.shape[1]
+    period, half = 2.0 * np.pi, np.pi
+    unwrapped = np.empty(num_steps)
+    magnitude = np.empty(num_steps)
+    column = np.empty(num_steps)
+    lon_smooth = np.empty(num_steps)
+    mag_smooth = np.empty(num_steps)
+    for r in range(heading.shape[0]):
+        # np.unwrap (period 2 pi, discont pi)
+        unwrapped[0] = heading[r, 0]
+        correction = 0.0
+        for t in range(1, num_steps):
+            step = heading[r, t] - heading[r, t - 1]
+            wrapped = np.mod(step + half, period) + -half
+            if wrapped == -half and step > 0:
+                wrapped = half
+            fix = wrapped - step
+            if abs(step) < half:
+                fix = 0.0
+            correction += fix
+            unwrapped[t] = heading[r, t] + correction
+        for t in range(num_steps):
+            x, y = acceleration[r, t, 0], acceleration[r, t, 1]
+            magnitude[t] = np.sqrt(x * x + y * y)
+        for axis in range(2):
+            for t in range(num_steps):
+                column[t] = acceleration[r, t, axis]
+            _banded_row(column, smooth[0], smooth[1], smooth[2], signals[r, axis])
+            for t in range(num_steps):
+                signals[r, axis, t] = _round(signals[r, axis, t], scale)
+        _banded_row(magnitude, smooth[0], smooth[1], smooth[2], mag_smooth)
+        for t in range(num_steps):
+            mag_smooth[t] = _round(mag_smooth[t], scale)
+            lon_smooth[t] = signals[r, 0, t]
+        _banded_row(unwrapped, yaw_rate[0], yaw_rate[1], yaw_rate[2], signals[r, 2])
+        _banded_row(unwrapped, yaw_accel[0], yaw_accel[1], yaw_accel[2], signals[r, 3])
+        _banded_row(lon_smooth, jerk[0], jerk[1], jerk[2], signals[r, 4])
+        _banded_row(mag_smooth, jerk[0], jerk[1], jerk[2], signals[r, 5])
+        for i in range(6):  # the final rounding of all six (lon / lat: a second time)
+            for t in range(num_steps):
+                signals[r, i, t] = _round(signals[r, i, t], scale)
