@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from urbandrive.core.observation import observe
@@ -72,6 +73,20 @@ def test_anchored_scene_modes_start_from_the_ranked_marginal_modes() -> None:
     fast = model(batch, scales=False)  # inference: the same modes and logits, no scales
     torch.testing.assert_close(fast.marginal_xy, output.marginal_xy)
     torch.testing.assert_close(fast.scene_logits, output.scene_logits)
+
+
+def test_scene_modes_from_marginal_choose_among_each_agents_marginal_modes() -> None:
+    batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
+    model = tiny_model(joint_from_marginal=True)
+    last = model.joint_head[-1]
+    with torch.no_grad():  # every token chooses marginal mode 2
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[2] = 50.0
+        output = model(batch)
+    chosen = output.marginal_xy[:, :, 2:3].expand_as(output.joint_xy)
+    torch.testing.assert_close(output.joint_xy, chosen)
+    torch.testing.assert_close(model(batch, scales=False).joint_xy, output.joint_xy)
 
 
 def test_mode_overlaps_count_close_neighbours_per_mode_by_hand() -> None:
@@ -166,11 +181,19 @@ def global_predictions(model: JointPredictionModel, scenario: Scenario, step: in
     return scene_to_global(xy, scene.origin_xy, scene.origin_heading)
 
 
-def test_rotating_and_translating_the_scene_leaves_global_predictions_unchanged() -> None:
+@pytest.mark.parametrize(
+    "decoder",
+    [
+        {},
+        {"joint_anchor": True, "decoder_layers": 2},
+        {"joint_from_marginal": True, "overlap_aware_scores": True},
+    ],
+)
+def test_rotating_and_translating_the_scene_leaves_global_predictions_unchanged(
+    decoder: dict[str, object],
+) -> None:
     # Enough neighbours that no nearest-k cut falls between polylines at equal distances.
-    model = tiny_model(
-        map_neighbours=512, residual_to_constant_velocity=True, joint_anchor=True, decoder_layers=2
-    )
+    model = tiny_model(map_neighbours=512, residual_to_constant_velocity=True, **decoder)
     # Lanes whose length is not a multiple of the 1 m resampling step: at an exact multiple,
     # float rounding far from the origin can change a piece's point count (vectorize_map).
     scenario = mixed_scene(num_agents=12, num_steps=40)

@@ -23,6 +23,12 @@ Decoder:
   w_scene x (the sum of those counts over the scene's agents), the weights learned (from
   -1): worlds where agents run into each other are less probable. The counts are computed
   without gradient (they only score the modes) and are rotation and translation invariant.
+  With `joint_from_marginal`, the joint head outputs, per token (agent a, mode k), K
+  selection logits instead of a trajectory: agent a's trajectory (and scales) in scene mode
+  k is the softmax-weighted mix of its K marginal modes (gradient stopped), and each agent
+  token first gets an embedding of its marginal modes (end points, log-probabilities). The
+  scene modes are then consistent combinations of per-agent modes (as each agent's
+  marginal modes are good on their own; the decoder learns which go together).
 
 Trajectories are in each agent's frame now; with `residual_to_constant_velocity` the
 network outputs a correction to the constant-velocity extrapolation.
@@ -65,7 +71,9 @@ class ModelConfig:
     the agents of a scene mode; joint_anchor: scene modes anchored on the marginal modes
     ranked by probability; overlap_aware_scores: scene-mode logits lowered, by a learned
     weight, for the agents that come within 1 m of a decoder neighbour in that mode (module
-    docstring). The defaults of the last three are the layout of older checkpoints."""
+    docstring); joint_from_marginal: each agent's trajectory in scene mode k is a learned
+    soft choice among its own marginal modes (module docstring). The defaults of the last
+    four are the layout of older checkpoints."""
 
     hidden_dim: int = 64
     num_heads: int = 4
@@ -82,6 +90,7 @@ class ModelConfig:
     decoder_layers: int = 1
     joint_anchor: bool = False
     overlap_aware_scores: bool = False
+    joint_from_marginal: bool = False
 
     def __post_init__(self) -> None:
         if self.hidden_dim % self.num_heads:
@@ -223,7 +232,9 @@ class JointPredictionModel(nn.Module):
         if config.overlap_aware_scores:
             self.overlap_weights = nn.Parameter(torch.tensor([-1.0, -1.0]))  # agent, scene
         out = config.future_steps * 4 + 1
-        self.joint_head = mlp(dim, 2 * dim, out)
+        if config.joint_from_marginal:
+            self.marginal_summary = mlp(3 * modes, dim, dim)
+        self.joint_head = mlp(dim, 2 * dim, modes + 1 if config.joint_from_marginal else out)
         self.marginal_head = mlp(dim, 2 * dim, modes * out)
         steps = config.future_steps
         #: Output rows of a head without the scales (what inference needs): xy and logit.
@@ -360,6 +371,8 @@ class JointPredictionModel(nn.Module):
             self.marginal_head, agents, prior, scales, config.num_modes
         )
         # Joint: (B, K, A, D) tokens, attention over the agents of the same mode.
+        if config.joint_from_marginal:
+            agents = agents + self.marginal_summary(_mode_summary(marginal_xy, marginal_logits))
         tokens = agents[:, None] + self.mode_queries[None, :, None]
         joint_prior: torch.Tensor | float = prior
         if config.joint_anchor:
@@ -370,9 +383,20 @@ class JointPredictionModel(nn.Module):
         pose = pose[:, None, :, :near]
         for layer in [self.mode_attention, *self.more_mode_attention]:
             tokens = layer(tokens, tokens, index, pose, mask)
-        joint_xy, joint_scale, agent_logits = self._head(
-            self.joint_head, tokens.transpose(1, 2), joint_prior, scales
-        )
+        if config.joint_from_marginal:
+            raw = self.joint_head(tokens.transpose(1, 2))  # (B, A, K, K + 1)
+            choice = torch.softmax(raw[..., :-1], -1)  # (B, A, K scene, K marginal)
+            joint_xy = torch.einsum("bajm,bamhc->bajhc", choice, marginal_xy.detach())
+            joint_scale = (
+                torch.einsum("bajm,bamhc->bajhc", choice, marginal_scale.detach())
+                if scales
+                else torch.ones(()).expand(joint_xy.shape)
+            )
+            agent_logits = raw[..., -1]
+        else:
+            joint_xy, joint_scale, agent_logits = self._head(
+                self.joint_head, tokens.transpose(1, 2), joint_prior, scales
+            )
         real = batch.agent_mask[..., None].float()
         if config.overlap_aware_scores:
             near_count = self.mode_overlaps(joint_xy, batch, index[:, 0], mask[:, 0]) * real
@@ -389,6 +413,13 @@ class JointPredictionModel(nn.Module):
             marginal_scale,
             marginal_logits,
         )
+
+
+def _mode_summary(marginal_xy: torch.Tensor, marginal_logits: torch.Tensor) -> torch.Tensor:
+    """(B, A, 3K): each agent's K marginal end points (/ 10 m) and log-probabilities,
+    gradient stopped. marginal_xy: (B, A, K, H, 2); marginal_logits: (B, A, K)."""
+    ends = 0.1 * marginal_xy[..., -1, :].detach().flatten(-2)
+    return torch.cat([ends, torch.log_softmax(marginal_logits.detach(), -1)], -1)
 
 
 _OVERLAP_RADIUS_M = 1.0

@@ -65,7 +65,8 @@ class TrainConfig:
     `val_fraction` of the scenarios (at least one when there are two or more) validate.
     max_agents: per training window, the nearest to the scene origin. max_windows: cap on
     training windows (None: all). hidden_dim, num_layers, num_modes, use_map,
-    decoder_layers, joint_anchor, overlap_aware_scores: the model (`ModelConfig`).
+    decoder_layers, joint_anchor, overlap_aware_scores, joint_from_marginal: the model
+    (`ModelConfig`).
     """
 
     data: tuple[str, ...] = ()
@@ -90,6 +91,7 @@ class TrainConfig:
     decoder_layers: int = 1
     joint_anchor: bool = False
     overlap_aware_scores: bool = False
+    joint_from_marginal: bool = False
     num_threads: int = 1
     loss: LossConfig = field(default_factory=LossConfig)
 
@@ -125,6 +127,7 @@ class TrainConfig:
             decoder_layers=self.decoder_layers,
             joint_anchor=self.joint_anchor,
             overlap_aware_scores=self.overlap_aware_scores,
+            joint_from_marginal=self.joint_from_marginal,
         )
 
 
