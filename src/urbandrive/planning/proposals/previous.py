@@ -6,6 +6,9 @@ in the time its first plan (the one scored safe) promised. On town:standard doub
 the ego, committed to "left lane T3", was still only 1.4 m across after 2.4 s and clipped the
 parked car. Offering the previous plan itself (re-timed, its tail extended at its last speed,
 its start pulled onto the ego's actual pose over `blend_s`) lets the selection keep it.
+Only a plan still moving sideways (by `min_lateral_move_m`) is offered: kept by hysteresis
+and scoring full consistency, a plain speed profile held on too long (the ego kept its old
+speed plan into a right turn while a pedestrian stepped out: right_turn_pedestrians-000).
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ PREVIOUS_LABEL = "previous plan"
 @dataclass(frozen=True, slots=True)
 class PreviousPlanConfig:
     """blend_s: the gap between the ego now and the old plan's pose now closes linearly over
-    this time; max_age_s: an older plan is not offered."""
+    this time; max_age_s: an older plan is not offered; min_lateral_move_m: nor one whose
+    lateral offset changes less than this over the horizon."""
 
     blend_s: float = 1.0
     max_age_s: float = 1.0
+    min_lateral_move_m: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.blend_s <= 0 or self.max_age_s <= 0:
-            raise ValueError("blend_s and max_age_s must be > 0")
+        if self.blend_s <= 0 or self.max_age_s <= 0 or self.min_lateral_move_m < 0:
+            raise ValueError("blend_s and max_age_s must be > 0, min_lateral_move_m >= 0")
 
 
 class PreviousPlanGenerator:
@@ -52,6 +57,8 @@ class PreviousPlanGenerator:
         blend = np.clip(1.0 - times / self.config.blend_s, 0.0, 1.0)[:, None]
         xy = xy + blend * (context.ego_center_xy - xy[0])
         s_m, d_m = context.reference.path.to_frenet(xy)
+        if np.ptp(d_m) < self.config.min_lateral_move_m:
+            return Candidates(times, np.zeros((0, times.size, 7)), np.zeros(0, np.int64), ())
         states = pack_states(xy, heading, speed, accel, s_m, d_m)
         return Candidates(times, states[None], np.array([ProposalKind.PREVIOUS]), (PREVIOUS_LABEL,))
 
