@@ -20,7 +20,14 @@ from urbandrive.prediction.learned import (
     shipped_checkpoint,
 )
 from urbandrive.prediction.model import JointPredictionModel, ModelConfig
-from urbandrive.prediction.training import TrainConfig, load_model, save_checkpoint
+from urbandrive.prediction.training import (
+    TrainConfig,
+    config_to_dict,
+    load_model,
+    load_train_config,
+    read_checkpoint,
+    save_checkpoint,
+)
 from urbandrive.testing import scenario_from_states, straight_road
 
 from .scenes import mixed_scene
@@ -111,6 +118,17 @@ def test_shipped_default_checkpoint_predicts_a_synthetic_road() -> None:
     prediction = LearnedPredictor().predict(observe(mixed_scene(num_steps=40), 30))
     prediction.validate()
     assert prediction.num_modes == 6 and prediction.probs.sum() == pytest.approx(1.0)
+
+
+def test_shipped_default_checkpoint_was_trained_by_its_recipe_and_fills_the_marginal() -> None:
+    path = _shipped()
+    state = read_checkpoint(path)
+    recipe = load_train_config(shipped_checkpoint("default.toml"))
+    assert ModelConfig(**state["model_config"]) == recipe.model_config(0.1)
+    assert state["train_config"] == config_to_dict(recipe)
+    assert path.stat().st_size < 5_000_000
+    prediction = LearnedPredictor().predict(observe(mixed_scene(num_steps=40), 30))
+    assert prediction.marginal is not None and prediction.marginal.num_modes == 6
 
 
 def test_shipped_default_checkpoint_on_the_av2_forecasting_scenario(av2_dir: Path) -> None:
