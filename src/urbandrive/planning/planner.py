@@ -27,7 +27,11 @@ from urbandrive.planning.proposals.context import PlanningContext, path_agents
 from urbandrive.planning.proposals.emergency import EmergencyStopConfig, EmergencyStopGenerator
 from urbandrive.planning.proposals.lattice import FrenetLatticeGenerator, LatticeConfig
 from urbandrive.planning.proposals.pdm import PdmProposalConfig, PdmProposalGenerator
-from urbandrive.planning.proposals.previous import PreviousPlanConfig, PreviousPlanGenerator
+from urbandrive.planning.proposals.previous import (
+    PREVIOUS_LABEL,
+    PreviousPlanConfig,
+    PreviousPlanGenerator,
+)
 from urbandrive.planning.reference import RouteReference, build_route_reference, red_stops
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.risk import RiskMeasure
@@ -41,8 +45,9 @@ from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
 #: -4.2 m/s^2 and failed `ego_is_comfortable` (score 81.7 -> 96.0 with 3.5).
 COMFORTABLE_STOP_DECEL_MPS2 = 3.5
 #: The urban planner's soft-term weights: nuPlan's for progress, TTC, speed limit and comfort;
-#: lane centering at 3 (a neighbour lane scores half of it): a lane change the route does not
-#: ask for must gain more than a tenth of the progress term (town:standard cut_in-000).
+#: lane centering at 4 (a neighbour lane costs 0.3 of it, lingering between lanes more): a lane
+#: change the route does not ask for must gain a quarter of the progress term
+#: (town:standard cut_in-000).
 URBAN_WEIGHTS = (
     ("progress", 5.0),
     ("time_to_collision", 5.0),
@@ -50,13 +55,13 @@ URBAN_WEIGHTS = (
     ("comfort", 2.0),
     ("vru_clearance", 2.0),
     ("smoothness", 1.0),
-    ("lane_centering", 3.0),
+    ("lane_centering", 4.0),
     ("consistency", 1.0),
 )
-#: (length, width) added to the ego's box in the planner's collision check, metres: 0.5 m
-#: either side, so passing a car or nudging round one keeps a margin (with 0.15 m a lane change
-#: that lingered beside a slower car passed it 0.33 m away; double_parked needs 0.3 m).
-URBAN_COLLISION_BUFFER_M = (0.5, 1.0)
+#: (length, width) added to the ego's box in the planner's collision check, metres: 0.3 m
+#: either side, so passing a car or nudging round one keeps a margin (double_parked needs
+#: 0.3 m; 0.5 m either side blocked the lane beside a truck on AV2 log adcf7d18).
+URBAN_COLLISION_BUFFER_M = (0.5, 0.6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +158,12 @@ class UrbanPlanner:
     def plan(self, observation: Observation) -> Plan:
         cycle = self.cycle(observation)
         chosen = cycle.selection.index
-        self._previous = (
-            observation.time_s,
-            cycle.candidates.trajectory(chosen),
-            cycle.candidates.labels[chosen],
-        )
+        label = cycle.candidates.labels[chosen]
+        if label == PREVIOUS_LABEL and self._previous is not None:
+            # the continued plan is the old one: keep it (and its time), not its extension
+            self._previous = (self._previous[0], self._previous[1], label)
+        else:
+            self._previous = (observation.time_s, cycle.candidates.trajectory(chosen), label)
         return self.to_plan(cycle)
 
     @staticmethod

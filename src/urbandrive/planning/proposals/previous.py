@@ -5,8 +5,10 @@ with its whole duration and zero lateral acceleration: kept by hysteresis, it ne
 in the time its first plan (the one scored safe) promised. On town:standard double_parked-002
 the ego, committed to "left lane T3", was still only 1.4 m across after 2.4 s and clipped the
 parked car. Offering the previous plan itself (re-timed, its tail extended at its last speed,
-its start pulled onto the ego's actual pose over `blend_s`) lets the selection keep it.
-Only a plan still moving sideways (by `min_lateral_move_m`) is offered: kept by hysteresis
+its start pulled onto the ego's actual pose over `blend_s`) lets the selection keep it. The
+planner keeps the plan it continues (not the continuation, whose straight extension would
+drift off a curved reference), up to `max_age_s`.
+Only a plan that still has to move the ego sideways (by `min_lateral_move_m`) is offered: kept by hysteresis
 and scoring full consistency, a plain speed profile held on too long (the ego kept its old
 speed plan into a right turn while a pedestrian stepped out: right_turn_pedestrians-000).
 """
@@ -32,7 +34,7 @@ class PreviousPlanConfig:
     lateral offset changes less than this over the horizon."""
 
     blend_s: float = 1.0
-    max_age_s: float = 1.0
+    max_age_s: float = 5.0
     min_lateral_move_m: float = 0.5
 
     def __post_init__(self) -> None:
@@ -56,11 +58,21 @@ class PreviousPlanGenerator:
         xy, heading, speed, accel = continued(plan_arrays(plan), times + context.previous_age_s)
         blend = np.clip(1.0 - times / self.config.blend_s, 0.0, 1.0)[:, None]
         xy = xy + blend * (context.ego_center_xy - xy[0])
-        s_m, d_m = context.reference.path.to_frenet(xy)
-        if np.ptp(d_m) < self.config.min_lateral_move_m:
+        if remaining_lateral_move_m(context) < self.config.min_lateral_move_m:
             return Candidates(times, np.zeros((0, times.size, 7)), np.zeros(0, np.int64), ())
+        s_m, d_m = context.reference.path.to_frenet(xy)
         states = pack_states(xy, heading, speed, accel, s_m, d_m)
         return Candidates(times, states[None], np.array([ProposalKind.PREVIOUS]), (PREVIOUS_LABEL,))
+
+
+def remaining_lateral_move_m(context: PlanningContext) -> float:
+    """How far (m, across the reference) the previous plan still moves the ego: from its offset
+    now to the plan's at its own end (not its straight-on extension, which drifts across a
+    curved reference and kept a finished lane change alive on AV2 log adcf7d18)."""
+    plan = context.previous_plan
+    assert plan is not None
+    _, d_end = context.reference.path.to_frenet(plan.xy[-1:])
+    return float(abs(d_end[0] - context.d_now_m))
 
 
 def plan_arrays(plan) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64, NDArrayF64, NDArrayF64]:

@@ -238,12 +238,12 @@ def progress(inputs: ScoringInputs, safe: np.ndarray) -> NDArrayF64:
 
 
 def lane_centering(inputs: ScoringInputs) -> NDArrayF64:
-    """float64[M]: 1 - the mean over steps of half the distance to the nearest lane centre
-    (own or neighbour) over the lane's half width, plus half the distance to the route lane's
+    """float64[M]: 1 - the mean over steps of 0.7 x the distance to the nearest lane centre
+    (own or neighbour) over the lane's half width plus 0.3 x the distance to the route lane's
     centre over the lane's width (each clipped to 1).
 
-    The first half keeps lane changes brisk (no dawdling between lanes), the second makes a
-    neighbour lane score half: a lane change the route does not ask for must pay for itself
+    The first part keeps lane changes brisk (no lingering between lanes, beside the car being
+    passed), the second makes a neighbour lane score 0.7: a lane change the route does not ask for must pay for itself
     (dodging a car that cuts in, instead of braking, left the ego beside it as it settled:
     town:standard cut_in-000)."""
     reference = inputs.reference
@@ -253,7 +253,7 @@ def lane_centering(inputs: ScoringInputs) -> NDArrayF64:
         [np.zeros(lane.shape), reference.left_offset_m[lane], reference.right_offset_m[lane]], -1
     )
     nearest = np.nanmin(np.abs(inputs.d_m[..., None] - centres), axis=-1)
-    cost = 0.5 * np.clip(nearest / half_width, 0.0, 1.0) + 0.5 * np.clip(
+    cost = 0.7 * np.clip(nearest / half_width, 0.0, 1.0) + 0.3 * np.clip(
         np.abs(inputs.d_m) / (2.0 * half_width), 0.0, 1.0
     )
     return 1.0 - cost.mean(-1)
