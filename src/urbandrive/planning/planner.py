@@ -58,10 +58,11 @@ URBAN_WEIGHTS = (
     ("lane_centering", 4.0),
     ("consistency", 1.0),
 )
-#: (length, width) added to the ego's box in the planner's collision check, metres: 0.3 m
+#: (length, width) added to the ego's box in the planner's collision check, metres: 0.4 m
 #: either side, so passing a car or nudging round one keeps a margin (double_parked needs
-#: 0.3 m; 0.5 m either side blocked the lane beside a truck on AV2 log adcf7d18).
-URBAN_COLLISION_BUFFER_M = (0.5, 0.6)
+#: 0.3 m; 0.5 m either side blocked the lane beside a truck on AV2 log adcf7d18, 0.3 m left
+#: lane_change_dense-002 squeezing into a gap and hit).
+URBAN_COLLISION_BUFFER_M = (0.5, 0.8)
 
 
 @dataclass(frozen=True, slots=True)
