@@ -12,6 +12,7 @@ constraint (PDM); (4) soft terms; (5) the table.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -148,7 +149,7 @@ class UrbanScorer:
         pairs = None
         if config.broad_phase == BroadPhase.PAIRS:
             pairs = scoring_pairs(
-                inputs.ego,
+                dataclasses.replace(inputs.ego, size_m=inputs.ego_per_mode.size_m),
                 inputs.agents,
                 config.required_vru_clearance_m,
                 _projection_window(terms.score_horizon(config.time_to_collision)),
@@ -194,14 +195,21 @@ class UrbanScorer:
 def scoring_inputs(
     context: PlanningContext, candidates: Candidates, config: ScoringConfig
 ) -> terms.ScoringInputs:
-    """Pack the candidates (box centres) and the relevant agents as metric inputs."""
+    """Pack the candidates (box centres) and the relevant agents as metric inputs. The
+    collision buffer widens the ego's box only where it meets agents (`ego_per_mode`:
+    collisions, TTC, clearance, yielding), not for the drivable area or the red light."""
     states = candidates.states
-    size = context.ego_size_m + np.asarray(config.collision_buffer_m)
+    buffered = context.ego_size_m + np.asarray(config.collision_buffer_m)
     xy = np.ascontiguousarray(states[..., [CandidateIndex.X, CandidateIndex.Y]])
     ego = EgoStates(
-        xy, states[..., CandidateIndex.HEADING], states[..., CandidateIndex.SPEED], size
+        xy,
+        states[..., CandidateIndex.HEADING],
+        states[..., CandidateIndex.SPEED],
+        context.ego_size_m,
     )
-    ego_per_mode = EgoStates(ego.xy[:, None], ego.heading[:, None], ego.speed_mps[:, None], size)
+    ego_per_mode = EgoStates(
+        ego.xy[:, None], ego.heading[:, None], ego.speed_mps[:, None], buffered
+    )
     s_m, d_m = states[..., CandidateIndex.S], states[..., CandidateIndex.D]
     return terms.ScoringInputs(
         ego=ego,

@@ -55,7 +55,8 @@ from urbandrive.planning.reference import RouteReference
 
 @dataclass(frozen=True, slots=True)
 class ScoringInputs:
-    """One cycle's arrays. ego: batch [M], T steps; ego_per_mode: the same with batch [M, 1];
+    """One cycle's arrays. ego: batch [M], T steps, the ego's own box; ego_per_mode: the same
+    with batch [M, 1] and the box widened by the collision buffer (for the agent terms);
     agents: batch [K], A agents (the relevant ones), T steps; lanes: per-step lane facts
     [M, T]; s_m, d_m: float64[M, T] along `reference`; dt_s: step, seconds."""
 
