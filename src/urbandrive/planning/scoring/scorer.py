@@ -207,6 +207,7 @@ def scoring_inputs(
         states[..., CandidateIndex.SPEED],
         context.ego_size_m,
     )
+    ego_buffered = dataclasses.replace(ego, size_m=buffered)
     ego_per_mode = EgoStates(
         ego.xy[:, None], ego.heading[:, None], ego.speed_mps[:, None], buffered
     )
@@ -214,7 +215,9 @@ def scoring_inputs(
     return terms.ScoringInputs(
         ego=ego,
         ego_per_mode=ego_per_mode,
-        agents=relevant_agents(ego, context.agents.states, config.time_to_collision.time_horizon_s)
+        agents=relevant_agents(
+            ego_buffered, context.agents.states, config.time_to_collision.time_horizon_s
+        )
         if config.broad_phase == BroadPhase.AGENTS
         else _every_agent(context.agents.states),
         lanes=reference_lane_context(context.reference, s_m, d_m, float(context.ego_size_m[1])),
