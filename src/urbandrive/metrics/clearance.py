@@ -15,7 +15,7 @@ from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_distance
 from urbandrive.metrics import kernels
 from urbandrive.metrics.collisions import box_kernel_inputs, pair_shape, take
-from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable
+from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, is_vulnerable
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,56 @@ def vulnerable_road_user_clearance_on_pairs(
     index = tuple(axis[mask] for axis in pairs)
     per_step = np.full(shape[:-2] + shape[-1:], np.inf)
     np.minimum.at(per_step, (*index[:-2], index[-1]), _distance_on_pairs(ego, agents, shape, index))
+    minimum = per_step.min(axis=-1)
+    return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
+
+
+def vulnerable_road_user_clearance_on_rows(
+    ego: EgoStates,
+    shared: SharedRows,
+    pairs: tuple[NDArrayInt, ...],
+    required_clearance_m: float = 1.0,
+    search_radius_m: float = 30.0,
+) -> ClearanceResult:
+    """`vulnerable_road_user_clearance_on_pairs` of ego [M, 1] against `shared.expand()`
+    [K, A]: the same result (batch [M, K]), each shared row's distances computed once.
+
+    ego: batch [M], T steps; pairs: (candidate, row, step) int64[P] each into [M, U, T],
+    holding at least the vulnerable ones whose centres are within `search_radius_m` plus both
+    half-diagonals.
+    """
+    agents = shared.rows
+    shape = pair_shape(ego, agents)  # [M, U, T]
+    per_step = np.full((shape[0], shared.num_modes, shape[-1]), np.inf)
+    if kernels.enabled():
+        boxes = box_kernel_inputs(ego, agents, shape)
+        counts = agents.valid & is_vulnerable(agents.types_per_step())
+        kernels.min_clearance_on_rows(
+            *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
+            *(box[0] for box in boxes),  # type: ignore[union-attr]
+            kernels.as_batch2(counts, shape, 0)[0],  # type: ignore[index]
+            kernels.as_batch2(_reach(ego, agents), shape, 0)[0],  # type: ignore[index]
+            float(search_radius_m),
+            shared.mode_start,
+            shared.modes,
+            per_step,
+        )
+    else:
+        gap = np.linalg.norm(
+            take(agents.xy, shape, pairs, 1) - take(ego.xy[..., None, :, :], shape, pairs, 1),
+            axis=-1,
+        )
+        mask = _counts(
+            take(agents.valid, shape, pairs, 0),
+            take(agents.types_per_step(), shape, pairs, 0),
+            gap,
+            take(_reach(ego, agents), shape, pairs, 0),
+            search_radius_m,
+        )
+        index = tuple(axis[mask] for axis in pairs)
+        distance = _distance_on_pairs(ego, agents, shape, index)
+        item, mode = shared.spread(index[1])
+        np.minimum.at(per_step, (index[0][item], mode, index[2][item]), distance[item])
     minimum = per_step.min(axis=-1)
     return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
 

@@ -39,7 +39,7 @@ from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_overlap
 from urbandrive.metrics import kernels
-from urbandrive.metrics.states import AgentStates, EgoStates
+from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows
 
 
 class CollisionKind(enum.IntEnum):
@@ -182,6 +182,48 @@ def no_ego_at_fault_collisions_on_pairs(
     return _collision_result(ego, agents, first, shape, ego_changing_lanes_or_offroad, config)
 
 
+def no_ego_at_fault_collisions_on_rows(
+    ego: EgoStates,
+    shared: SharedRows,
+    ego_changing_lanes_or_offroad: NDArrayBool,
+    pairs: tuple[NDArrayInt, ...],
+    config: CollisionConfig = CollisionConfig(),
+) -> AtFaultCollisionResult:
+    """`no_ego_at_fault_collisions_on_pairs` of ego [M, 1] against `shared.expand()` [K, A]:
+    the same result (batch [M, K]), each shared row tested and classified once.
+
+    ego: batch [M], T steps; ego_changing_lanes_or_offroad: bool[M, T]; pairs: (candidate,
+    row, step) int64[P] each into [M, U, T], no duplicates, holding at least every
+    overlapping one (the rows' mode axis of length 1 left out).
+    """
+    agents = shared.rows
+    shape = pair_shape(ego, agents)  # [M, U, T]
+    first = _first_overlaps_compiled(ego, agents, shape, pairs) if kernels.enabled() else None
+    if first is None:
+        hit = _overlap_on_pairs(ego, agents, shape, pairs)
+        first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
+    lateral = np.broadcast_to(ego_changing_lanes_or_offroad, shape[:1] + shape[-1:])
+    row_events = _classify_events(ego, agents, first, shape, lateral, config)
+    num_steps = shape[-1]
+    row_first = np.full(shape[:-1], num_steps, np.int64)  # [M, U]
+    row_first[first[:-1]] = first[-1]
+    first_step = row_first[:, shared.row_of]  # [M, K, A]
+    candidate, mode, agent = np.nonzero(first_step < num_steps)
+    event_of = np.zeros(shape[:-1], np.int64)
+    event_of[first[:-1]] = np.arange(first[0].shape[0])
+    event = event_of[candidate, shared.row_of[mode, agent]]
+    events = CollisionEvents(
+        np.stack([candidate, mode], -1),
+        row_events.step[event],
+        agent,
+        row_events.agent_type[event],
+        row_events.kind[event],
+        row_events.at_fault[event],
+        row_events.ego_delta_v_mps[event],
+    )
+    return _result_of_events(events, first_step, num_steps, config)
+
+
 def box_kernel_inputs(
     ego: EgoStates, agents: AgentStates, shape: tuple[int, ...]
 ) -> tuple[np.ndarray, ...] | None:
@@ -249,6 +291,14 @@ def _collision_result(
     first_step[first[:-1]] = first[-1]
     lateral_flag = np.broadcast_to(ego_changing_lanes_or_offroad, batch_shape + (num_steps,))
     events = _classify_events(ego, agents, first, shape, lateral_flag, config)
+    return _result_of_events(events, first_step, num_steps, config)
+
+
+def _result_of_events(
+    events: CollisionEvents, first_step: NDArrayInt, num_steps: int, config: CollisionConfig
+) -> AtFaultCollisionResult:
+    """The result of the classified `events`; first_step: int64[*B, A] (num_steps: none)."""
+    batch_shape = first_step.shape[:-1]
     counts = _count_at_fault(events, batch_shape)
     allowed = np.array(
         [config.max_at_fault_vulnerable, config.max_at_fault_vehicle, config.max_at_fault_object]

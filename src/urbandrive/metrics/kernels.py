@@ -326,6 +326,140 @@ def min_clearance_per_step(
 
 
 @njit
+def _worst_of_modes(
+    per_step: np.ndarray, m: int, t: int, mode_start: np.ndarray, modes: np.ndarray, u: int
+) -> float:
+    """The largest per_step[m, k, t] over the modes k that use row u (`SharedRows` CSR)."""
+    worst = -np.inf
+    for i in range(mode_start[u], mode_start[u + 1]):
+        worst = max(worst, per_step[m, modes[i], t])
+    return worst
+
+
+@njit
+def _lower_modes(
+    per_step: np.ndarray,
+    m: int,
+    t: int,
+    mode_start: np.ndarray,
+    modes: np.ndarray,
+    u: int,
+    value: float,
+) -> None:
+    """per_step[m, k, t] = min(itself, value) for the modes k that use row u."""
+    for i in range(mode_start[u], mode_start[u + 1]):
+        if value < per_step[m, modes[i], t]:
+            per_step[m, modes[i], t] = value
+
+
+@njit
+def min_clearance_on_rows(
+    candidate: np.ndarray,
+    row: np.ndarray,
+    step: np.ndarray,
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_size: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_size: np.ndarray,
+    counts: np.ndarray,
+    reach_m: np.ndarray,
+    search_radius_m: float,
+    mode_start: np.ndarray,
+    modes: np.ndarray,
+    per_step: np.ndarray,
+) -> None:
+    """`min_clearance_per_step` over shared rows: lower per_step[M, K, T] for every mode
+    that uses the pair's row (`SharedRows` CSR mode_start, modes), each box distance computed
+    once. Pairs (candidate, row, step) int64[P]; arrays [M, U, T] (+2), broadcast views."""
+    for p in range(candidate.shape[0]):
+        m, u, t = candidate[p], row[p], step[p]
+        if not counts[m, u, t]:
+            continue
+        dx = agent_xy[m, u, t, 0] - ego_xy[m, u, t, 0]
+        dy = agent_xy[m, u, t, 1] - ego_xy[m, u, t, 1]
+        gap, reach = np.sqrt(dx * dx + dy * dy), reach_m[m, u, t]
+        if not gap <= search_radius_m + reach:
+            continue
+        if (
+            gap - reach
+            > _worst_of_modes(per_step, m, t, mode_start, modes, u) + LOWER_BOUND_SLACK_M
+        ):
+            continue  # box distance >= gap - reach: this pair cannot lower any minimum
+        distance = boxes_distance_scalar(
+            ego_xy[m, u, t, 0], ego_xy[m, u, t, 1], ego_cos[m, u, t], ego_sin[m, u, t],
+            ego_size[m, u, t, 0], ego_size[m, u, t, 1], agent_xy[m, u, t, 0],
+            agent_xy[m, u, t, 1], agent_cos[m, u, t], agent_sin[m, u, t],
+            agent_size[m, u, t, 0], agent_size[m, u, t, 1],
+        )  # fmt: skip
+        _lower_modes(per_step, m, t, mode_start, modes, u, distance)
+
+
+@njit
+def min_ttc_on_rows(
+    candidate: np.ndarray,
+    row: np.ndarray,
+    step: np.ndarray,
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_speed: np.ndarray,
+    ego_size: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_velocity: np.ndarray,
+    agent_size: np.ndarray,
+    valid: np.ndarray,
+    first_collision_step: np.ndarray,
+    lateral: np.ndarray,
+    reach_m: np.ndarray,
+    rear_axle_m: float,
+    stopped_mps: float,
+    cos_ahead: float,
+    cos_not_behind: float,
+    times_s: np.ndarray,
+    mode_start: np.ndarray,
+    modes: np.ndarray,
+    ttc: np.ndarray,
+) -> None:
+    """`min_ttc_per_step` over shared rows: lower ttc[M, K, T] for every mode that uses the
+    pair's row (`SharedRows` CSR), each projection computed once (up to the largest of those
+    modes' minima so far). Pairs (candidate, row, step) int64[P]; arrays [M, U, T] (+2),
+    broadcast views; first_collision_step: int64[M, U] (the same in every mode using a row)."""
+    for p in range(candidate.shape[0]):
+        m, u, t = candidate[p], row[p], step[p]
+        speed_e = ego_speed[m, u, t]
+        if not valid[m, u, t] or t >= first_collision_step[m, u]:
+            continue
+        if not abs(speed_e) > stopped_mps:
+            continue
+        cos_e, sin_e = ego_cos[m, u, t], ego_sin[m, u, t]
+        ex, ey = ego_xy[m, u, t, 0], ego_xy[m, u, t, 1]
+        ax, ay = agent_xy[m, u, t, 0], agent_xy[m, u, t, 1]
+        rear_x, rear_y = ex - rear_axle_m * cos_e, ey - rear_axle_m * sin_e
+        if not _pair_relevant(
+            ax - rear_x, ay - rear_y, cos_e, sin_e, cos_ahead, cos_not_behind, lateral[m, u, t]
+        ):
+            continue
+        velocity_a = agent_velocity[m, u, t]
+        relative_vx = velocity_a[0] - speed_e * cos_e
+        relative_vy = velocity_a[1] - speed_e * sin_e
+        reach = reach_m[m, u, t]
+        if not _meets(ax - ex, ay - ey, relative_vx, relative_vy, reach, times_s[0], times_s[-1]):
+            continue
+        hit = _first_projected_hit(
+            ego_xy[m, u, t], cos_e, sin_e, speed_e, ego_size[m, u, t], agent_xy[m, u, t],
+            agent_cos[m, u, t], agent_sin[m, u, t], velocity_a, agent_size[m, u, t], reach,
+            times_s, _worst_of_modes(ttc, m, t, mode_start, modes, u),
+        )  # fmt: skip
+        _lower_modes(ttc, m, t, mode_start, modes, u, hit)
+
+
+@njit
 def _pair_relevant(
     offset_x: float,
     offset_y: float,

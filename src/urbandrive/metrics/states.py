@@ -156,3 +156,120 @@ def ego_from_tracks(tracks: Tracks, ego_index: int) -> EgoStates:
 def is_vulnerable(types: NDArrayInt) -> NDArrayBool:
     """bool[...]: whether each `AgentType` value is a vulnerable road user."""
     return np.isin(types, np.asarray(VULNERABLE_TYPES, dtype=np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class SharedRows:
+    """Agents in K modes with each distinct (agent, trajectory) kept once: predicted modes
+    often share an agent's trajectory (a constant-velocity mode, a mode split over one agent),
+    and a pair test on a shared row need run only once.
+
+    rows: the U distinct rows as `AgentStates` with no batch: xy float64[U, T, 2], valid
+    bool[U, T], size_m float64[U, 2], types int64[U]. row_of: int64[K, A], the row that is
+    agent a in mode k. agent_of: int64[U], the agent of each row. mode_start: int64[U + 1] and
+    modes: int64[K * A], the modes that use row u are modes[mode_start[u]:mode_start[u + 1]],
+    ascending (CSR).
+    """
+
+    rows: AgentStates
+    row_of: NDArrayInt
+    agent_of: NDArrayInt
+    mode_start: NDArrayInt
+    modes: NDArrayInt
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.agent_of.shape[0])
+
+    @property
+    def num_modes(self) -> int:
+        return int(self.row_of.shape[0])
+
+    def at_steps(self, steps: slice) -> SharedRows:
+        """The same rows at `steps` only."""
+        rows = self.rows
+        return SharedRows(
+            AgentStates(
+                rows.xy[:, steps], rows.heading[:, steps], rows.velocity[:, steps],
+                rows.size_m, rows.types, rows.valid[:, steps],
+            ),
+            self.row_of, self.agent_of, self.mode_start, self.modes,
+        )  # fmt: skip
+
+    def spread(self, row: NDArrayInt) -> tuple[NDArrayInt, NDArrayInt]:
+        """(item, mode) int64[N] each: every mode that uses row[item], for items int64[P]
+        naming rows; items in order, modes ascending within one."""
+        counts = np.diff(self.mode_start)[row]
+        item = np.repeat(np.arange(row.shape[0]), counts)
+        offset = np.arange(item.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+        return item, self.modes[self.mode_start[row][item] + offset]
+
+    def expand(self) -> AgentStates:
+        """The agents as K modes again: batch [K], A agents (what `shared_rows` was given, up
+        to `valid` being broadcast to [K, A, T])."""
+        rows, row_of = self.rows, self.row_of
+        return AgentStates(
+            xy=rows.xy[row_of],
+            heading=rows.heading[row_of],
+            velocity=rows.velocity[row_of],
+            size_m=rows.size_m[row_of[0]] if row_of.size else rows.size_m,
+            types=rows.types[row_of[0]] if row_of.size else rows.types,
+            valid=rows.valid[row_of],
+        )
+
+
+def shared_rows(agents: AgentStates) -> SharedRows:
+    """The distinct rows of `agents` (batch [K], A agents, valid [..., A, T] broadcastable):
+    agent a's row in mode k is mode j's (j < k) when xy, heading, velocity and valid are the
+    same bits over every step (`SharedRows`; the first such mode's row is kept; a hash picks
+    j, so a row is shared only where the bits are equal, never merged where they differ).
+    Rows are ordered by agent, then by the first mode using them."""
+    num_modes, num_agents, num_steps = agents.xy.shape[:3]
+    valid = np.broadcast_to(agents.valid, (num_modes, num_agents, num_steps))
+    fields = [
+        _bits(agents.xy, num_modes, num_agents),
+        _bits(agents.heading, num_modes, num_agents),
+        _bits(agents.velocity, num_modes, num_agents),
+        valid,
+    ]
+    # a hash (wrapping sums of the bits) proposes the first mode with the same row; the bits
+    # decide
+    digest = np.zeros((num_modes, num_agents), np.int64)
+    for field_bits in fields[:3]:
+        digest = digest * 1000003 + field_bits.sum(-1)
+    proposed = np.argmax(digest[:, None, :] == digest[None, :, :], axis=1)  # [K, A]
+    agent = np.arange(num_agents)
+    same = proposed != np.arange(num_modes)[:, None]
+    for field_bits in fields:
+        if not same.any():
+            break
+        k, a = np.nonzero(same)
+        same[k, a] = np.all(field_bits[k, a] == field_bits[proposed[k, a], a], axis=-1)
+    first = np.where(same, proposed, np.arange(num_modes)[:, None])  # [K, A]
+    keep = np.arange(num_modes) == first.T  # [A, K]: the kept (agent, mode) rows
+    agent_of, mode_of = np.nonzero(keep)
+    row_index = np.full((num_agents, num_modes), -1, np.int64)
+    row_index[agent_of, mode_of] = np.arange(agent_of.shape[0])
+    row_of = row_index[agent[None, :], first]  # [K, A]
+    order = np.argsort(row_of.T, axis=None, kind="stable")  # by row, then mode
+    modes = np.tile(np.arange(num_modes), num_agents)[order]
+    counts = np.bincount(row_of.ravel(), minlength=agent_of.shape[0])
+    sizes = np.asarray(agents.size_m, np.float64)
+    types = np.asarray(agents.types)
+    rows = AgentStates(
+        xy=agents.xy[mode_of, agent_of],
+        heading=agents.heading[mode_of, agent_of],
+        velocity=agents.velocity[mode_of, agent_of],
+        size_m=np.broadcast_to(sizes, (num_agents, 2))[agent_of],
+        types=np.broadcast_to(types, (num_agents,))[agent_of].astype(np.int64),
+        valid=valid[mode_of, agent_of],
+    )
+    return SharedRows(rows, row_of, agent_of, np.r_[0, np.cumsum(counts)], modes)
+
+
+def _bits(values: NDArrayF64, num_modes: int, num_agents: int) -> NDArrayInt:
+    """int64[K, A, F]: the float64 [K, A, T, ...] values' bits, one row per (mode, agent)."""
+    array = np.ascontiguousarray(
+        np.broadcast_to(values, (num_modes, num_agents) + values.shape[2:])
+    )
+    return array.view(np.int64).reshape(num_modes, num_agents, int(np.prod(values.shape[2:])))

@@ -43,7 +43,7 @@ from urbandrive.metrics.collisions import (
     pair_shape,
     take,
 )
-from urbandrive.metrics.states import AgentStates, EgoStates
+from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,77 @@ def time_to_collision_within_bound_on_pairs(
     if kernels.enabled() and len(shape) <= 4:
         ttc = _per_step_compiled(ego, agents, collisions, lateral, shape, pairs, config)
         return _ttc_from_per_step(ttc, collisions, config)
+    index, pair_ttc = _pair_ttc(
+        ego, agents, collisions.first_collision_step, lateral, shape, pairs, config
+    )
+    return _ttc_result(pair_ttc, index, shape, collisions, config)
+
+
+def time_to_collision_within_bound_on_rows(
+    ego: EgoStates,
+    shared: SharedRows,
+    collisions: AtFaultCollisionResult,
+    ego_changing_lanes_or_offroad: NDArrayBool,
+    ego_in_intersection: NDArrayBool | None,
+    pairs: tuple[NDArrayInt, ...],
+    config: TimeToCollisionConfig = TimeToCollisionConfig(),
+) -> TimeToCollisionResult:
+    """`time_to_collision_within_bound_on_pairs` of ego [M, 1] against `shared.expand()`
+    [K, A]: the same result (batch [M, K]), each shared row's projections computed once.
+
+    ego: batch [M], T steps; collisions: batch [M, K], A agents (on the same inputs);
+    ego_changing_lanes_or_offroad, ego_in_intersection: bool[M, T]; pairs: (candidate, row,
+    step) int64[P] each into [M, U, T], no duplicates, holding at least the pairs whose
+    projected centres can meet (`*_on_pairs`).
+    """
+    lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
+    agents = shared.rows
+    shape = pair_shape(ego, agents)  # [M, U, T]
+    row_first = np.empty(shape[:-1], np.int64)  # [M, U]: the same in every mode using a row
+    row_first[:, shared.row_of] = collisions.first_collision_step
+    ttc = np.full((shape[0], shared.num_modes, shape[-1]), np.inf)
+    if kernels.enabled():
+        ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
+            box[0]
+            for box in box_kernel_inputs(ego, agents, shape)  # type: ignore[union-attr]
+        )
+        kernels.min_ttc_on_rows(
+            *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
+            ego_xy, ego_cos, ego_sin,
+            kernels.as_batch2(np.asarray(ego.speed_mps, np.float64)[..., None, :], shape, 0)[0],
+            ego_size, agent_xy, agent_cos, agent_sin,
+            kernels.as_batch2(_agent_velocity_along_heading(agents), shape, 1)[0],
+            agent_size,
+            kernels.as_batch2(agents.valid, shape, 0)[0],
+            row_first,
+            kernels.as_batch2(np.asarray(lateral)[..., None, :], shape, 0)[0],
+            kernels.as_batch2(_pair_reach(ego, agents), shape, 0)[0],
+            float(config.rear_axle_to_center_m),
+            float(config.ego_stopped_speed_mps),
+            kernels.arccos_threshold(float(np.deg2rad(config.agent_ahead_angle_deg)), True),
+            kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
+            np.ascontiguousarray(config.projection_times_s),
+            shared.mode_start, shared.modes, ttc,
+        )  # fmt: skip
+    else:
+        index, pair_ttc = _pair_ttc(ego, agents, row_first, lateral, shape, pairs, config)
+        item, mode = shared.spread(index[1])
+        np.minimum.at(ttc, (index[0][item], mode, index[2][item]), pair_ttc[item])
+    return _ttc_from_per_step(ttc, collisions, config)
+
+
+def _pair_ttc(
+    ego: EgoStates,
+    agents: AgentStates,
+    first_collision_step: NDArrayInt,
+    lateral: NDArrayBool,
+    shape: tuple[int, ...],
+    pairs: tuple[NDArrayInt, ...],
+    config: TimeToCollisionConfig,
+) -> tuple[tuple[NDArrayInt, ...], NDArrayF64]:
+    """(index, ttc float64[N]): the relevant pairs of `pairs` (into `shape` = [*B, A, T])
+    whose projections can meet, and each one's projected TTC (numpy). first_collision_step:
+    int64[*B, A]; lateral: bool[..., T] broadcastable to [*B, T]."""
     heading_e = take(ego.heading[..., None, :], shape, pairs, 0)
     xy_e = take(ego.xy[..., None, :, :], shape, pairs, 1)
     direction_e = np.stack([np.cos(heading_e), np.sin(heading_e)], axis=-1)
@@ -139,7 +210,7 @@ def time_to_collision_within_bound_on_pairs(
             xy_e - config.rear_axle_to_center_m * direction_e, heading_e, xy_a
         ),
         take(agents.valid, shape, pairs, 0),
-        pairs[-1] < collisions.first_collision_step[pairs[:-1]],
+        pairs[-1] < first_collision_step[pairs[:-1]],
         np.abs(speed_e) > config.ego_stopped_speed_mps,
         take(lateral[..., None, :], shape, pairs, 0),
         config,
@@ -153,8 +224,7 @@ def time_to_collision_within_bound_on_pairs(
         xy_a - xy_e, velocity_a - speed_e[..., None] * direction_e, reach, config
     )
     index = tuple(axis[relevant & meet] for axis in pairs)
-    pair_ttc = _projected_ttc(ego, agents, shape, index, config)
-    return _ttc_result(pair_ttc, index, shape, collisions, config)
+    return index, _projected_ttc(ego, agents, shape, index, config)
 
 
 def _lateral(
@@ -202,10 +272,7 @@ def _per_step_compiled(
     ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
         box_kernel_inputs(ego, agents, shape)  # type: ignore[misc]
     )
-    reach = 0.5 * (
-        np.hypot(*np.moveaxis(ego.size_per_step()[..., None, :], -1, 0))
-        + np.hypot(*np.moveaxis(agents.size_per_step(), -1, 0))
-    )
+    reach = _pair_reach(ego, agents)
     padded = (1,) * (4 - len(shape)) + shape
     ttc = np.full(padded[:2] + padded[-1:], np.inf)
     kernels.min_ttc_per_step(
@@ -232,6 +299,14 @@ def _per_step_compiled(
         ttc,
     )
     return ttc.reshape(shape[:-2] + shape[-1:])
+
+
+def _pair_reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:
+    """float64[..., A, 1]: the sum of the ego's and each agent's half-diagonals, metres."""
+    return 0.5 * (
+        np.hypot(*np.moveaxis(ego.size_per_step()[..., None, :], -1, 0))
+        + np.hypot(*np.moveaxis(agents.size_per_step(), -1, 0))
+    )
 
 
 def _relevant(

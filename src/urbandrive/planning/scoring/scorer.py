@@ -22,13 +22,13 @@ import numpy as np
 from urbandrive.core.typing import NDArrayBool, NDArrayF64
 from urbandrive.metrics.collisions import AtFaultCollisionResult, CollisionConfig
 from urbandrive.metrics.comfort import ComfortConfig
-from urbandrive.metrics.states import AgentStates, EgoStates
+from urbandrive.metrics.states import AgentStates, EgoStates, shared_rows
 from urbandrive.metrics.time_to_collision import TimeToCollisionConfig
 from urbandrive.metrics.traffic_rules import YieldConfig
 from urbandrive.planning.proposals.candidates import CandidateIndex, Candidates
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.reference import reference_lane_context
-from urbandrive.planning.scoring import terms
+from urbandrive.planning.scoring import row_terms, terms
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.pairs import scoring_pairs
 from urbandrive.planning.scoring.risk import RiskMeasure, aggregate_modes
@@ -146,32 +146,10 @@ class UrbanScorer:
     def score(self, context: PlanningContext, candidates: Candidates) -> ScoringResult:
         config, probs = self.config, context.agents.mode_probs
         inputs = scoring_inputs(context, candidates, config)
-        pairs = None
         if config.broad_phase == BroadPhase.PAIRS:
-            pairs = scoring_pairs(
-                dataclasses.replace(inputs.ego, size_m=inputs.ego_per_mode.size_m),
-                inputs.agents,
-                config.required_vru_clearance_m,
-                _projection_window(terms.score_horizon(config.time_to_collision)),
-                config.ttc_step_stride,
-            )
-        collisions = terms.at_fault_collisions(
-            inputs, config.collision, None if pairs is None else pairs.contact
-        )
-        per_mode = {
-            "no_at_fault_collision": collisions.multiplier,
-            "crosswalk_yield": terms.crosswalk_yield(inputs, config.crosswalk_yield),
-            "time_to_collision": terms.time_to_collision(
-                inputs,
-                collisions,
-                config.time_to_collision,
-                config.ttc_step_stride,
-                None if pairs is None else pairs.projection,
-            ),
-            "vru_clearance": terms.vulnerable_clearance(
-                inputs, config.required_vru_clearance_m, None if pairs is None else pairs.contact
-            ),
-        }
+            collisions, per_mode = self._agent_terms_on_rows(inputs)
+        else:
+            collisions, per_mode = self._agent_terms(inputs)
         columns = {
             name: aggregate_modes(v, probs, config.risk, config.cvar_alpha)
             for name, v in per_mode.items()
@@ -190,6 +168,52 @@ class UrbanScorer:
         )
         table = ScoreTable.from_columns(columns, HARD_TERMS, dict(config.weights))
         return ScoringResult(table, per_mode, first_at_fault_time(collisions, context.times_s))
+
+    def _agent_terms(
+        self, inputs: terms.ScoringInputs
+    ) -> tuple[AtFaultCollisionResult, dict[str, NDArrayF64]]:
+        """(collisions, the [M, K] terms against the agents) on every mode's agents."""
+        config = self.config
+        collisions = terms.at_fault_collisions(inputs, config.collision)
+        return collisions, {
+            "no_at_fault_collision": collisions.multiplier,
+            "crosswalk_yield": terms.crosswalk_yield(inputs, config.crosswalk_yield),
+            "time_to_collision": terms.time_to_collision(
+                inputs, collisions, config.time_to_collision, config.ttc_step_stride
+            ),
+            "vru_clearance": terms.vulnerable_clearance(inputs, config.required_vru_clearance_m),
+        }
+
+    def _agent_terms_on_rows(
+        self, inputs: terms.ScoringInputs
+    ) -> tuple[AtFaultCollisionResult, dict[str, NDArrayF64]]:
+        """`_agent_terms` on the modes' distinct agent rows (`SharedRows`) and the sparse
+        pairs (`pairs.scoring_pairs`): the same values."""
+        config = self.config
+        shared = shared_rows(inputs.agents)
+        rows = shared.rows
+        pairs = scoring_pairs(
+            row_terms.buffered_ego(inputs),
+            AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None], rows.size_m,
+                        rows.types, rows.valid[None]),
+            config.required_vru_clearance_m,
+            _projection_window(terms.score_horizon(config.time_to_collision)),
+            config.ttc_step_stride,
+        )  # fmt: skip
+        contact = (pairs.contact[0], pairs.contact[2], pairs.contact[3])
+        projection = (pairs.projection[0], pairs.projection[2], pairs.projection[3])
+        collisions = row_terms.at_fault_collisions(inputs, shared, config.collision, contact)
+        return collisions, {
+            "no_at_fault_collision": collisions.multiplier,
+            "crosswalk_yield": terms.crosswalk_yield(inputs, config.crosswalk_yield),
+            "time_to_collision": row_terms.time_to_collision(
+                inputs, shared, collisions, config.time_to_collision, config.ttc_step_stride,
+                projection,
+            ),
+            "vru_clearance": row_terms.vulnerable_clearance(
+                inputs, shared, config.required_vru_clearance_m, contact
+            ),
+        }  # fmt: skip
 
 
 def scoring_inputs(

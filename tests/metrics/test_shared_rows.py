@@ -1,0 +1,201 @@
+"""Agents whose modes share trajectories (`SharedRows`): the rows are found exactly, and the
+metrics' `*_on_rows` entry points equal the `*_on_pairs` ones on the modes, compiled kernels
+and numpy reference alike."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.metrics.test_on_pairs import _assert_same_collisions, _random_scene
+
+from urbandrive.metrics import kernels
+from urbandrive.metrics.clearance import (
+    vulnerable_road_user_clearance_on_pairs,
+    vulnerable_road_user_clearance_on_rows,
+)
+from urbandrive.metrics.collisions import (
+    no_ego_at_fault_collisions_on_pairs,
+    no_ego_at_fault_collisions_on_rows,
+)
+from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, shared_rows
+from urbandrive.metrics.time_to_collision import (
+    time_to_collision_within_bound_on_pairs,
+    time_to_collision_within_bound_on_rows,
+)
+
+BACKENDS = ["compiled", "numpy"]
+
+
+def _backend(name: str) -> contextlib.AbstractContextManager[None]:
+    if name == "numpy":
+        return kernels.numpy_reference()
+    if not kernels.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    return contextlib.nullcontext()
+
+
+def _with_shared_modes(agents: AgentStates, seed: int) -> AgentStates:
+    """`agents` with 3 more modes, each copying some agents' rows of an earlier mode (as the
+    planner's merge split does) and every agent of the last one a copy of mode 0."""
+    rng = np.random.default_rng(seed)
+    num_modes, num_agents = agents.xy.shape[:2]
+    valid = np.broadcast_to(agents.valid, agents.xy.shape[:-1])
+    fields = [agents.xy, agents.heading, agents.velocity, valid]
+    for extra in range(3):
+        source = rng.integers(0, num_modes + extra)
+        copied = rng.random(num_agents) < 0.6 if extra < 2 else np.ones(num_agents, bool)
+        if extra == 2:
+            source = 0
+        donor = rng.integers(0, num_modes + extra)
+        new = [np.where(copied.reshape((-1,) + (1,) * (f.ndim - 2)), f[source], f[donor])
+               for f in fields]  # fmt: skip
+        fields = [np.concatenate([f, n[None]]) for f, n in zip(fields, new, strict=True)]
+    return AgentStates(fields[0], fields[1], fields[2], agents.size_m, agents.types, fields[3])
+
+
+def _scene(seed: int) -> tuple[EgoStates, AgentStates, np.ndarray]:
+    """Ego batch [M], agents batch [K] with shared rows, lateral flags [M, T]."""
+    ego, agents, lateral = _random_scene(seed)
+    ego = EgoStates(ego.xy[:, 0], ego.heading[:, 0], ego.speed_mps[:, 0], ego.size_m)
+    return ego, _with_shared_modes(agents, seed), lateral[:, 0]
+
+
+def _per_mode(ego: EgoStates) -> EgoStates:
+    return EgoStates(ego.xy[:, None], ego.heading[:, None], ego.speed_mps[:, None], ego.size_m)
+
+
+def _row_pairs(ego: EgoStates, shared: SharedRows, margin_m: float | None) -> tuple:
+    """(candidate, row, step) of every pair (margin None) or those whose centres are within
+    the half-diagonals plus margin_m."""
+    rows = shared.rows
+    shape = (ego.xy.shape[0], shared.num_rows, ego.xy.shape[1])
+    if margin_m is None:
+        return np.nonzero(np.ones(shape, bool))
+    gap = np.linalg.norm(rows.xy[None] - ego.xy[:, None], axis=-1)
+    reach = 0.5 * (np.hypot(*ego.size_m) + np.hypot(*rows.size_m.T))[:, None]
+    return np.nonzero(gap <= reach + margin_m)
+
+
+def _mode_pairs(shared: SharedRows, pairs: tuple) -> tuple:
+    """The row pairs as (candidate, mode, agent, step) pairs of the modes."""
+    item, mode = shared.spread(pairs[1])
+    return pairs[0][item], mode, shared.agent_of[pairs[1][item]], pairs[2][item]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_shared_rows_expand_to_the_modes_and_are_distinct(seed: int) -> None:
+    _, agents, _ = _scene(seed)
+    shared = shared_rows(agents)
+    expanded = shared.expand()
+    for name in ("xy", "heading", "velocity", "size_m", "types"):
+        np.testing.assert_array_equal(getattr(expanded, name), getattr(agents, name))
+    np.testing.assert_array_equal(
+        expanded.valid, np.broadcast_to(agents.valid, expanded.valid.shape)
+    )
+    assert shared.num_rows < agents.xy.shape[0] * agents.xy.shape[1]  # the copies are shared
+    rows = shared.rows
+    for u in range(shared.num_rows):  # no two rows of one agent are the same
+        same_agent = np.nonzero(shared.agent_of == shared.agent_of[u])[0]
+        for v in same_agent[same_agent > u]:
+            assert not (
+                np.array_equal(rows.xy[u], rows.xy[v])
+                and np.array_equal(rows.heading[u], rows.heading[v])
+                and np.array_equal(rows.velocity[u], rows.velocity[v])
+                and np.array_equal(rows.valid[u], rows.valid[v])
+            )
+    item, mode = shared.spread(np.arange(shared.num_rows))
+    np.testing.assert_array_equal(shared.row_of[mode, shared.agent_of[item]], item)
+    assert item.shape[0] == shared.row_of.size
+
+
+def test_rows_differing_in_one_bit_are_not_shared() -> None:
+    _, agents, _ = _scene(3)
+    heading = agents.heading.copy()
+    heading[1] = heading[0]
+    heading[1, 2, 5] = np.nextafter(heading[1, 2, 5], np.inf)
+    xy, velocity = agents.xy.copy(), agents.velocity.copy()
+    xy[1], velocity[1] = xy[0], velocity[0]
+    valid = np.broadcast_to(agents.valid, heading.shape).copy()
+    valid[1] = valid[0]
+    shared = shared_rows(AgentStates(xy, heading, velocity, agents.size_m, agents.types, valid))
+    assert shared.row_of[1, 2] != shared.row_of[0, 2]
+    np.testing.assert_array_equal(np.delete(shared.row_of[1], 2), np.delete(shared.row_of[0], 2))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.booleans(), st.sampled_from(BACKENDS))
+def test_collisions_on_rows_equal_on_pairs(seed: int, every_pair: bool, backend: str) -> None:
+    ego, agents, lateral = _scene(seed)
+    shared = shared_rows(agents)
+    pairs = _row_pairs(ego, shared, None if every_pair else 0.0)
+    with _backend(backend):
+        rows = no_ego_at_fault_collisions_on_rows(ego, shared, lateral, pairs)
+        modes = no_ego_at_fault_collisions_on_pairs(
+            _per_mode(ego), agents, lateral[:, None], _mode_pairs(shared, pairs)
+        )
+    _assert_same_collisions(rows, modes)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.booleans(), st.sampled_from(BACKENDS))
+def test_time_to_collision_on_rows_equals_on_pairs(
+    seed: int, every_pair: bool, backend: str
+) -> None:
+    ego, agents, lateral = _scene(seed)
+    junction = np.random.default_rng(seed + 1).random(lateral.shape) < 0.3
+    shared = shared_rows(agents)
+    relative_speed_bound = 2.9 * (10.0 + 6.0 * np.sqrt(2.0))
+    pairs = _row_pairs(ego, shared, None if every_pair else relative_speed_bound)
+    with _backend(backend):
+        collisions = no_ego_at_fault_collisions_on_rows(ego, shared, lateral, pairs)
+        rows = time_to_collision_within_bound_on_rows(
+            ego, shared, collisions, lateral, junction, pairs
+        )
+        modes = time_to_collision_within_bound_on_pairs(
+            _per_mode(ego), agents, collisions, lateral[:, None], junction[:, None],
+            _mode_pairs(shared, pairs),
+        )  # fmt: skip
+    np.testing.assert_array_equal(rows.within_bound, modes.within_bound)
+    np.testing.assert_array_equal(rows.time_to_collision_s, modes.time_to_collision_s)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 10_000), st.booleans(), st.sampled_from([1.0, 3.0]), st.sampled_from(BACKENDS)
+)
+def test_clearance_on_rows_equals_on_pairs(
+    seed: int, every_pair: bool, radius_m: float, backend: str
+) -> None:
+    ego, agents, _ = _scene(seed)
+    shared = shared_rows(agents)
+    pairs = _row_pairs(ego, shared, None if every_pair else radius_m)
+    with _backend(backend):
+        rows = vulnerable_road_user_clearance_on_rows(ego, shared, pairs, 1.0, radius_m)
+        modes = vulnerable_road_user_clearance_on_pairs(
+            _per_mode(ego), agents, _mode_pairs(shared, pairs), 1.0, radius_m
+        )
+    np.testing.assert_array_equal(rows.clearance_per_step_m, modes.clearance_per_step_m)
+    np.testing.assert_array_equal(rows.within_bound, modes.within_bound)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_agents_share_no_rows_and_score_clean(backend: str) -> None:
+    ego, agents, lateral = _scene(0)
+    none = AgentStates(
+        agents.xy[:, :0], agents.heading[:, :0], agents.velocity[:, :0], agents.size_m[:0],
+        agents.types[:0], agents.valid[:, :0],
+    )  # fmt: skip
+    shared = shared_rows(none)
+    assert shared.num_rows == 0 and shared.row_of.shape == (none.xy.shape[0], 0)
+    pairs = tuple(np.zeros(0, np.int64) for _ in range(3))
+    with _backend(backend):
+        collisions = no_ego_at_fault_collisions_on_rows(ego, shared, lateral, pairs)
+        ttc = time_to_collision_within_bound_on_rows(ego, shared, collisions, lateral, None, pairs)
+        clearance = vulnerable_road_user_clearance_on_rows(ego, shared, pairs)
+    assert np.all(collisions.multiplier == 1.0) and collisions.events.num_events == 0
+    assert np.all(ttc.within_bound) and np.all(np.isinf(clearance.min_clearance_m))
