@@ -12,16 +12,19 @@ import torch
 from urbandrive.core import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import observe
+from urbandrive.prediction.features import collate, observation_features
 from urbandrive.prediction.learned import (
     LearnedConfig,
     LearnedPredictor,
     extend_horizon,
+    extended_headings,
     headings_along,
     shipped_checkpoint,
 )
 from urbandrive.prediction.model import JointPredictionModel, ModelConfig
 from urbandrive.prediction.training import (
     TrainConfig,
+    config_from_dict,
     config_to_dict,
     load_model,
     load_train_config,
@@ -145,28 +148,68 @@ def test_shipped_default_checkpoint_on_the_av2_forecasting_scenario(av2_dir: Pat
     assert seen.sum() > 5 and np.isfinite(prediction.xy[seen]).all()
 
 
-def test_an_anchored_two_layer_checkpoint_predicts_and_old_configs_load(tmp_path: Path) -> None:
+def test_checkpoints_naming_retired_options_load_only_with_their_old_values(
+    tmp_path: Path,
+) -> None:
     torch.manual_seed(0)
-    config = ModelConfig(
-        hidden_dim=32,
-        num_modes=3,
-        history_steps=10,
-        future_steps=12,
-        joint_anchor=True,
-        decoder_layers=2,
-    )
-    path = tmp_path / "anchored.pt"
+    config = ModelConfig(hidden_dim=32, num_modes=3, history_steps=10, future_steps=12)
+    path = tmp_path / "old.pt"
     save_checkpoint(path, JointPredictionModel(config), None, None, TrainConfig(), 0)
-    prediction = LearnedPredictor(path).predict(observe(road_scene(), 19, 10))
-    prediction.validate()
-    # A checkpoint written before the two settings existed loads with their defaults.
     state = torch.load(path, weights_only=True)
-    old = JointPredictionModel(dataclasses.replace(config, joint_anchor=False, decoder_layers=1))
-    state["model"] = old.state_dict()
-    for key in ("joint_anchor", "decoder_layers"):
-        del state["model_config"][key]
-    model = load_model(state)
-    assert not model.config.joint_anchor and model.config.decoder_layers == 1
+    state["model_config"] |= {"decoder_layers": 1, "joint_anchor": False}
+    state["train_config"] |= {"overlap_aware_scores": False}
+    assert load_model(state).config == config
+    assert config_from_dict(state["train_config"]) == TrainConfig()
+    state["model_config"]["joint_anchor"] = True
+    with pytest.raises(DataError, match="joint_anchor"):
+        load_model(state)
+
+
+def test_extended_headings_equal_the_headings_of_the_extended_modes() -> None:
+    rng = np.random.default_rng(0)
+    xy = np.cumsum(rng.normal(0.0, 0.3, (4, 3, 6, 2)), axis=2)
+    xy[0, 0, -2:] = xy[0, 0, -3]  # stops: the extension holds the heading
+    start_xy, start_heading = rng.normal(size=(4, 2)), rng.uniform(-3, 3, 4)
+    for steps in (3, 6, 15):
+        expected = headings_along(extend_horizon(xy, start_xy, steps), start_xy, start_heading)
+        got = extended_headings(xy, start_xy, start_heading, steps)
+        np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_map_cache_encodes_like_the_scene_and_follows_the_map_and_the_view() -> None:
+    """The cached map encodings equal the scene-frame route; a predictor that has seen other
+    maps and other views predicts what a fresh one does; the cache keeps at most max_maps."""
+    _shipped()
+    predictor = LearnedPredictor()
+    scenario = mixed_scene(num_agents=12, num_steps=60)
+    other = dataclasses.replace(scenario, road_map=straight_road(num_lanes=3, length_m=307.3))
+    observations = [observe(scenario, 30), observe(other, 30), observe(scenario, 55)]
+    for observation in observations:
+        scene = observation_features(observation, predictor.features)
+        batch = collate([scene])
+        cached = predictor.maps.encode(
+            observation.road_map, scene.map_piece_ids, scene.origin_xy, scene.origin_heading
+        )
+        direct = predictor.model.encoded_map(batch)
+        real = batch.map_mask[0]
+        for name in ("origin", "heading"):
+            torch.testing.assert_close(
+                getattr(cached, name)[0, real], getattr(direct, name)[0, real], atol=1e-4, rtol=0
+            )
+        torch.testing.assert_close(
+            cached.keys_values[:, 0, real], direct.keys_values[:, 0, real], atol=1e-4, rtol=1e-4
+        )
+    for observation in observations:
+        warm, fresh = predictor.predict(observation), LearnedPredictor().predict(observation)
+        np.testing.assert_allclose(warm.xy, fresh.xy, atol=1e-4)
+        np.testing.assert_allclose(warm.probs, fresh.probs, atol=1e-5)
+    assert len(predictor.maps) == 2
+    predictor.maps.max_maps = 1
+    third = dataclasses.replace(scenario, road_map=straight_road(num_lanes=2, length_m=211.7))
+    predictor.predict(observe(third, 30))
+    assert len(predictor.maps) == 1
+    with pytest.raises(DataError, match="polyline piece"):
+        predictor.maps.encode(scenario.road_map, np.array([10**6]), np.zeros(2), 0.0)
 
 
 def test_nobody_seen_now_gives_an_all_invalid_prediction(tiny_checkpoint: Path) -> None:

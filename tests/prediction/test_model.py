@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from urbandrive.core.observation import observe
 from urbandrive.core.scenario import Scenario
 from urbandrive.maps import RoadMap
 from urbandrive.prediction.features import (
-    Batch,
     FeatureConfig,
     agent_to_scene,
     collate,
@@ -21,7 +19,12 @@ from urbandrive.prediction.features import (
     scene_to_global,
     window_features,
 )
-from urbandrive.prediction.model import JointPredictionModel, ModelConfig, count_parameters
+from urbandrive.prediction.model import (
+    JointPredictionModel,
+    ModelConfig,
+    RelativeAttention,
+    count_parameters,
+)
 from urbandrive.testing import straight_road
 
 from .scenes import mixed_scene
@@ -59,22 +62,6 @@ def test_padding_and_other_scenes_do_not_change_a_scene_prediction() -> None:
     torch.testing.assert_close(batched.marginal_xy[0, :5], alone.marginal_xy[0], atol=1e-5, rtol=0)
 
 
-def test_anchored_scene_modes_start_from_the_ranked_marginal_modes() -> None:
-    batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
-    model = tiny_model(joint_anchor=True, decoder_layers=2)
-    last = model.joint_head[-1]
-    with torch.no_grad():  # a joint head that outputs nothing: scene mode k = rank-k mode
-        last.weight.zero_()
-        last.bias.zero_()
-        output = model(batch)
-    order = output.marginal_logits.argsort(-1, descending=True)
-    ranked = torch.gather(output.marginal_xy, 2, order[..., None, None].expand_as(output.joint_xy))
-    torch.testing.assert_close(output.joint_xy, ranked)
-    fast = model(batch, scales=False)  # inference: the same modes and logits, no scales
-    torch.testing.assert_close(fast.marginal_xy, output.marginal_xy)
-    torch.testing.assert_close(fast.scene_logits, output.scene_logits)
-
-
 def test_scene_modes_from_marginal_choose_among_each_agents_marginal_modes() -> None:
     batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
     model = tiny_model(joint_from_marginal=True)
@@ -89,38 +76,62 @@ def test_scene_modes_from_marginal_choose_among_each_agents_marginal_modes() -> 
     torch.testing.assert_close(model(batch, scales=False).joint_xy, output.joint_xy)
 
 
-def test_mode_overlaps_count_close_neighbours_per_mode_by_hand() -> None:
-    """Two agents 10 m apart facing each other; mode 0 meets at x = 5 (both 0.5 m short of
-    it in their own frames), mode 1 stays 4 m apart; a third, padded agent is ignored."""
-    model = tiny_model(overlap_aware_scores=True, future_steps=3)
-    xy = torch.zeros(1, 3, 2, 2)
-    xy[0, 1, :, 0] = 10.0
-    heading = torch.zeros(1, 3, 2)
-    heading[0, 1] = math.pi
-    zeros = torch.zeros(1, 0)
-    batch = Batch(
-        xy,
-        heading,
-        torch.zeros(1, 3, 2, 2),
-        torch.ones(1, 3, 2, dtype=torch.bool),
-        torch.tensor([[True, True, False]]),
-        torch.zeros(1, 3, dtype=torch.long),
-        torch.ones(1, 3),
-        torch.zeros(1, 0, 2, 2),
-        torch.zeros(1, 0, 2, dtype=torch.bool),
-        zeros[..., None],
-        zeros.bool(),
-    )
-    joint = torch.zeros(1, 3, 2, 3, 2)  # (B, A, K, H, 2), each agent's frame
-    joint[:, :2, 0, :, 0] = torch.tensor([1.0, 3.0, 4.5])  # only the third step is read
-    joint[:, :2, 1, :, 0] = torch.tensor([1.0, 2.0, 3.0])
-    index = torch.tensor([[[0, 1], [1, 0], [2, 0]]])
-    mask = torch.tensor([[[True, True], [True, True], [False, False]]])
-    # Mode 0 ends 1 m apart: relu(1 - 1 / 1) = 0; only closer than 1 m counts.
-    assert float(model.mode_overlaps(joint, batch, index, mask).abs().max()) < 1e-5
-    joint[:, :2, 0, 2, 0] = 4.75  # 0.5 m apart -> 0.5 each
-    counts = model.mode_overlaps(joint, batch, index, mask)
-    torch.testing.assert_close(counts[0, :2], torch.tensor([[0.5, 0.0], [0.5, 0.0]]))
+def _close(first: torch.Tensor, second: torch.Tensor) -> None:
+    torch.testing.assert_close(first, second, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("joint_from_marginal", [False, True])
+@pytest.mark.parametrize("with_map", [True, False])
+def test_inference_path_gives_the_forward_outputs(
+    joint_from_marginal: bool, with_map: bool
+) -> None:
+    scenes = [
+        window_features(mixed_scene(seed=1, num_agents=5, num_steps=40), 20, FEATURES),
+        window_features(mixed_scene(seed=2, num_agents=12, num_steps=40), 20, FEATURES),
+    ]
+    if not with_map:
+        scenes = [dataclasses.replace(scene, map_valid=scene.map_valid & False) for scene in scenes]
+    batch = collate(scenes)
+    model = tiny_model(joint_from_marginal=joint_from_marginal, decoder_neighbours=3)
+    with torch.no_grad():
+        slow = model(batch, scales=False)
+    fast = model.infer(batch)
+    cached = model.infer(batch, model.encoded_map(batch))
+    real = batch.agent_mask
+    for name in ("joint_xy", "marginal_xy", "joint_agent_logits", "marginal_logits"):
+        _close(getattr(fast, name)[real], getattr(slow, name)[real])
+        _close(getattr(cached, name)[real], getattr(slow, name)[real])
+    _close(fast.scene_logits, slow.scene_logits)
+
+
+def test_attention_inference_matches_forward_with_masks_and_shared_poses() -> None:
+    """Random queries over their own neighbour sets (some keys masked, one query with none,
+    a neighbourhood shared by 3 modes): `infer` and `infer_all` agree with `forward`."""
+    torch.manual_seed(3)
+    attention = RelativeAttention(16, 4).eval()
+    x, context = torch.randn(2, 3, 7, 16), torch.randn(2, 3, 9, 16)
+    neighbours = torch.randint(0, 9, (2, 1, 7, 4))
+    neighbours[..., 1] = (neighbours[..., 0] + 1) % 9  # distinct keys, as `nearest` gives
+    pose, mask = torch.randn(2, 1, 7, 4, 5), torch.rand(2, 1, 7, 4) > 0.3
+    mask[0, 0, 2] = False
+    with torch.no_grad():
+        expected = attention(x, context, neighbours, pose, mask)
+        got = attention.infer(
+            x, attention.keys_values(context), neighbours, attention.pose_hidden(pose), mask
+        )
+        _close(got, expected)
+        unshared = attention.infer(
+            x,
+            attention.keys_values(context),
+            neighbours.expand(2, 3, 7, 4),
+            attention.pose_hidden(pose.expand(2, 3, 7, 4, 5)),
+            mask.expand(2, 3, 7, 4),
+        )
+        _close(unshared, expected)
+        _close(x[0, 0, 2] + attention.ffn(x[0, 0, 2]), expected[0, 0, 2])  # no key: kept
+        plain = RelativeAttention(16, 4, use_pose=False).eval()
+        every = torch.rand(2, 3, 7, 9) > 0.2
+        _close(plain.infer_all(x, context, every), plain(x, context, None, None, every))
 
 
 def test_default_model_is_well_under_a_million_parameters() -> None:
@@ -181,14 +192,7 @@ def global_predictions(model: JointPredictionModel, scenario: Scenario, step: in
     return scene_to_global(xy, scene.origin_xy, scene.origin_heading)
 
 
-@pytest.mark.parametrize(
-    "decoder",
-    [
-        {},
-        {"joint_anchor": True, "decoder_layers": 2},
-        {"joint_from_marginal": True, "overlap_aware_scores": True},
-    ],
-)
+@pytest.mark.parametrize("decoder", [{}, {"joint_from_marginal": True}])
 def test_rotating_and_translating_the_scene_leaves_global_predictions_unchanged(
     decoder: dict[str, object],
 ) -> None:

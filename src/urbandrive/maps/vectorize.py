@@ -50,6 +50,7 @@ class MapPolylines:
     features: float32[L, F], columns indexed by `MapFeature`; zero for padding rows.
     valid: bool[L, P], real points. polyline_valid: bool[L], real polylines (padding: False).
     lane_ids: int64[L], the lane a centerline / boundary belongs to, -1 otherwise.
+    piece_ids: int64[L], each row's index in the map's `polyline_pieces` (-1 for padding).
     """
 
     points: np.ndarray
@@ -57,6 +58,7 @@ class MapPolylines:
     valid: NDArrayBool
     polyline_valid: NDArrayBool
     lane_ids: NDArrayInt
+    piece_ids: NDArrayInt
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +116,13 @@ def vectorize_map(
         valid=np.zeros((max_polylines, points_per_polyline), dtype=bool),
         polyline_valid=np.arange(max_polylines) < count,
         lane_ids=np.full(max_polylines, -1, dtype=np.int64),
+        piece_ids=np.full(max_polylines, -1, dtype=np.int64),
     )
     result.points[:count] = np.where(valid[..., None], local, 0.0).astype(np.float32)
     result.features[:count] = pieces.features[chosen]
     result.valid[:count] = valid
     result.lane_ids[:count] = pieces.lane_ids[chosen]
+    result.piece_ids[:count] = chosen
     return result
 
 

@@ -33,6 +33,8 @@ from urbandrive.maps.vectorize import NUM_MAP_FEATURES, vectorize_map
 
 #: Attribute of `AgentInfo.attributes` read as the perception confidence (1 when absent).
 CONFIDENCE_ATTRIBUTE = "category_confidence"
+#: Spacing of the map polylines' points (m), `vectorize_map`.
+MAP_POINT_SPACING_M = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,8 @@ class SceneTensors:
     xy: [A, T, 2] m; heading: [A, T] rad; velocity: [A, T, 2] m/s; valid: bool[A, T]
         (every agent is valid at T - 1, now). types: int64[A] (`AgentType`); confidence: [A].
     map_points: [L, P, 2] m; map_point_valid: bool[L, P]; map_features: [L, NUM_MAP_FEATURES];
-        map_valid: bool[L] (L may be 0).
+        map_valid: bool[L] (L may be 0); map_piece_ids: int64[L], each polyline's index in
+        the map's `polyline_pieces` (-1: padding), or None.
     future_xy: [A, H, 2] m and future_valid: bool[A, H] for training windows, else None.
     """
 
@@ -88,6 +91,7 @@ class SceneTensors:
     map_point_valid: NDArrayBool
     map_features: np.ndarray
     map_valid: NDArrayBool
+    map_piece_ids: NDArrayInt | None = None
     future_xy: np.ndarray | None = None
     future_valid: NDArrayBool | None = None
 
@@ -179,6 +183,7 @@ def map_arrays(
             "map_point_valid": np.zeros((0, points), bool),
             "map_features": np.zeros((0, NUM_MAP_FEATURES), np.float32),
             "map_valid": np.zeros(0, bool),
+            "map_piece_ids": np.zeros(0, np.int64),
         }
     polylines = vectorize_map(
         road_map,
@@ -187,12 +192,14 @@ def map_arrays(
         config.map_radius_m,
         config.max_polylines,
         config.points_per_polyline,
+        MAP_POINT_SPACING_M,
     )
     return {
         "map_points": polylines.points,
         "map_point_valid": polylines.valid,
         "map_features": polylines.features,
         "map_valid": polylines.polyline_valid,
+        "map_piece_ids": polylines.piece_ids,
     }
 
 

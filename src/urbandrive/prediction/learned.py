@@ -12,7 +12,11 @@ modes (best-of-K per agent, as the ETH/UCY protocol scores); they are not consis
 agents, and `probs` is then only the normalised mean of the marginal probabilities.
 
 Horizon: the checkpoint's (e.g. 3 s); a longer `horizon_s` continues every mode at its last
-predicted velocity, a shorter one truncates. Agents not seen now are predicted invalid.
+predicted velocity (and heading), a shorter one truncates. Agents not seen now are predicted
+invalid.
+
+Speed: `JointPredictionModel.infer` (no Laplace scales), and the map's encodings kept per
+map piece across calls (`MapEncodingCache`: the map is static across a scenario's cycles).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from urbandrive.prediction.features import (
     scene_to_global,
 )
 from urbandrive.prediction.interfaces import MarginalForecast, Prediction
+from urbandrive.prediction.map_cache import MapEncodingCache
 from urbandrive.prediction.model import JointPredictionModel
 from urbandrive.prediction.training import load_model, read_checkpoint
 
@@ -97,6 +102,20 @@ def extend_horizon(xy: NDArrayF64, start_xy: NDArrayF64, steps: int) -> NDArrayF
     return np.concatenate([xy, xy[:, :, -1:] + extra], axis=2)
 
 
+def extended_headings(
+    xy: NDArrayF64, start_xy: NDArrayF64, start_heading: NDArrayF64, steps: int
+) -> NDArrayF64:
+    """float64[N, K, steps]: `headings_along` the modes `xy: [N, K, H, 2]` as `extend_horizon`
+    continues them: past H every step repeats the last one, so its heading is held."""
+    have = min(steps, xy.shape[2])
+    heading = headings_along(xy[:, :, :have], start_xy, start_heading)
+    if steps == have:
+        return heading
+    return np.concatenate(
+        [heading, np.broadcast_to(heading[:, :, -1:], heading.shape[:2] + (steps - have,))], 2
+    )
+
+
 def _softmax(logits: torch.Tensor) -> np.ndarray:
     return torch.softmax(logits.double(), dim=-1).numpy()
 
@@ -119,6 +138,7 @@ class LearnedPredictor:
             dt_s=model.dt_s,
             use_map=model.use_map,
         )
+        self.maps = MapEncodingCache(self.model, self.features.points_per_polyline)
 
     @property
     def num_modes(self) -> int:
@@ -130,8 +150,12 @@ class LearnedPredictor:
         [A', K, H, 2] and probs [A', K]."""
         scene = observation_features(observation, self.features)
         batch = collate([scene])
+        encoded = None
+        road_map, ids = observation.road_map, scene.map_piece_ids
+        if road_map is not None and ids is not None and scene.map_valid.any():
+            encoded = self.maps.encode(road_map, ids, scene.origin_xy, scene.origin_heading)
         with torch.inference_mode():
-            output = self.model(batch, scales=False)
+            output = self.model.infer(batch, encoded)
             local = torch.stack([output.joint_xy[0], output.marginal_xy[0]])  # (2, A, K, H, 2)
             origin, heading = batch.xy[:, :, -1].expand(2, -1, -1), batch.heading[:, :, -1]
             xy = agent_to_scene(local, origin, heading.expand(2, -1))
@@ -160,22 +184,22 @@ class LearnedPredictor:
         seen = wanted >= 0
         start_xy, start_heading = history.xy[rows[seen], -1], history.heading[rows[seen], -1]
 
-        def place(values: np.ndarray) -> tuple[NDArrayF64, NDArrayF64]:
-            """Seen agents' modes [A', K, H', 2] -> xy [N, K, H, 2], heading [N, K, H]."""
-            xy = np.zeros((rows.size, values.shape[1], times.size, 2))
-            xy[seen] = extend_horizon(values[wanted[seen]], start_xy, times.size)
-            heading = np.zeros(xy.shape[:3])
-            heading[seen] = headings_along(xy[seen], start_xy, start_heading)
-            return xy, heading
-
         def probs_of(values: np.ndarray) -> NDArrayF64:
             """Seen agents' probabilities [A', K] -> [N, K] (uniform for the others)."""
             result = np.full((rows.size, values.shape[1]), 1.0 / values.shape[1])
             result[seen] = values[wanted[seen]]
             return result
 
-        both_xy, both_heading = place(np.concatenate([xy_seen, head_xy], axis=1))  # one pass
         num_modes = xy_seen.shape[1]
+        picked = np.concatenate([xy_seen, head_xy], axis=1)[wanted[seen]]  # (N', 2K, H', 2)
+        picked_xy = extend_horizon(picked, start_xy, times.size)
+        picked_heading = extended_headings(picked, start_xy, start_heading, times.size)
+        if seen.all():
+            both_xy, both_heading = picked_xy, picked_heading
+        else:
+            both_xy = np.zeros((rows.size,) + picked_xy.shape[1:])
+            both_heading = np.zeros(both_xy.shape[:3])
+            both_xy[seen], both_heading[seen] = picked_xy, picked_heading
         xy, marginal_xy = both_xy[:, :num_modes], both_xy[:, num_modes:]
         heading, marginal_heading = both_heading[:, :num_modes], both_heading[:, num_modes:]
         return Prediction(

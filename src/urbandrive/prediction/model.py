@@ -11,24 +11,20 @@ Encoder (factorised attention, after QCNet / AgentFormer):
 Decoder:
 - marginal: per agent, K trajectories, scales and logits from an MLP.
 - joint: K learned scene-mode queries; token (agent a, mode k) = agent a + query k, then
-  `decoder_layers` x self-attention over the agents *within* each mode (so mode k is one
-  consistent future of the scene), then per token a trajectory (H, 2), Laplace scales (H, 2)
-  and a logit; the scene logit of mode k is the mean over real agents of their logits of
-  mode k. With `joint_anchor`, scene mode k starts from every agent's k-th most probable
-  marginal mode (gradient stopped): the token also embeds that trajectory and its
-  log-probability, and the joint head outputs a correction to it, so the scene modes begin
-  as the marginal modes combined by rank and learn to make them consistent.
-  With `overlap_aware_scores`, each agent's logit of mode k gets w_agent x (its soft count
-  of decoder neighbours within 1 m of it at some step of mode k), and the scene logit
-  w_scene x (the sum of those counts over the scene's agents), the weights learned (from
-  -1): worlds where agents run into each other are less probable. The counts are computed
-  without gradient (they only score the modes) and are rotation and translation invariant.
-  With `joint_from_marginal`, the joint head outputs, per token (agent a, mode k), K
-  selection logits instead of a trajectory: agent a's trajectory (and scales) in scene mode
-  k is the softmax-weighted mix of its K marginal modes (gradient stopped), and each agent
-  token first gets an embedding of its marginal modes (end points, log-probabilities). The
-  scene modes are then consistent combinations of per-agent modes (as each agent's
-  marginal modes are good on their own; the decoder learns which go together).
+  self-attention over the agents *within* each mode (so mode k is one consistent future of
+  the scene), then per token a trajectory (H, 2), Laplace scales (H, 2) and a logit; the
+  scene logit of mode k is the mean over real agents of their logits of mode k. With
+  `joint_from_marginal`, the joint head outputs, per token (agent a, mode k), K selection
+  logits instead of a trajectory: agent a's trajectory (and scales) in scene mode k is the
+  softmax-weighted mix of its K marginal modes (gradient stopped), and each agent token
+  first gets an embedding of its marginal modes (end points, log-probabilities). The scene
+  modes are then consistent combinations of per-agent modes (as each agent's marginal modes
+  are good on their own; the decoder learns which go together).
+
+Inference (`infer`) computes the same outputs without scales, faster on CPU: the relative
+pose enters each attention through the pose MLP's hidden layer (`RelativeAttention.infer`,
+no per-pair key / value rows), and the map's keys and values may come precomputed
+(`EncodedMap`, cached per map piece by `prediction.map_cache`).
 
 Trajectories are in each agent's frame now; with `residual_to_constant_velocity` the
 network outputs a correction to the constant-velocity extrapolation.
@@ -37,17 +33,18 @@ network outputs a correction to the constant-velocity extrapolation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional
 
 from urbandrive.core.agent_type import AgentType
+from urbandrive.core.errors import DataError
 from urbandrive.maps.vectorize import NUM_MAP_FEATURES
 from urbandrive.prediction.features import (
     Batch,
     agent_step_inputs,
-    agent_to_scene,
     polyline_point_inputs,
     polyline_poses,
     relative_pose,
@@ -67,13 +64,9 @@ class ModelConfig:
     """Model sizes. future_steps and dt_s fix the decoded horizon (H steps of dt_s);
     agent_neighbours / map_neighbours: how many nearest agents (itself included) and map
     polylines each agent attends to in the encoder; decoder_neighbours: agents attended to
-    within a scene mode (at most agent_neighbours); decoder_layers: attention layers over
-    the agents of a scene mode; joint_anchor: scene modes anchored on the marginal modes
-    ranked by probability; overlap_aware_scores: scene-mode logits lowered, by a learned
-    weight, for the agents that come within 1 m of a decoder neighbour in that mode (module
-    docstring); joint_from_marginal: each agent's trajectory in scene mode k is a learned
-    soft choice among its own marginal modes (module docstring). The defaults of the last
-    four are the layout of older checkpoints."""
+    within a scene mode (at most agent_neighbours); joint_from_marginal: each agent's
+    trajectory in scene mode k is a learned soft choice among its own marginal modes (module
+    docstring; False, the default, is the layout of older checkpoints)."""
 
     hidden_dim: int = 64
     num_heads: int = 4
@@ -87,18 +80,34 @@ class ModelConfig:
     map_neighbours: int = 32
     decoder_neighbours: int = 8
     residual_to_constant_velocity: bool = True
-    decoder_layers: int = 1
-    joint_anchor: bool = False
-    overlap_aware_scores: bool = False
     joint_from_marginal: bool = False
 
     def __post_init__(self) -> None:
         if self.hidden_dim % self.num_heads:
             raise ValueError(f"hidden_dim must be a multiple of num_heads: {self}")
-        if min(self.num_layers, self.num_modes, self.future_steps, self.decoder_layers) < 1:
-            raise ValueError(f"need >= 1 layer, decoder layer, mode and future step: {self}")
+        if min(self.num_layers, self.num_modes, self.future_steps) < 1:
+            raise ValueError(f"need >= 1 layer, mode and future step: {self}")
         if self.history_steps < 2:
             raise ValueError(f"need >= 2 history steps: {self}")
+
+
+#: Options of earlier models that no checkpoint uses, with the value every checkpoint that
+#: still names them holds (the layout without them).
+RETIRED_OPTIONS = {"decoder_layers": 1, "joint_anchor": False, "overlap_aware_scores": False}
+
+
+def without_retired(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """`values` (a checkpoint's model or training settings) without `RETIRED_OPTIONS`;
+    `DataError` naming `where` and the option when one holds another value."""
+    for name, value in RETIRED_OPTIONS.items():
+        if name in values and values[name] != value:
+            raise DataError(f"{where}: {name} = {values[name]!r} is no longer supported")
+    return {key: value for key, value in values.items() if key not in RETIRED_OPTIONS}
+
+
+def model_config_from_dict(values: dict[str, Any], where: str = "checkpoint") -> ModelConfig:
+    """The `ModelConfig` of a checkpoint's `model_config` dict (retired options dropped)."""
+    return ModelConfig(**without_retired(values, where))
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +186,107 @@ class RelativeAttention(nn.Module):
         x = x + self.out(attended) * mask.any(-1, keepdim=True)
         return x + self.ffn(x)
 
+    def keys_values(self, context: torch.Tensor) -> torch.Tensor:
+        """(..., N, 2D): the keys and values of `context` (..., N, D), side by side."""
+        weight = torch.cat([self.key.weight, self.value.weight])
+        bias = torch.cat([self.key.bias, self.value.bias])
+        return functional.linear(self.norm_key(context), weight, bias)
+
+    def pose_hidden(self, pose: torch.Tensor) -> torch.Tensor:
+        """(..., Q, k, D / 2): the pose MLP's hidden layer of relative poses (..., Q, k, 5)."""
+        assert self.pose is not None
+        return self.pose[:-1](pose)
+
+    def infer(
+        self,
+        x: torch.Tensor,
+        keys_values: torch.Tensor,
+        neighbours: torch.Tensor,
+        pose_hidden: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """`forward` with neighbours and poses, computed without per-pair key / value rows
+        (the same result up to float rounding). x: (..., Q, D); keys_values: (..., N, 2D)
+        (`keys_values` of the context); neighbours: int64 (..., Q, k); pose_hidden:
+        (..., Q, k, D / 2) (`pose_hidden`); mask: bool (..., Q, k); leading axes broadcast.
+
+        The pose MLP's last layer is linear, so with h the pose hidden layer of pair (i, j)
+        and n = neighbours[i, j], per head: score = q_i . K_n + (W_k^T q_i) . h + q_i . b_k,
+        and the output sum_j w_ij (V_n + W_v h + b_v) = (dense w) V + W_v (sum_j w_ij h)
+        + b_v sum_j w_ij."""
+        assert self.pose is not None
+        heads, dim = self.num_heads, x.shape[-1]
+        size = dim // heads
+        last = self.pose[-1]
+        pose_key = last.weight[:dim].unflatten(0, (heads, size))  # (h, d, c)
+        pose_value = last.weight[dim:].unflatten(0, (heads, size))
+        bias_key, bias_value = last.bias[:dim].view(heads, size), last.bias[dim:].view(heads, size)
+        query = self.query(self.norm_query(x)).unflatten(-1, (heads, size))  # (..., Q, h, d)
+        key, value = keys_values.unflatten(-1, (2 * heads, size)).transpose(-2, -3).chunk(2, -3)
+        dense = query.transpose(-2, -3) @ key.transpose(-1, -2)  # (..., h, Q, N)
+        lead = dense.shape[:-1]
+        index = neighbours[..., None, :, :].expand(*lead, neighbours.shape[-1])  # (..., h, Q, k)
+        scores = dense.gather(-1, index).movedim(-3, -1)  # (..., Q, k, h)
+        projected = torch.einsum("...qhe,hec->...qhc", query, pose_key)  # (..., Q, h, c)
+        shared = pose_hidden.dim() >= 5 and pose_hidden.shape[-4] == 1 < query.shape[-4]
+        scores = scores + _pose_scores(pose_hidden, projected, shared)
+        scores = (scores + (query * bias_key).sum(-1)[..., None, :]) / size**0.5
+        scores = scores.masked_fill(~mask[..., None], -1e9)
+        weights = torch.softmax(scores, dim=-2) * mask[..., None]  # (..., Q, k, h)
+        spread = torch.zeros(*lead, key.shape[-2], dtype=weights.dtype)
+        spread.scatter_add_(-1, index, weights.movedim(-1, -3))  # (..., h, Q, N)
+        attended = (spread @ value).transpose(-2, -3)  # (..., Q, h, d)
+        pooled = _pose_pooled(weights, pose_hidden, shared)  # (..., Q, h, c)
+        attended = attended + torch.einsum("...qhc,hec->...qhe", pooled, pose_value)
+        attended = attended + bias_value * weights.sum(-2)[..., None]
+        x = x + self.out(attended.flatten(-2)) * mask.any(-1, keepdim=True)
+        return x + self.ffn(x)
+
+    def infer_all(self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """`forward` without neighbours or poses (every query sees all N keys), computed
+        without key / value rows: per head, score = (W_k^T q) . LN(c) + q . b_k and output
+        W_v (sum_n w_n LN(c_n)) + b_v sum_n w_n. x: (..., Q, D); context: (..., N, D); mask:
+        bool (..., Q, N). Equal to `forward` up to float rounding."""
+        heads, dim = self.num_heads, x.shape[-1]
+        size = dim // heads
+        query = self.query(self.norm_query(x)).unflatten(-1, (heads, size))  # (..., Q, h, d)
+        normed = self.norm_key(context)  # (..., N, D)
+        key_weight = self.key.weight.unflatten(0, (heads, size))  # (h, d, D)
+        projected = torch.einsum("...qhe,hec->...qhc", query, key_weight).flatten(-3, -2)
+        scores = (projected @ normed.transpose(-1, -2)).unflatten(-2, (-1, heads))
+        scores = scores + (query * self.key.bias.view(heads, size)).sum(-1)[..., None]
+        scores = (scores / size**0.5).masked_fill(~mask[..., None, :], -1e9)  # (..., Q, h, N)
+        weights = torch.softmax(scores, dim=-1) * mask[..., None, :]
+        pooled = (weights.flatten(-3, -2) @ normed).unflatten(-2, (-1, heads))  # (..., Q, h, D)
+        value_weight = self.value.weight.unflatten(0, (heads, size))
+        attended = torch.einsum("...qhc,hec->...qhe", pooled, value_weight)
+        attended = attended + self.value.bias.view(heads, size) * weights.sum(-1)[..., None]
+        x = x + self.out(attended.flatten(-2)) * mask.any(-1, keepdim=True)
+        return x + self.ffn(x)
+
+
+def _pose_scores(hidden: torch.Tensor, projected: torch.Tensor, shared: bool) -> torch.Tensor:
+    """(..., Q, k, h): pose hidden (..., Q, k, c) . projected queries (..., Q, h, c); `shared`:
+    hidden has size 1 on axis -4 where projected has M (e.g. one neighbourhood for every
+    scene mode), folded into the heads rather than copied."""
+    if not shared:
+        return hidden @ projected.transpose(-1, -2)
+    modes, heads = projected.shape[-4], projected.shape[-2]
+    folded = projected.movedim(-4, -3).flatten(-3, -2)  # (..., Q, M h, c)
+    scores = hidden.squeeze(-4) @ folded.transpose(-1, -2)  # (..., Q, k, M h)
+    return scores.unflatten(-1, (modes, heads)).movedim(-2, -4)
+
+
+def _pose_pooled(weights: torch.Tensor, hidden: torch.Tensor, shared: bool) -> torch.Tensor:
+    """(..., Q, h, c): sum over the k neighbours of weights (..., Q, k, h) x pose hidden
+    (..., Q, k, c); `shared` as in `_pose_scores`."""
+    if not shared:
+        return weights.transpose(-1, -2) @ hidden
+    modes, heads = weights.shape[-4], weights.shape[-1]
+    folded = weights.movedim(-4, -3).transpose(-1, -2).flatten(-3, -2)  # (..., Q, M h, k)
+    pooled = folded @ hidden.squeeze(-4)  # (..., Q, M h, c)
+    return pooled.unflatten(-2, (modes, heads)).movedim(-3, -4)
+
 
 def gather_neighbours(values: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
     """values (..., N, D), neighbours int64 (..., Q, k) -> (..., Q, k, D); the leading axes
@@ -206,6 +316,18 @@ def _pick_pairs(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return torch.gather(values, 2, index[..., None].expand(-1, -1, -1, values.shape[-1]))
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedMap:
+    """A scene's polylines as the encoder's map attention reads them: keys_values
+    (num_layers, B, L, 2D), per encoder layer (`RelativeAttention.keys_values` of the
+    polyline tokens); origin (B, L, 2) and heading (B, L), the polylines' poses in the scene
+    frame (`polyline_poses`)."""
+
+    keys_values: torch.Tensor
+    origin: torch.Tensor
+    heading: torch.Tensor
+
+
 class JointPredictionModel(nn.Module):
     """Query-centric encoder + joint (scene-mode) and marginal decoders (module docstring)."""
 
@@ -225,12 +347,6 @@ class JointPredictionModel(nn.Module):
         self.agent_attention = nn.ModuleList(RelativeAttention(dim, heads) for _ in layers)
         self.mode_queries = nn.Parameter(0.1 * torch.randn(modes, dim))
         self.mode_attention = RelativeAttention(dim, heads)
-        extra = range(config.decoder_layers - 1)
-        self.more_mode_attention = nn.ModuleList(RelativeAttention(dim, heads) for _ in extra)
-        if config.joint_anchor:
-            self.anchor_embed = mlp(2 * len(_anchor_steps(config.future_steps)) + 1, dim, dim)
-        if config.overlap_aware_scores:
-            self.overlap_weights = nn.Parameter(torch.tensor([-1.0, -1.0]))  # agent, scene
         out = config.future_steps * 4 + 1
         if config.joint_from_marginal:
             self.marginal_summary = mlp(3 * modes, dim, dim)
@@ -244,23 +360,41 @@ class JointPredictionModel(nn.Module):
             persistent=False,
         )
 
-    def encode_agents(self, batch: Batch) -> torch.Tensor:
-        """(B, A, D): each agent's history (own frame), type and confidence, over time."""
+    def encode_agents(self, batch: Batch, fast: bool = False) -> torch.Tensor:
+        """(B, A, D): each agent's history (own frame), type and confidence, over time;
+        `fast`: through `RelativeAttention.infer_all` (inference)."""
         steps = self.step_embed(agent_step_inputs(batch)) + self.time_embed
         static = self.type_embed(batch.types) + self.confidence_embed(batch.confidence[..., None])
         steps = steps + static[:, :, None]
         now = steps[..., -1:, :]  # (B, A, 1, D)
         mask = batch.valid[..., None, :]  # (B, A, 1, T)
+        if fast:
+            return self.time_attention.infer_all(now, steps, mask).squeeze(-2)
         return self.time_attention(now, steps, None, None, mask).squeeze(-2)
+
+    def encode_polylines(
+        self, point_inputs: torch.Tensor, point_valid: torch.Tensor, features: torch.Tensor
+    ) -> torch.Tensor:
+        """(..., L, D) polyline tokens from their points in their own frames (..., L, P, 5)
+        (`polyline_point_inputs`), point validity bool (..., L, P) and feature rows
+        (..., L, NUM_MAP_FEATURES); padding rows (no valid point) give zero tokens."""
+        points = self.point_embed(point_inputs).masked_fill(~point_valid[..., None], -1e9)
+        real = point_valid.any(-1, keepdim=True)
+        pooled = points.max(dim=-2).values * real
+        return self.polyline_embed(torch.cat([pooled, features], dim=-1)) * real
 
     def encode_map(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B, L, D) polyline tokens and their poses: origin (B, L, 2), heading (B, L)."""
         origin, heading = polyline_poses(batch)
-        points = self.point_embed(polyline_point_inputs(batch, origin, heading))
-        points = points.masked_fill(~batch.map_point_valid[..., None], -1e9)
-        pooled = points.max(dim=-2).values * batch.map_mask[..., None]
-        tokens = self.polyline_embed(torch.cat([pooled, batch.map_features], dim=-1))
-        return tokens * batch.map_mask[..., None], origin, heading
+        inputs = polyline_point_inputs(batch, origin, heading)
+        valid = batch.map_point_valid & batch.map_mask[..., None]
+        return self.encode_polylines(inputs, valid, batch.map_features), origin, heading
+
+    def encoded_map(self, batch: Batch) -> EncodedMap:
+        """The batch's polylines encoded for `infer` (what `prediction.map_cache` caches)."""
+        tokens, origin, heading = self.encode_map(batch)
+        keys_values = torch.stack([layer.keys_values(tokens) for layer in self.map_attention])
+        return EncodedMap(keys_values, origin, heading)
 
     def agent_neighbours(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each agent's nearest agents now (itself included): indices (B, A, k), mask
@@ -289,12 +423,15 @@ class JointPredictionModel(nn.Module):
         poses = relative_pose(xy[:, :, None], agent_heading[:, :, None], line_xy, line_heading)
         return index, mask, poses
 
+    def _uses_map(self, batch: Batch) -> bool:
+        return self.config.use_map and bool(batch.map_mask.any())
+
     def encode(self, batch: Batch) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """Agent tokens (B, A, D) after map and agent interaction, and the agent
         neighbourhoods (indices, mask, poses) the decoder reuses."""
         agents = self.encode_agents(batch)
         neighbours = self.agent_neighbours(batch)
-        use_map = self.config.use_map and bool(batch.map_mask.any())
+        use_map = self._uses_map(batch)
         if use_map:
             lines, origin, heading = self.encode_map(batch)
             map_index, map_mask, map_pose = self.map_neighbours(batch, origin, heading)
@@ -341,31 +478,49 @@ class JointPredictionModel(nn.Module):
         scale = functional.softplus(raw[..., 2 * steps : 4 * steps].unflatten(-1, (steps, 2)))
         return xy, scale + _MIN_SCALE_M, raw[..., -1]
 
-    def anchors(
-        self, marginal_xy: torch.Tensor, marginal_logits: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every agent's marginal modes by falling probability, gradient stopped: xy
-        (B, A, K, H, 2) and the tokens' anchor features (B, A, K, 2 h + 1) (the trajectory at
-        h steps, / 10 m, and the log-probability)."""
-        order = marginal_logits.detach().argsort(-1, descending=True)  # (B, A, K)
-        xy = torch.gather(marginal_xy.detach(), 2, order[..., None, None].expand_as(marginal_xy))
-        log_prob = torch.log_softmax(marginal_logits.detach(), -1).gather(-1, order)
-        steps = _anchor_steps(self.config.future_steps)
-        features = torch.cat([0.1 * xy[..., steps, :].flatten(-2), log_prob[..., None]], -1)
-        return xy, features
-
-    def mode_overlaps(
-        self, joint_xy: torch.Tensor, batch: Batch, index: torch.Tensor, mask: torch.Tensor
-    ) -> torch.Tensor:
-        """(B, A, K) soft counts of close decoder neighbours per agent and scene mode
-        (module docstring); joint_xy (B, A, K, H, 2) each agent's frame."""
-        return _mode_overlaps_impl(joint_xy, batch, index, mask)
-
     def forward(self, batch: Batch, scales: bool = True) -> ModelOutput:
         """Decode K joint scene modes and K marginal modes per agent (see `ModelOutput`);
         without `scales` (inference) the Laplace scales are not computed (all 1)."""
+        agents, neighbours = self.encode(batch)
+        return self._decode(batch, agents, neighbours, scales, fast=False)
+
+    @torch.inference_mode()
+    def infer(self, batch: Batch, encoded_map: EncodedMap | None = None) -> ModelOutput:
+        """`forward(batch, scales=False)` computed faster (`RelativeAttention.infer`; equal up
+        to float rounding), the map's keys and values taken from `encoded_map` when given
+        (None: encoded from the batch)."""
+        agents = self.encode_agents(batch, fast=True)
+        index, mask, pose = neighbours = self.agent_neighbours(batch)
+        use_map = self._uses_map(batch)
+        if use_map:
+            encoded = self.encoded_map(batch) if encoded_map is None else encoded_map
+            map_index, map_mask, map_pose = self.map_neighbours(
+                batch, encoded.origin, encoded.heading
+            )
+        for layer in range(self.config.num_layers):
+            if use_map:
+                attention = self.map_attention[layer]
+                hidden = attention.pose_hidden(map_pose)
+                agents = attention.infer(
+                    agents, encoded.keys_values[layer], map_index, hidden, map_mask
+                )
+            attention = self.agent_attention[layer]
+            context = attention.keys_values(agents)
+            agents = attention.infer(agents, context, index, attention.pose_hidden(pose), mask)
+        return self._decode(batch, agents, neighbours, scales=False, fast=True)
+
+    def _decode(
+        self,
+        batch: Batch,
+        agents: torch.Tensor,
+        neighbours: tuple[torch.Tensor, ...],
+        scales: bool,
+        fast: bool,
+    ) -> ModelOutput:
+        """The marginal and joint heads on the encoded agents (B, A, D); `fast`: the mode
+        attention through `RelativeAttention.infer`."""
         config = self.config
-        agents, (index, mask, pose) = self.encode(batch)
+        index, mask, pose = neighbours
         prior = self.constant_velocity(batch) if config.residual_to_constant_velocity else 0.0
         marginal_xy, marginal_scale, marginal_logits = self._head(
             self.marginal_head, agents, prior, scales, config.num_modes
@@ -374,15 +529,15 @@ class JointPredictionModel(nn.Module):
         if config.joint_from_marginal:
             agents = agents + self.marginal_summary(_mode_summary(marginal_xy, marginal_logits))
         tokens = agents[:, None] + self.mode_queries[None, :, None]
-        joint_prior: torch.Tensor | float = prior
-        if config.joint_anchor:
-            joint_prior, features = self.anchors(marginal_xy, marginal_logits)
-            tokens = tokens + self.anchor_embed(features).transpose(1, 2)
         near = config.decoder_neighbours
         index, mask = index[:, None, :, :near], mask[:, None, :, :near]
         pose = pose[:, None, :, :near]
-        for layer in [self.mode_attention, *self.more_mode_attention]:
-            tokens = layer(tokens, tokens, index, pose, mask)
+        attention = self.mode_attention
+        if fast:
+            context, hidden = attention.keys_values(tokens), attention.pose_hidden(pose)
+            tokens = attention.infer(tokens, context, index, hidden, mask)
+        else:
+            tokens = attention(tokens, tokens, index, pose, mask)
         if config.joint_from_marginal:
             raw = self.joint_head(tokens.transpose(1, 2))  # (B, A, K, K + 1)
             choice = torch.softmax(raw[..., :-1], -1)  # (B, A, K scene, K marginal)
@@ -395,15 +550,10 @@ class JointPredictionModel(nn.Module):
             agent_logits = raw[..., -1]
         else:
             joint_xy, joint_scale, agent_logits = self._head(
-                self.joint_head, tokens.transpose(1, 2), joint_prior, scales
+                self.joint_head, tokens.transpose(1, 2), prior, scales
             )
         real = batch.agent_mask[..., None].float()
-        if config.overlap_aware_scores:
-            near_count = self.mode_overlaps(joint_xy, batch, index[:, 0], mask[:, 0]) * real
-            agent_logits = agent_logits + self.overlap_weights[0] * near_count
         scene_logits = (agent_logits * real).sum(1) / real.sum(1).clamp(min=1.0)
-        if config.overlap_aware_scores:
-            scene_logits = scene_logits + self.overlap_weights[1] * near_count.sum(1)
         return ModelOutput(
             joint_xy,
             joint_scale,
@@ -420,32 +570,6 @@ def _mode_summary(marginal_xy: torch.Tensor, marginal_logits: torch.Tensor) -> t
     gradient stopped. marginal_xy: (B, A, K, H, 2); marginal_logits: (B, A, K)."""
     ends = 0.1 * marginal_xy[..., -1, :].detach().flatten(-2)
     return torch.cat([ends, torch.log_softmax(marginal_logits.detach(), -1)], -1)
-
-
-_OVERLAP_RADIUS_M = 1.0
-_OVERLAP_STEP_STRIDE = 3
-
-
-@torch.no_grad()
-def _mode_overlaps_impl(
-    joint_xy: torch.Tensor, batch: Batch, index: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
-    """(B, A, K): per agent and mode, sum over its neighbours (index, mask: (B, A, k),
-    itself left out) of relu(1 - closest centre distance over the steps / 1 m)."""
-    steps = slice(_OVERLAP_STEP_STRIDE - 1, None, _OVERLAP_STEP_STRIDE)
-    xy = agent_to_scene(joint_xy[..., steps, :], batch.xy[:, :, -1], batch.heading[:, :, -1])
-    flat = xy.flatten(2)  # (B, A, K * h * 2)
-    others = gather_neighbours(flat, index).unflatten(-1, xy.shape[2:])  # (B, A, k, K, h, 2)
-    gap = torch.linalg.vector_norm(others - xy[:, :, None], dim=-1).amin(-1)  # (B, A, k, K)
-    itself = index == torch.arange(index.shape[1])[None, :, None]
-    near = functional.relu(1.0 - gap / _OVERLAP_RADIUS_M) * (mask & ~itself)[..., None]
-    return near.sum(2)
-
-
-def _anchor_steps(future_steps: int) -> list[int]:
-    """The future steps at which anchor trajectories are embedded: about 6, the last included."""
-    stride = max(1, future_steps // 6)
-    return list(range(future_steps - 1, -1, -stride))[::-1]
 
 
 def count_parameters(model: nn.Module) -> int:

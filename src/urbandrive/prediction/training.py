@@ -47,7 +47,13 @@ from urbandrive.prediction.features import (
     window_features,
 )
 from urbandrive.prediction.losses import LossConfig, total_loss
-from urbandrive.prediction.model import JointPredictionModel, ModelConfig, ModelOutput
+from urbandrive.prediction.model import (
+    JointPredictionModel,
+    ModelConfig,
+    ModelOutput,
+    model_config_from_dict,
+    without_retired,
+)
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -65,8 +71,7 @@ class TrainConfig:
     `val_fraction` of the scenarios (at least one when there are two or more) validate.
     max_agents: per training window, the nearest to the scene origin. max_windows: cap on
     training windows (None: all). hidden_dim, num_layers, num_modes, use_map,
-    decoder_layers, joint_anchor, overlap_aware_scores, joint_from_marginal: the model
-    (`ModelConfig`).
+    joint_from_marginal: the model (`ModelConfig`).
     """
 
     data: tuple[str, ...] = ()
@@ -88,9 +93,6 @@ class TrainConfig:
     num_layers: int = 1
     num_modes: int = 6
     use_map: bool = True
-    decoder_layers: int = 1
-    joint_anchor: bool = False
-    overlap_aware_scores: bool = False
     joint_from_marginal: bool = False
     num_threads: int = 1
     loss: LossConfig = field(default_factory=LossConfig)
@@ -124,9 +126,6 @@ class TrainConfig:
             future_steps=features.future_steps,
             dt_s=dt_s,
             use_map=self.use_map,
-            decoder_layers=self.decoder_layers,
-            joint_anchor=self.joint_anchor,
-            overlap_aware_scores=self.overlap_aware_scores,
             joint_from_marginal=self.joint_from_marginal,
         )
 
@@ -156,8 +155,8 @@ def config_to_dict(config: TrainConfig) -> dict[str, Any]:
 
 
 def config_from_dict(raw: dict[str, Any]) -> TrainConfig:
-    """Inverse of `config_to_dict`."""
-    raw = dict(raw)
+    """Inverse of `config_to_dict` (settings of retired model options dropped)."""
+    raw = without_retired(raw, "training settings")
     raw["loss"] = LossConfig(**raw["loss"])
     raw["data"], raw["val_data"] = tuple(raw["data"]), tuple(raw["val_data"])
     return TrainConfig(**raw)
@@ -388,7 +387,7 @@ def load_model(path_or_state: Path | dict[str, Any]) -> JointPredictionModel:
     state = path_or_state
     if not isinstance(state, dict):
         state = read_checkpoint(state)
-    model = JointPredictionModel(ModelConfig(**state["model_config"]))
+    model = JointPredictionModel(model_config_from_dict(state["model_config"]))
     model.load_state_dict(state["model"])
     return model.eval()
 
