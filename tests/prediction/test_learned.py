@@ -233,3 +233,40 @@ def test_registry_factory_uses_the_default_checkpoint_and_checks_the_step() -> N
         learned_from_settings(PredictorSettings(horizon_s=4.8, dt_s=0.4))
     with pytest.raises(UrbandriveError, match="modes"):
         learned_from_settings(PredictorSettings(horizon_s=3.0, dt_s=0.1, num_modes=20))
+
+
+def test_agents_beyond_max_model_agents_are_predicted_at_constant_velocity(
+    tiny_checkpoint: Path,
+) -> None:
+    scenario = mixed_scene(num_agents=12, num_steps=40)
+    observation = observe(scenario, 30, 10)
+    config = LearnedConfig(horizon_s=2.0, max_model_agents=5)
+    prediction = LearnedPredictor(tiny_checkpoint, config).predict(observation)
+    prediction.validate()
+    history = observation.history
+    assert prediction.valid[:, 0].sum() == history.valid[prediction.agent_rows, -1].sum()
+    distance = np.linalg.norm(
+        history.xy[prediction.agent_rows, -1] - history.xy[observation.ego_index, -1], axis=-1
+    )
+    far = np.argsort(distance, kind="stable")[4:]  # the ego takes one of the 5 model slots
+    far = far[history.valid[prediction.agent_rows[far], -1]]
+    assert far.size
+    rows = prediction.agent_rows[far]
+    expected = (
+        history.xy[rows, -1, None] + history.velocity[rows, -1, None] * prediction.times_s[:, None]
+    )
+    for modes in (prediction.xy[far], prediction.marginal.xy[far]):
+        np.testing.assert_allclose(modes, np.broadcast_to(expected[:, None], modes.shape))
+    np.testing.assert_allclose(prediction.marginal_probs[far], 1.0 / 3)
+    with pytest.raises(ValueError, match="max_model_agents"):
+        LearnedConfig(max_model_agents=0)
+
+
+def test_registry_has_the_near_variant_for_planners() -> None:
+    _shipped()
+    from urbandrive.prediction.learned import NEAR_AGENTS
+    from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
+
+    predictor = PREDICTORS.create("learned_near", PredictorSettings(horizon_s=8.0))
+    assert isinstance(predictor, LearnedPredictor)
+    assert predictor.config.max_model_agents == NEAR_AGENTS == 32

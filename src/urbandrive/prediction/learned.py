@@ -62,17 +62,23 @@ def shipped_checkpoint(name: str = DEFAULT_CHECKPOINT) -> Path:
 @dataclass(frozen=True, slots=True)
 class LearnedConfig:
     """horizon_s: predicted horizon (None: the checkpoint's); include_ego: predict the ego
-    too; mode_source: "joint" or "marginal" (module docstring)."""
+    too; mode_source: "joint" or "marginal" (module docstring); max_model_agents: the model
+    sees at most this many agents seen now, nearest the scene origin (the ego), and the
+    others seen now are predicted at constant velocity, the same in every mode, with uniform
+    per-agent probabilities (None: the model predicts every agent seen now)."""
 
     horizon_s: float | None = None
     include_ego: bool = False
     mode_source: Literal["joint", "marginal"] = "joint"
+    max_model_agents: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode_source not in ("joint", "marginal"):
             raise ValueError(f"mode_source must be 'joint' or 'marginal', got {self.mode_source!r}")
         if self.horizon_s is not None and not self.horizon_s > 0:
             raise ValueError(f"horizon_s must be > 0, got {self.horizon_s}")
+        if self.max_model_agents is not None and self.max_model_agents < 1:
+            raise ValueError(f"max_model_agents must be >= 1, got {self.max_model_agents}")
 
 
 def headings_along(xy: NDArrayF64, start_xy: NDArrayF64, start_heading: NDArrayF64) -> NDArrayF64:
@@ -136,6 +142,7 @@ class LearnedPredictor:
             history_steps=model.history_steps,
             future_steps=model.future_steps,
             dt_s=model.dt_s,
+            max_agents=self.config.max_model_agents,
             use_map=model.use_map,
         )
         self.maps = MapEncodingCache(self.model, self.features.points_per_polyline)
@@ -181,7 +188,7 @@ class LearnedPredictor:
         position = np.full(history.num_agents, -1, dtype=np.int64)
         position[seen_rows] = np.arange(seen_rows.size)
         wanted = position[rows]
-        seen = wanted >= 0
+        seen, seen_now = wanted >= 0, history.valid[rows, -1]
         start_xy, start_heading = history.xy[rows[seen], -1], history.heading[rows[seen], -1]
 
         def probs_of(values: np.ndarray) -> NDArrayF64:
@@ -200,6 +207,12 @@ class LearnedPredictor:
             both_xy = np.zeros((rows.size,) + picked_xy.shape[1:])
             both_heading = np.zeros(both_xy.shape[:3])
             both_xy[seen], both_heading[seen] = picked_xy, picked_heading
+            cheap = rows[seen_now & ~seen]  # seen now, beyond max_model_agents
+            if cheap.size:
+                velocity = history.velocity[cheap, -1]
+                cv = history.xy[cheap, -1, None] + velocity[:, None] * times[None, :, None]
+                both_xy[seen_now & ~seen] = cv[:, None]
+                both_heading[seen_now & ~seen] = history.heading[cheap, -1, None, None]
         xy, marginal_xy = both_xy[:, :num_modes], both_xy[:, num_modes:]
         heading, marginal_heading = both_heading[:, :num_modes], both_heading[:, num_modes:]
         return Prediction(
@@ -209,7 +222,7 @@ class LearnedPredictor:
             heading=heading,
             probs=probs,
             marginal_probs=probs_of(marginal_seen),
-            valid=np.repeat(seen[:, None], times.size, axis=1),
+            valid=np.repeat(seen_now[:, None], times.size, axis=1),
             marginal=MarginalForecast(marginal_xy, marginal_heading, probs_of(head_probs)),
         )
 
@@ -232,12 +245,22 @@ def _nothing_seen(rows: np.ndarray, times: NDArrayF64, num_modes: int) -> Predic
     )
 
 
-def learned_from_settings(settings: object) -> LearnedPredictor:
+#: Agents the model predicts for a planner (`learned_near`): the cap of the default
+#: checkpoint's training windows (`default.toml`: max_agents); the farther ones are predicted
+#: at constant velocity.
+NEAR_AGENTS = 32
+
+
+def learned_from_settings(
+    settings: object, max_model_agents: int | None = None
+) -> LearnedPredictor:
     """Factory for the predictor registry: a `PredictorSettings` (horizon_s, dt_s,
-    num_modes) -> the default checkpoint; `UrbandriveError` if its step or modes differ."""
-    predictor = LearnedPredictor(
-        config=LearnedConfig(horizon_s=getattr(settings, "horizon_s", None))
+    num_modes) -> the default checkpoint (`max_model_agents`: `LearnedConfig`);
+    `UrbandriveError` if its step or modes differ."""
+    config = LearnedConfig(
+        horizon_s=getattr(settings, "horizon_s", None), max_model_agents=max_model_agents
     )
+    predictor = LearnedPredictor(config=config)
     dt_s, modes = getattr(settings, "dt_s", None), getattr(settings, "num_modes", None)
     if dt_s is not None and not np.isclose(dt_s, predictor.features.dt_s):
         raise UrbandriveError(
@@ -246,3 +269,9 @@ def learned_from_settings(settings: object) -> LearnedPredictor:
     if modes not in (None, predictor.num_modes):
         raise UrbandriveError(f"the learned model has {predictor.num_modes} modes, not {modes}")
     return predictor
+
+
+def learned_near_from_settings(settings: object) -> LearnedPredictor:
+    """`learned_from_settings` with the model on the `NEAR_AGENTS` agents nearest the ego
+    (for a planner's closed loop: the far agents at constant velocity)."""
+    return learned_from_settings(settings, NEAR_AGENTS)

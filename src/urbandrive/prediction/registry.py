@@ -20,7 +20,7 @@ from urbandrive.prediction.baselines import (
     SampledConstantVelocityPredictor,
 )
 from urbandrive.prediction.interfaces import Predictor
-from urbandrive.prediction.learned import learned_from_settings
+from urbandrive.prediction.learned import learned_from_settings, learned_near_from_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +103,4 @@ PREDICTORS.register("ctra", _ctra)
 PREDICTORS.register("lane", _lane)
 PREDICTORS.register("cv_sampled", _cv_sampled)
 PREDICTORS.register("learned", learned_from_settings)
+PREDICTORS.register("learned_near", learned_near_from_settings)
