@@ -162,6 +162,12 @@ def test_time_to_collision_on_rows_equals_on_pairs(
         )  # fmt: skip
     np.testing.assert_array_equal(rows.within_bound, modes.within_bound)
     np.testing.assert_array_equal(rows.time_to_collision_s, modes.time_to_collision_s)
+    with _backend(backend):  # the scorer's flag only: the same flags, values upper bounds
+        flags = time_to_collision_within_bound_on_rows(
+            ego, shared, collisions, lateral, junction, pairs, within_bound_only=True
+        )
+    np.testing.assert_array_equal(flags.within_bound, modes.within_bound)
+    assert np.all(flags.time_to_collision_s >= modes.time_to_collision_s)
 
 
 @settings(max_examples=30, deadline=None)
@@ -181,6 +187,15 @@ def test_clearance_on_rows_equals_on_pairs(
         )
     np.testing.assert_array_equal(rows.clearance_per_step_m, modes.clearance_per_step_m)
     np.testing.assert_array_equal(rows.within_bound, modes.within_bound)
+    with _backend(backend):  # the scorer's minimum only: exact below the radius
+        least = vulnerable_road_user_clearance_on_rows(
+            ego, shared, pairs, 1.0, radius_m, minimum_only=True
+        )
+    np.testing.assert_array_equal(least.within_bound, modes.within_bound)
+    below = modes.min_clearance_m < radius_m
+    np.testing.assert_array_equal(least.min_clearance_m[below], modes.min_clearance_m[below])
+    assert np.all(least.min_clearance_m[~below] >= radius_m)
+    assert np.all(least.clearance_per_step_m >= modes.clearance_per_step_m)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -94,9 +94,14 @@ def vulnerable_road_user_clearance_on_rows(
     pairs: tuple[NDArrayInt, ...],
     required_clearance_m: float = 1.0,
     search_radius_m: float = 30.0,
+    minimum_only: bool = False,
 ) -> ClearanceResult:
     """`vulnerable_road_user_clearance_on_pairs` of ego [M, 1] against `shared.expand()`
     [K, A]: the same result (batch [M, K]), each shared row's distances computed once.
+    minimum_only: the compiled kernel skips the pairs that cannot lower the minimum over the
+    steps below max(search_radius_m, required_clearance_m): within_bound exact, and
+    min_clearance_m below that (at least that, maybe inf, elsewhere); clearance_per_step_m
+    then bounds the clearance from above.
 
     ego: batch [M], T steps; pairs: (candidate, row, step) int64[P] each into [M, U, T],
     holding at least the vulnerable ones whose centres are within `search_radius_m` plus both
@@ -116,7 +121,10 @@ def vulnerable_road_user_clearance_on_rows(
             float(search_radius_m),
             shared.mode_start,
             shared.modes,
+            minimum_only,
+            float(max(search_radius_m, required_clearance_m)),
             per_step,
+            np.full(per_step.shape[:-1] + (1,), np.inf),
         )
     else:
         gap = np.linalg.norm(

@@ -166,6 +166,36 @@ def boxes_overlap_scalar(
 
 
 @njit
+def boxes_separation_scalar(
+    xa: float,
+    ya: float,
+    ca: float,
+    sa: float,
+    la: float,
+    wa: float,
+    xb: float,
+    yb: float,
+    cb: float,
+    sb: float,
+    lb: float,
+    wb: float,
+) -> float:
+    """The largest gap between the two boxes' projections on their four edge normals,
+    metres (arguments as `boxes_overlap_scalar`): a lower bound of their distance (a
+    projection on a unit axis never lengthens a segment), <= 0 where they overlap."""
+    cx, cy = xb - xa, yb - ya
+    ha0, ha1, hb0, hb1 = 0.5 * la, 0.5 * wa, 0.5 * lb, 0.5 * wb
+    c00 = abs(ca * cb + sa * sb)
+    c01 = abs(ca * -sb + sa * cb)
+    c10 = abs(-sa * cb + ca * sb)
+    c11 = abs(-sa * -sb + ca * cb)
+    gap = abs(ca * cx + sa * cy) - (ha0 + (c00 * hb0 + c01 * hb1))
+    gap = max(gap, abs(-sa * cx + ca * cy) - (ha1 + (c10 * hb0 + c11 * hb1)))
+    gap = max(gap, abs(cb * cx + sb * cy) - (hb0 + (c00 * ha0 + c10 * ha1)))
+    return max(gap, abs(-sb * cx + cb * cy) - (hb1 + (c01 * ha0 + c11 * ha1)))
+
+
+@njit
 def _corners(x: float, y: float, c: float, s: float, length: float, width: float) -> tuple:
     """(xs, ys), 4-tuples each: `geometry.boxes.box_corners` of one box (FL, RL, RR, FR), as
     scalars (no array allocated per call)."""
@@ -337,6 +367,17 @@ def _worst_of_modes(
 
 
 @njit
+def _all_decided(
+    decided: np.ndarray, m: int, mode_start: np.ndarray, modes: np.ndarray, u: int
+) -> bool:
+    """Every mode k that uses row u has decided[m, k]."""
+    for i in range(mode_start[u], mode_start[u + 1]):  # noqa: SIM110 (numba: a plain loop)
+        if not decided[m, modes[i]]:
+            return False
+    return True
+
+
+@njit
 def _lower_modes(
     per_step: np.ndarray,
     m: int,
@@ -370,11 +411,17 @@ def min_clearance_on_rows(
     search_radius_m: float,
     mode_start: np.ndarray,
     modes: np.ndarray,
+    minimum_only: bool,
+    cap_m: float,
     per_step: np.ndarray,
+    minimum: np.ndarray,
 ) -> None:
-    """`min_clearance_per_step` over shared rows: lower per_step[M, K, T] for every mode
-    that uses the pair's row (`SharedRows` CSR mode_start, modes), each box distance computed
-    once. Pairs (candidate, row, step) int64[P]; arrays [M, U, T] (+2), broadcast views."""
+    """`min_clearance_per_step` over shared rows: lower per_step[M, K, T] and minimum[M, K]
+    (start both at inf) for every mode that uses the pair's row (`SharedRows` CSR
+    mode_start, modes), each box distance computed once. Pairs (candidate, row, step)
+    int64[P]; arrays [M, U, T] (+2), broadcast views. minimum_only: a pair that cannot lower
+    the minimum over the steps below cap_m is skipped (the minimum stays exact below cap_m,
+    per_step then only bounds the clearance from above)."""
     for p in range(candidate.shape[0]):
         m, u, t = candidate[p], row[p], step[p]
         if not counts[m, u, t]:
@@ -384,18 +431,23 @@ def min_clearance_on_rows(
         gap, reach = np.sqrt(dx * dx + dy * dy), reach_m[m, u, t]
         if not gap <= search_radius_m + reach:
             continue
-        if (
-            gap - reach
-            > _worst_of_modes(per_step, m, t, mode_start, modes, u) + LOWER_BOUND_SLACK_M
-        ):
+        if minimum_only:
+            worst = min(_worst_of_modes(minimum, m, 0, mode_start, modes, u), cap_m)
+        else:
+            worst = _worst_of_modes(per_step, m, t, mode_start, modes, u)
+        if gap - reach > worst + LOWER_BOUND_SLACK_M:
             continue  # box distance >= gap - reach: this pair cannot lower any minimum
-        distance = boxes_distance_scalar(
+        box = (
             ego_xy[m, u, t, 0], ego_xy[m, u, t, 1], ego_cos[m, u, t], ego_sin[m, u, t],
             ego_size[m, u, t, 0], ego_size[m, u, t, 1], agent_xy[m, u, t, 0],
             agent_xy[m, u, t, 1], agent_cos[m, u, t], agent_sin[m, u, t],
             agent_size[m, u, t, 0], agent_size[m, u, t, 1],
         )  # fmt: skip
+        if minimum_only and boxes_separation_scalar(*box) > worst + LOWER_BOUND_SLACK_M:
+            continue  # a tighter lower bound
+        distance = boxes_distance_scalar(*box)
         _lower_modes(per_step, m, t, mode_start, modes, u, distance)
+        _lower_modes(minimum, m, 0, mode_start, modes, u, distance)
 
 
 @njit
@@ -424,14 +476,21 @@ def min_ttc_on_rows(
     times_s: np.ndarray,
     mode_start: np.ndarray,
     modes: np.ndarray,
+    decide_at_s: float,
+    decided: np.ndarray,
     ttc: np.ndarray,
 ) -> None:
     """`min_ttc_per_step` over shared rows: lower ttc[M, K, T] for every mode that uses the
     pair's row (`SharedRows` CSR), each projection computed once (up to the largest of those
     modes' minima so far). Pairs (candidate, row, step) int64[P]; arrays [M, U, T] (+2),
-    broadcast views; first_collision_step: int64[M, U] (the same in every mode using a row)."""
+    broadcast views; first_collision_step: int64[M, U] (the same in every mode using a row).
+    decided: bool[M, K], (candidate, mode) whose TTC no longer matters (the caller's at-fault
+    collisions); a pair whose modes are all decided is skipped, and a TTC at or below
+    `decide_at_s` decides its mode (-inf: never; only the within-bound flag is then exact)."""
     for p in range(candidate.shape[0]):
         m, u, t = candidate[p], row[p], step[p]
+        if _all_decided(decided, m, mode_start, modes, u):
+            continue
         speed_e = ego_speed[m, u, t]
         if not valid[m, u, t] or t >= first_collision_step[m, u]:
             continue
@@ -457,6 +516,9 @@ def min_ttc_on_rows(
             times_s, _worst_of_modes(ttc, m, t, mode_start, modes, u),
         )  # fmt: skip
         _lower_modes(ttc, m, t, mode_start, modes, u, hit)
+        if hit <= decide_at_s:
+            for i in range(mode_start[u], mode_start[u + 1]):
+                decided[m, modes[i]] = True
 
 
 @njit

@@ -143,9 +143,13 @@ def time_to_collision_within_bound_on_rows(
     ego_in_intersection: NDArrayBool | None,
     pairs: tuple[NDArrayInt, ...],
     config: TimeToCollisionConfig = TimeToCollisionConfig(),
+    within_bound_only: bool = False,
 ) -> TimeToCollisionResult:
     """`time_to_collision_within_bound_on_pairs` of ego [M, 1] against `shared.expand()`
     [K, A]: the same result (batch [M, K]), each shared row's projections computed once.
+    within_bound_only: the compiled kernel skips the pairs of a (candidate, mode) already out
+    of bound (an at-fault collision, a TTC at or below the bound): within_bound exact, the
+    TTC values upper bounds.
 
     ego: batch [M], T steps; collisions: batch [M, K], A agents (on the same inputs);
     ego_changing_lanes_or_offroad, ego_in_intersection: bool[M, T]; pairs: (candidate, row,
@@ -179,7 +183,10 @@ def time_to_collision_within_bound_on_rows(
             kernels.arccos_threshold(float(np.deg2rad(config.agent_ahead_angle_deg)), True),
             kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
             np.ascontiguousarray(config.projection_times_s),
-            shared.mode_start, shared.modes, ttc,
+            shared.mode_start, shared.modes,
+            float(config.least_min_ttc_s) if within_bound_only else -np.inf,
+            collisions.at_fault_step.any(-1) if within_bound_only else np.zeros(ttc.shape[:2], bool),
+            ttc,
         )  # fmt: skip
     else:
         index, pair_ttc = _pair_ttc(ego, agents, row_first, lateral, shape, pairs, config)

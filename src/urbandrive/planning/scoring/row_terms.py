@@ -70,6 +70,7 @@ def time_to_collision(
         lanes.in_intersection[:, steps],
         pairs,
         config,
+        within_bound_only=True,
     ).score
 
 
@@ -78,6 +79,7 @@ def vulnerable_clearance(
 ) -> NDArrayF64:
     """`terms.vulnerable_clearance` (float64[M, K]); pairs: the rows' contact pairs."""
     result = vulnerable_road_user_clearance_on_rows(
-        buffered_ego(inputs), shared, pairs, required_m, search_radius_m=required_m
-    )
+        buffered_ego(inputs), shared, pairs, required_m, search_radius_m=required_m,
+        minimum_only=True,
+    )  # fmt: skip
     return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
