@@ -203,7 +203,10 @@ def no_ego_at_fault_collisions_on_rows(
         hit = _overlap_on_pairs(ego, agents, shape, pairs)
         first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
     lateral = np.broadcast_to(ego_changing_lanes_or_offroad, shape[:1] + shape[-1:])
-    row_events = _classify_events(ego, agents, first, shape, lateral, config)
+    if kernels.enabled():
+        row_events = _classify_compiled(ego, agents, first, shape, lateral, config)
+    else:
+        row_events = _classify_events(ego, agents, first, shape, lateral, config)
     num_steps = shape[-1]
     row_first = np.full(shape[:-1], num_steps, np.int64)  # [M, U]
     row_first[first[:-1]] = first[-1]
@@ -222,6 +225,47 @@ def no_ego_at_fault_collisions_on_rows(
         row_events.ego_delta_v_mps[event],
     )
     return _result_of_events(events, first_step, num_steps, config)
+
+
+def _classify_compiled(
+    ego: EgoStates,
+    agents: AgentStates,
+    index: tuple[NDArrayInt, ...],
+    shape: tuple[int, ...],
+    lateral_flag: NDArrayBool,
+    config: CollisionConfig,
+) -> CollisionEvents:
+    """`_classify_events` of ego batch [M] against agents with no batch (shape [M, U, T]),
+    kind and fault by the compiled kernel; the same events."""
+    candidate, row, step = (np.ascontiguousarray(axis, np.int64) for axis in index)
+    ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
+        box[0]
+        for box in box_kernel_inputs(ego, agents, shape)  # type: ignore[union-attr]
+    )
+    static = np.asarray(agents.types) == AgentType.STATIC
+    kind = np.empty(candidate.shape[0], np.int64)
+    at_fault = np.empty(candidate.shape[0], np.bool_)
+    kernels.classify_collisions(
+        candidate, row, step, ego_xy, ego_cos, ego_sin,
+        kernels.as_batch2(np.asarray(ego.speed_mps, np.float64)[..., None, :], shape, 0)[0],
+        ego_size, agent_xy, agent_cos, agent_sin,
+        kernels.as_batch2(np.asarray(agents.velocity, np.float64), shape, 1)[0],
+        agent_size, kernels.as_batch2(static[:, None], shape, 0)[0],
+        np.ascontiguousarray(lateral_flag), float(config.rear_axle_to_center_m),
+        float(config.ego_stopped_speed_mps), float(config.agent_stopped_speed_mps),
+        kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
+        kind, at_fault,
+    )  # fmt: skip
+    speed_e = np.abs(ego.speed_mps[candidate, step])
+    speed_a = np.where(static[row], 0.0, np.linalg.norm(agents.velocity[row, step], axis=-1))
+    cos_term = (
+        2.0 * speed_e * speed_a * np.cos(ego.heading[candidate, step] - agents.heading[row, step])
+    )
+    delta_v = 0.5 * np.sqrt(np.maximum(speed_e**2 + speed_a**2 - cos_term, 0.0))
+    return CollisionEvents(
+        candidate[:, None], step, row, np.asarray(agents.types)[row].astype(np.int64), kind,
+        at_fault, delta_v,
+    )  # fmt: skip
 
 
 def box_kernel_inputs(

@@ -522,6 +522,68 @@ def min_ttc_on_rows(
 
 
 @njit
+def classify_collisions(
+    candidate: np.ndarray,
+    row: np.ndarray,
+    step: np.ndarray,
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_speed: np.ndarray,
+    ego_size: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_velocity: np.ndarray,
+    agent_size: np.ndarray,
+    agent_static: np.ndarray,
+    lateral: np.ndarray,
+    rear_axle_m: float,
+    ego_stopped_mps: float,
+    agent_stopped_mps: float,
+    cos_not_behind: float,
+    kind: np.ndarray,
+    at_fault: np.ndarray,
+) -> None:
+    """`collisions._classify_events`' kind (`CollisionKind` values) and fault of the events
+    (candidate, row, step) int64[E] into kind int64[E] and at_fault bool[E]. Arrays [M, U, T]
+    (+2 for xy, size, velocity), broadcast views; agent_static: bool (STATIC: not moving);
+    lateral: bool[M, T]; cos_not_behind: `arccos_threshold` of the behind angle (not strict):
+    an agent is behind where its cosine is below it."""
+    for e in range(candidate.shape[0]):
+        m, u, t = candidate[e], row[e], step[e]
+        cos_e, sin_e = ego_cos[m, u, t], ego_sin[m, u, t]
+        ex, ey = ego_xy[m, u, t, 0], ego_xy[m, u, t, 1]
+        ax, ay = agent_xy[m, u, t, 0], agent_xy[m, u, t, 1]
+        vx, vy = agent_velocity[m, u, t, 0], agent_velocity[m, u, t, 1]
+        speed_a = 0.0 if agent_static[m, u, t] else np.sqrt(vx * vx + vy * vy)
+        if abs(ego_speed[m, u, t]) <= ego_stopped_mps:
+            kind[e] = 0  # STOPPED_EGO
+        elif speed_a <= agent_stopped_mps:
+            kind[e] = 1  # STOPPED_AGENT
+        else:
+            ox = ax - (ex - rear_axle_m * cos_e)
+            oy = ay - (ey - rear_axle_m * sin_e)
+            distance = np.sqrt(ox * ox + oy * oy)
+            behind = False
+            if distance > 0:  # else the angle is NaN: not behind
+                cosine = min(max((ox * cos_e + oy * sin_e) / distance, -1.0), 1.0)
+                behind = cosine < cos_not_behind
+            half_length = 0.5 * ego_size[m, u, t, 0]
+            if behind:
+                kind[e] = 3  # ACTIVE_REAR
+            elif boxes_overlap_scalar(
+                ex + half_length * cos_e, ey + half_length * sin_e, cos_e, sin_e, 0.0,
+                ego_size[m, u, t, 1], ax, ay, agent_cos[m, u, t], agent_sin[m, u, t],
+                agent_size[m, u, t, 0], agent_size[m, u, t, 1],
+            ):  # fmt: skip
+                kind[e] = 2  # ACTIVE_FRONT
+            else:
+                kind[e] = 4  # ACTIVE_LATERAL
+        at_fault[e] = kind[e] == 1 or kind[e] == 2 or (kind[e] == 4 and lateral[m, t])
+
+
+@njit
 def _pair_relevant(
     offset_x: float,
     offset_y: float,
