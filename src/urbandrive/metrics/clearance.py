@@ -14,7 +14,7 @@ import numpy as np
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_distance
 from urbandrive.metrics import kernels
-from urbandrive.metrics.collisions import box_kernel_inputs, pair_shape, take
+from urbandrive.metrics.collisions import box_kernel_inputs, pair_shape, row_kernel_inputs, take
 from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, is_vulnerable
 
 
@@ -111,13 +111,12 @@ def vulnerable_road_user_clearance_on_rows(
     shape = pair_shape(ego, agents)  # [M, U, T]
     per_step = np.full((shape[0], shared.num_modes, shape[-1]), np.inf)
     if kernels.enabled():
-        boxes = box_kernel_inputs(ego, agents, shape)
         counts = agents.valid & is_vulnerable(agents.types_per_step())
         kernels.min_clearance_on_rows(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
-            *(box[0] for box in boxes),  # type: ignore[union-attr]
-            kernels.as_batch2(counts, shape, 0)[0],  # type: ignore[index]
-            kernels.as_batch2(_reach(ego, agents), shape, 0)[0],  # type: ignore[index]
+            *row_kernel_inputs(ego, agents),
+            np.ascontiguousarray(counts),
+            np.ascontiguousarray(np.broadcast_to(_reach(ego, agents), shape)[..., 0]),
             float(search_radius_m),
             shared.mode_start,
             shared.modes,

@@ -198,8 +198,16 @@ def no_ego_at_fault_collisions_on_rows(
     """
     agents = shared.rows
     shape = pair_shape(ego, agents)  # [M, U, T]
-    first = _first_overlaps_compiled(ego, agents, shape, pairs) if kernels.enabled() else None
-    if first is None:
+    if kernels.enabled():
+        boxes = row_kernel_inputs(ego, agents)
+        row_first = np.full(shape[:-1], shape[-1], np.int64)
+        kernels.first_overlap_on_rows(
+            *(np.ascontiguousarray(axis, np.int64) for axis in pairs), *boxes,
+            np.ascontiguousarray(agents.valid), row_first,
+        )  # fmt: skip
+        first = (*np.nonzero(row_first < shape[-1]),)
+        first = (*first, row_first[first])
+    else:
         hit = _overlap_on_pairs(ego, agents, shape, pairs)
         first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
     lateral = np.broadcast_to(ego_changing_lanes_or_offroad, shape[:1] + shape[-1:])
@@ -239,18 +247,15 @@ def _classify_compiled(
     kind and fault by the compiled kernel; the same events."""
     candidate, row, step = (np.ascontiguousarray(axis, np.int64) for axis in index)
     ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
-        box[0]
-        for box in box_kernel_inputs(ego, agents, shape)  # type: ignore[union-attr]
+        row_kernel_inputs(ego, agents)
     )
     static = np.asarray(agents.types) == AgentType.STATIC
     kind = np.empty(candidate.shape[0], np.int64)
     at_fault = np.empty(candidate.shape[0], np.bool_)
     kernels.classify_collisions(
         candidate, row, step, ego_xy, ego_cos, ego_sin,
-        kernels.as_batch2(np.asarray(ego.speed_mps, np.float64)[..., None, :], shape, 0)[0],
-        ego_size, agent_xy, agent_cos, agent_sin,
-        kernels.as_batch2(np.asarray(agents.velocity, np.float64), shape, 1)[0],
-        agent_size, kernels.as_batch2(static[:, None], shape, 0)[0],
+        np.ascontiguousarray(ego.speed_mps, np.float64), ego_size, agent_xy, agent_cos,
+        agent_sin, np.ascontiguousarray(agents.velocity, np.float64), agent_size, static,
         np.ascontiguousarray(lateral_flag), float(config.rear_axle_to_center_m),
         float(config.ego_stopped_speed_mps), float(config.agent_stopped_speed_mps),
         kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
@@ -265,6 +270,21 @@ def _classify_compiled(
     return CollisionEvents(
         candidate[:, None], step, row, np.asarray(agents.types)[row].astype(np.int64), kind,
         at_fault, delta_v,
+    )  # fmt: skip
+
+
+def row_kernel_inputs(ego: EgoStates, agents: AgentStates) -> tuple[np.ndarray, ...]:
+    """The boxes as the compiled `*_on_rows` kernels take them, ego batch [M] and agents with
+    no batch (U rows): ego xy [M, T, 2], cos, sin [M, T], size [M, 2], agent xy [U, T, 2],
+    cos, sin [U, T], size [U, 2]; float64, cos / sin by numpy (`kernels.cos_sin`)."""
+    ego_cos, ego_sin = kernels.cos_sin(ego.heading)
+    agent_cos, agent_sin = kernels.cos_sin(agents.heading)
+    num_candidates, num_rows = ego.xy.shape[0], agents.xy.shape[0]
+    return (
+        np.ascontiguousarray(ego.xy, np.float64), ego_cos, ego_sin,
+        np.broadcast_to(np.asarray(ego.size_m, np.float64), (num_candidates, 2)),
+        np.ascontiguousarray(agents.xy, np.float64), agent_cos, agent_sin,
+        np.broadcast_to(np.asarray(agents.size_m, np.float64), (num_rows, 2)),
     )  # fmt: skip
 
 

@@ -394,6 +394,37 @@ def _lower_modes(
 
 
 @njit
+def first_overlap_on_rows(
+    candidate: np.ndarray,
+    row: np.ndarray,
+    step: np.ndarray,
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_size: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_size: np.ndarray,
+    valid: np.ndarray,
+    first_step: np.ndarray,
+) -> None:
+    """`first_overlap_steps` of ego rows against agent rows: lower first_step[M, U] (start
+    it at T) over the pairs (candidate, row, step) int64[P]. Ego: xy [M, T, 2], cos / sin
+    [M, T], size [M, 2]; agents: xy [U, T, 2], cos / sin [U, T], size [U, 2], valid [U, T]."""
+    for p in range(candidate.shape[0]):
+        m, u, t = candidate[p], row[p], step[p]
+        if t >= first_step[m, u] or not valid[u, t]:
+            continue
+        if boxes_overlap_scalar(
+            ego_xy[m, t, 0], ego_xy[m, t, 1], ego_cos[m, t], ego_sin[m, t], ego_size[m, 0],
+            ego_size[m, 1], agent_xy[u, t, 0], agent_xy[u, t, 1], agent_cos[u, t],
+            agent_sin[u, t], agent_size[u, 0], agent_size[u, 1],
+        ):  # fmt: skip
+            first_step[m, u] = t
+
+
+@njit
 def min_clearance_on_rows(
     candidate: np.ndarray,
     row: np.ndarray,
@@ -416,19 +447,20 @@ def min_clearance_on_rows(
     per_step: np.ndarray,
     minimum: np.ndarray,
 ) -> None:
-    """`min_clearance_per_step` over shared rows: lower per_step[M, K, T] and minimum[M, K]
+    """`min_clearance_per_step` over shared rows: lower per_step[M, K, T] and minimum[M, K, 1]
     (start both at inf) for every mode that uses the pair's row (`SharedRows` CSR
     mode_start, modes), each box distance computed once. Pairs (candidate, row, step)
-    int64[P]; arrays [M, U, T] (+2), broadcast views. minimum_only: a pair that cannot lower
-    the minimum over the steps below cap_m is skipped (the minimum stays exact below cap_m,
-    per_step then only bounds the clearance from above)."""
+    int64[P]; arrays as `first_overlap_on_rows`, counts: bool[U, T] (valid and vulnerable),
+    reach_m: float64[M, U]. minimum_only: a pair that cannot lower the minimum over the steps
+    below cap_m is skipped (the minimum stays exact below cap_m, per_step then only bounds
+    the clearance from above)."""
     for p in range(candidate.shape[0]):
         m, u, t = candidate[p], row[p], step[p]
-        if not counts[m, u, t]:
+        if not counts[u, t]:
             continue
-        dx = agent_xy[m, u, t, 0] - ego_xy[m, u, t, 0]
-        dy = agent_xy[m, u, t, 1] - ego_xy[m, u, t, 1]
-        gap, reach = np.sqrt(dx * dx + dy * dy), reach_m[m, u, t]
+        dx = agent_xy[u, t, 0] - ego_xy[m, t, 0]
+        dy = agent_xy[u, t, 1] - ego_xy[m, t, 1]
+        gap, reach = np.sqrt(dx * dx + dy * dy), reach_m[m, u]
         if not gap <= search_radius_m + reach:
             continue
         if minimum_only:
@@ -438,10 +470,9 @@ def min_clearance_on_rows(
         if gap - reach > worst + LOWER_BOUND_SLACK_M:
             continue  # box distance >= gap - reach: this pair cannot lower any minimum
         box = (
-            ego_xy[m, u, t, 0], ego_xy[m, u, t, 1], ego_cos[m, u, t], ego_sin[m, u, t],
-            ego_size[m, u, t, 0], ego_size[m, u, t, 1], agent_xy[m, u, t, 0],
-            agent_xy[m, u, t, 1], agent_cos[m, u, t], agent_sin[m, u, t],
-            agent_size[m, u, t, 0], agent_size[m, u, t, 1],
+            ego_xy[m, t, 0], ego_xy[m, t, 1], ego_cos[m, t], ego_sin[m, t], ego_size[m, 0],
+            ego_size[m, 1], agent_xy[u, t, 0], agent_xy[u, t, 1], agent_cos[u, t],
+            agent_sin[u, t], agent_size[u, 0], agent_size[u, 1],
         )  # fmt: skip
         if minimum_only and boxes_separation_scalar(*box) > worst + LOWER_BOUND_SLACK_M:
             continue  # a tighter lower bound
@@ -482,38 +513,40 @@ def min_ttc_on_rows(
 ) -> None:
     """`min_ttc_per_step` over shared rows: lower ttc[M, K, T] for every mode that uses the
     pair's row (`SharedRows` CSR), each projection computed once (up to the largest of those
-    modes' minima so far). Pairs (candidate, row, step) int64[P]; arrays [M, U, T] (+2),
-    broadcast views; first_collision_step: int64[M, U] (the same in every mode using a row).
-    decided: bool[M, K], (candidate, mode) whose TTC no longer matters (the caller's at-fault
-    collisions); a pair whose modes are all decided is skipped, and a TTC at or below
-    `decide_at_s` decides its mode (-inf: never; only the within-bound flag is then exact)."""
+    modes' minima so far). Pairs (candidate, row, step) int64[P]; arrays as
+    `first_overlap_on_rows`, ego_speed [M, T], agent_velocity [U, T, 2] (along the heading),
+    first_collision_step int64[M, U] (the same in every mode using a row), lateral bool[M, T],
+    reach_m float64[M, U]. decided: bool[M, K], (candidate, mode) whose TTC no longer matters
+    (the caller's at-fault collisions); a pair whose modes are all decided is skipped, and a
+    TTC at or below `decide_at_s` decides its mode (-inf: never; only the within-bound flag
+    is then exact)."""
     for p in range(candidate.shape[0]):
         m, u, t = candidate[p], row[p], step[p]
         if _all_decided(decided, m, mode_start, modes, u):
             continue
-        speed_e = ego_speed[m, u, t]
-        if not valid[m, u, t] or t >= first_collision_step[m, u]:
+        speed_e = ego_speed[m, t]
+        if not valid[u, t] or t >= first_collision_step[m, u]:
             continue
         if not abs(speed_e) > stopped_mps:
             continue
-        cos_e, sin_e = ego_cos[m, u, t], ego_sin[m, u, t]
-        ex, ey = ego_xy[m, u, t, 0], ego_xy[m, u, t, 1]
-        ax, ay = agent_xy[m, u, t, 0], agent_xy[m, u, t, 1]
+        cos_e, sin_e = ego_cos[m, t], ego_sin[m, t]
+        ex, ey = ego_xy[m, t, 0], ego_xy[m, t, 1]
+        ax, ay = agent_xy[u, t, 0], agent_xy[u, t, 1]
         rear_x, rear_y = ex - rear_axle_m * cos_e, ey - rear_axle_m * sin_e
         if not _pair_relevant(
-            ax - rear_x, ay - rear_y, cos_e, sin_e, cos_ahead, cos_not_behind, lateral[m, u, t]
+            ax - rear_x, ay - rear_y, cos_e, sin_e, cos_ahead, cos_not_behind, lateral[m, t]
         ):
             continue
-        velocity_a = agent_velocity[m, u, t]
+        velocity_a = agent_velocity[u, t]
         relative_vx = velocity_a[0] - speed_e * cos_e
         relative_vy = velocity_a[1] - speed_e * sin_e
-        reach = reach_m[m, u, t]
+        reach = reach_m[m, u]
         if not _meets(ax - ex, ay - ey, relative_vx, relative_vy, reach, times_s[0], times_s[-1]):
             continue
         hit = _first_projected_hit(
-            ego_xy[m, u, t], cos_e, sin_e, speed_e, ego_size[m, u, t], agent_xy[m, u, t],
-            agent_cos[m, u, t], agent_sin[m, u, t], velocity_a, agent_size[m, u, t], reach,
-            times_s, _worst_of_modes(ttc, m, t, mode_start, modes, u),
+            ego_xy[m, t], cos_e, sin_e, speed_e, ego_size[m], agent_xy[u, t], agent_cos[u, t],
+            agent_sin[u, t], velocity_a, agent_size[u], reach, times_s,
+            _worst_of_modes(ttc, m, t, mode_start, modes, u),
         )  # fmt: skip
         _lower_modes(ttc, m, t, mode_start, modes, u, hit)
         if hit <= decide_at_s:
@@ -546,18 +579,18 @@ def classify_collisions(
     at_fault: np.ndarray,
 ) -> None:
     """`collisions._classify_events`' kind (`CollisionKind` values) and fault of the events
-    (candidate, row, step) int64[E] into kind int64[E] and at_fault bool[E]. Arrays [M, U, T]
-    (+2 for xy, size, velocity), broadcast views; agent_static: bool (STATIC: not moving);
-    lateral: bool[M, T]; cos_not_behind: `arccos_threshold` of the behind angle (not strict):
-    an agent is behind where its cosine is below it."""
+    (candidate, row, step) int64[E] into kind int64[E] and at_fault bool[E]. Arrays as
+    `first_overlap_on_rows`, ego_speed [M, T], agent_velocity [U, T, 2], agent_static
+    bool[U] (STATIC: not moving), lateral bool[M, T]; cos_not_behind: `arccos_threshold` of
+    the behind angle (not strict): an agent is behind where its cosine is below it."""
     for e in range(candidate.shape[0]):
         m, u, t = candidate[e], row[e], step[e]
-        cos_e, sin_e = ego_cos[m, u, t], ego_sin[m, u, t]
-        ex, ey = ego_xy[m, u, t, 0], ego_xy[m, u, t, 1]
-        ax, ay = agent_xy[m, u, t, 0], agent_xy[m, u, t, 1]
-        vx, vy = agent_velocity[m, u, t, 0], agent_velocity[m, u, t, 1]
-        speed_a = 0.0 if agent_static[m, u, t] else np.sqrt(vx * vx + vy * vy)
-        if abs(ego_speed[m, u, t]) <= ego_stopped_mps:
+        cos_e, sin_e = ego_cos[m, t], ego_sin[m, t]
+        ex, ey = ego_xy[m, t, 0], ego_xy[m, t, 1]
+        ax, ay = agent_xy[u, t, 0], agent_xy[u, t, 1]
+        vx, vy = agent_velocity[u, t, 0], agent_velocity[u, t, 1]
+        speed_a = 0.0 if agent_static[u] else np.sqrt(vx * vx + vy * vy)
+        if abs(ego_speed[m, t]) <= ego_stopped_mps:
             kind[e] = 0  # STOPPED_EGO
         elif speed_a <= agent_stopped_mps:
             kind[e] = 1  # STOPPED_AGENT
@@ -569,13 +602,13 @@ def classify_collisions(
             if distance > 0:  # else the angle is NaN: not behind
                 cosine = min(max((ox * cos_e + oy * sin_e) / distance, -1.0), 1.0)
                 behind = cosine < cos_not_behind
-            half_length = 0.5 * ego_size[m, u, t, 0]
+            half_length = 0.5 * ego_size[m, 0]
             if behind:
                 kind[e] = 3  # ACTIVE_REAR
             elif boxes_overlap_scalar(
                 ex + half_length * cos_e, ey + half_length * sin_e, cos_e, sin_e, 0.0,
-                ego_size[m, u, t, 1], ax, ay, agent_cos[m, u, t], agent_sin[m, u, t],
-                agent_size[m, u, t, 0], agent_size[m, u, t, 1],
+                ego_size[m, 1], ax, ay, agent_cos[u, t], agent_sin[u, t], agent_size[u, 0],
+                agent_size[u, 1],
             ):  # fmt: skip
                 kind[e] = 2  # ACTIVE_FRONT
             else:

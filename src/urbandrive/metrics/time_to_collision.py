@@ -41,6 +41,7 @@ from urbandrive.metrics.collisions import (
     agent_angle_from_heading,
     box_kernel_inputs,
     pair_shape,
+    row_kernel_inputs,
     take,
 )
 from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows
@@ -164,20 +165,16 @@ def time_to_collision_within_bound_on_rows(
     ttc = np.full((shape[0], shared.num_modes, shape[-1]), np.inf)
     if kernels.enabled():
         ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
-            box[0]
-            for box in box_kernel_inputs(ego, agents, shape)  # type: ignore[union-attr]
+            row_kernel_inputs(ego, agents)
         )
         kernels.min_ttc_on_rows(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
-            ego_xy, ego_cos, ego_sin,
-            kernels.as_batch2(np.asarray(ego.speed_mps, np.float64)[..., None, :], shape, 0)[0],
+            ego_xy, ego_cos, ego_sin, np.ascontiguousarray(ego.speed_mps, np.float64),
             ego_size, agent_xy, agent_cos, agent_sin,
-            kernels.as_batch2(_agent_velocity_along_heading(agents), shape, 1)[0],
-            agent_size,
-            kernels.as_batch2(agents.valid, shape, 0)[0],
-            row_first,
-            kernels.as_batch2(np.asarray(lateral)[..., None, :], shape, 0)[0],
-            kernels.as_batch2(_pair_reach(ego, agents), shape, 0)[0],
+            np.ascontiguousarray(_agent_velocity_along_heading(agents)), agent_size,
+            np.ascontiguousarray(agents.valid), row_first,
+            np.ascontiguousarray(np.broadcast_to(lateral, shape[:1] + shape[-1:])),
+            np.ascontiguousarray(np.broadcast_to(_pair_reach(ego, agents), shape)[..., 0]),
             float(config.rear_axle_to_center_m),
             float(config.ego_stopped_speed_mps),
             kernels.arccos_threshold(float(np.deg2rad(config.agent_ahead_angle_deg)), True),
