@@ -196,6 +196,15 @@ class SharedRows:
             self.row_of, self.agent_of, self.mode_start, self.modes,
         )  # fmt: skip
 
+    def all_modes(self, flags: NDArrayBool) -> NDArrayBool:
+        """bool[..., U]: flags[..., k] holds for every mode k that uses the row (flags:
+        bool[..., K])."""
+        if self.num_rows == 0:
+            return np.ones(flags.shape[:-1] + (0,), bool)
+        item, mode = self.spread(np.arange(self.num_rows))
+        del item
+        return np.logical_and.reduceat(flags[..., mode], self.mode_start[:-1], axis=-1)
+
     def spread(self, row: NDArrayInt) -> tuple[NDArrayInt, NDArrayInt]:
         """(item, mode) int64[N] each: every mode that uses row[item], for items int64[P]
         naming rows; items in order, modes ascending within one."""

@@ -94,6 +94,7 @@ def masked_pairs_kernel(
     group_size: int,
     centres_within: bool,
     capacity: int,
+    skip: NDArrayBool,
 ) -> NDArrayInt:
     """int64[4, P]: (candidate, mode, agent, step) rows of the pairs whose per-step boxes
     overlap once the candidate's is grown by margin[agent] (`pairs.interacting_pairs`), the
@@ -101,7 +102,8 @@ def masked_pairs_kernel(
     would). Coarse to fine as the numpy reference, the same comparisons in the same order:
     the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2]; margin:
     float64[A] (slack included); centres_within: also the points ego_low, agent_low within
-    the margin (a circle; boxes of points); capacity: the output's first size (it grows)."""
+    the margin (a circle; boxes of points); capacity: the output's first size (it grows);
+    skip: bool[M, K * A] (candidate, row k * A + a) never paired, or bool[0, 0] for none."""
     num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
     num_modes, num_agents = agent_low.shape[0], agent_low.shape[1]
     every = np.ones((num_candidates, num_steps), np.bool_)
@@ -114,6 +116,7 @@ def masked_pairs_kernel(
     num_blocks = block_low.shape[1]
     rows = np.empty((4, max(capacity, 16)), np.int64)
     count = 0
+    skipping = skip.shape[0] > 0
     for g in range(group_low.shape[0]):
         for k in range(num_modes):
             for a in range(num_agents):
@@ -131,6 +134,8 @@ def masked_pairs_kernel(
                     ):
                         continue
                     for m in range(g * group_size, min((g + 1) * group_size, num_candidates)):
+                        if skipping and skip[m, row]:
+                            continue
                         if not (
                             ego_block_low[m, b, 0] - reach <= hbx
                             and lbx <= ego_block_high[m, b, 0] + reach

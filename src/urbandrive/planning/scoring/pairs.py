@@ -78,10 +78,12 @@ def interacting_pairs(
     block_steps: int = 10,
     group_size: int = 8,
     centres_within: bool = False,
+    skip: NDArrayBool | None = None,
 ) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
     """(candidate, mode, agent, step) int64[P] each: the pairs whose per-step boxes overlap
     once the candidate's is grown by `margin_m`; with `centres_within` (boxes of points,
-    `StepBoxes.of_points`), only those whose points are also within `margin_m` (a circle).
+    `StepBoxes.of_points`), only those whose points are also within `margin_m` (a circle);
+    skip: bool[M, K, A], (candidate, mode, agent) never paired (None: none).
 
     ego: boxes [M, T, 2] of M candidates; agents: boxes [K, A, T, 2] of A agents in K modes;
     margin_m: float64[A], metres. Sorted by candidate, then mode, agent and step is not
@@ -91,7 +93,7 @@ def interacting_pairs(
     if metric_kernels.enabled():
         return _masked_pairs_compiled(
             ego.low, ego.high, agents.low, agents.high, None, margin, block_steps, group_size,
-            centres_within,
+            centres_within, skip,
         )  # fmt: skip
     ego_blocks, agent_blocks = ego.blocks(block_steps), agents.blocks(block_steps)
     group_blocks = ego_blocks.groups(group_size)
@@ -133,6 +135,9 @@ def interacting_pairs(
         reach = margin[agent]
         keep = gap[:, 0] * gap[:, 0] + gap[:, 1] * gap[:, 1] <= reach * reach
         candidate, mode, agent, step = candidate[keep], mode[keep], agent[keep], step[keep]
+    if skip is not None:
+        keep = ~skip[candidate, mode, agent]
+        candidate, mode, agent, step = candidate[keep], mode[keep], agent[keep], step[keep]
     return candidate, mode, agent, step
 
 
@@ -146,11 +151,12 @@ def _masked_pairs_compiled(
     block_steps: int,
     group_size: int,
     centres_within: bool = False,
+    skip: NDArrayBool | None = None,
 ) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
     """`interacting_pairs` by the compiled kernel (`scoring.kernels.masked_pairs_kernel`):
     the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2] (not masked);
     valid: bool broadcastable to [K, A, T] (the steps that may pair), None for all;
-    margin: float64[A], slack included."""
+    margin: float64[A], slack included; skip: bool[M, K, A] never paired, None for none."""
     from urbandrive.planning.scoring.kernels import masked_pairs_kernel
 
     def contiguous(array: NDArrayF64) -> NDArrayF64:
@@ -165,6 +171,8 @@ def _masked_pairs_compiled(
         contiguous(agent_high), np.ascontiguousarray(np.broadcast_to(valid, agent_shape)),
         contiguous(np.broadcast_to(margin, agent_shape[1:2])), block_steps, group_size,
         centres_within, _CAPACITY_HINT.get(hint_key, 4096),
+        np.zeros((0, 0), np.bool_) if skip is None
+        else np.ascontiguousarray(skip).reshape(skip.shape[0], -1),
     )  # fmt: skip
     if len(_CAPACITY_HINT) > 64:
         _CAPACITY_HINT.clear()
@@ -212,20 +220,45 @@ def scoring_pairs(
     broadcastable); clearance_radius_m: the VRU clearance search radius; projection_window_s:
     the first and last TTC projection times, seconds; step_stride: TTC's step stride.
     """
-    reach = 0.5 * (np.hypot(*np.asarray(ego.size_m, np.float64)) + np.hypot(*agents.size_m.T))
+    return ScoringPairs(
+        contact_pairs(ego, agents, clearance_radius_m),
+        projection_pairs(ego, agents, projection_window_s, step_stride),
+    )
+
+
+def _reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:
+    """float64[A]: the sum of the ego's and each agent's half-diagonals, metres."""
+    return 0.5 * (np.hypot(*np.asarray(ego.size_m, np.float64)) + np.hypot(*agents.size_m.T))
+
+
+def contact_pairs(
+    ego: EgoStates, agents: AgentStates, clearance_radius_m: float
+) -> tuple[NDArrayInt, ...]:
+    """`ScoringPairs.contact` (arguments as `scoring_pairs`)."""
+    reach = _reach(ego, agents)
     vulnerable = is_vulnerable(np.asarray(agents.types))
     contact_margin = reach + np.where(vulnerable, clearance_radius_m, 0.0)
-    compiled = metric_kernels.enabled()
-    if compiled:  # the same pairs, the boxes left unmasked (`_masked_pairs_compiled`)
-        contact = _masked_pairs_compiled(
+    if metric_kernels.enabled():  # the same pairs, the boxes left unmasked
+        return _masked_pairs_compiled(
             ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8,
             centres_within=True,
         )  # fmt: skip
-    else:
-        contact = interacting_pairs(
-            StepBoxes.of_points(ego.xy), StepBoxes.of_points(agents.xy, agents.valid),
-            contact_margin, centres_within=True,
-        )  # fmt: skip
+    return interacting_pairs(
+        StepBoxes.of_points(ego.xy), StepBoxes.of_points(agents.xy, agents.valid),
+        contact_margin, centres_within=True,
+    )  # fmt: skip
+
+
+def projection_pairs(
+    ego: EgoStates,
+    agents: AgentStates,
+    projection_window_s: tuple[float, float],
+    step_stride: int,
+    skip: NDArrayBool | None = None,
+) -> tuple[NDArrayInt, ...]:
+    """`ScoringPairs.projection` (arguments as `scoring_pairs`); skip: bool[M, K, A],
+    (candidate, mode, agent) left out (None: none)."""
+    reach = _reach(ego, agents)
     steps = slice(0, None, step_stride)
     heading_e = ego.heading[:, steps]
     velocity_e = ego.speed_mps[:, steps, None] * np.stack(
@@ -238,14 +271,12 @@ def scoring_pairs(
     xy_e, xy_a = ego.xy[:, steps], agents.xy[..., steps, :]
     ego_boxes = StepBoxes.of_segments(xy_e + first_s * velocity_e, xy_e + last_s * velocity_e)
     start_a, end_a = xy_a + first_s * velocity_a, xy_a + last_s * velocity_a
-    if compiled:
-        projection = _masked_pairs_compiled(
+    if metric_kernels.enabled():
+        return _masked_pairs_compiled(
             ego_boxes.low, ego_boxes.high, np.minimum(start_a, end_a), np.maximum(start_a, end_a),
-            agents.valid[..., steps], reach + SLACK_M, 2, 8,
+            agents.valid[..., steps], reach + SLACK_M, 2, 8, skip=skip,
         )  # fmt: skip
-    else:
-        projection = interacting_pairs(
-            ego_boxes, StepBoxes.of_segments(start_a, end_a, agents.valid[..., steps]), reach,
-            block_steps=2,
-        )  # fmt: skip
-    return ScoringPairs(contact, projection)
+    return interacting_pairs(
+        ego_boxes, StepBoxes.of_segments(start_a, end_a, agents.valid[..., steps]), reach,
+        block_steps=2, skip=skip,
+    )  # fmt: skip

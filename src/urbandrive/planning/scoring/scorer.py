@@ -30,7 +30,7 @@ from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.reference import reference_lane_context
 from urbandrive.planning.scoring import row_terms, terms
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
-from urbandrive.planning.scoring.pairs import scoring_pairs
+from urbandrive.planning.scoring.pairs import contact_pairs, projection_pairs
 from urbandrive.planning.scoring.risk import RiskMeasure, aggregate_modes
 from urbandrive.planning.scoring.table import ScoreTable
 
@@ -192,17 +192,21 @@ class UrbanScorer:
         config = self.config
         shared = shared_rows(inputs.agents)
         rows = shared.rows
-        pairs = scoring_pairs(
-            row_terms.buffered_ego(inputs),
-            AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None], rows.size_m,
-                        rows.types, rows.valid[None]),
-            config.required_vru_clearance_m,
-            _projection_window(terms.score_horizon(config.time_to_collision)),
-            config.ttc_step_stride,
-        )  # fmt: skip
-        contact = (pairs.contact[0], pairs.contact[2], pairs.contact[3])
-        projection = (pairs.projection[0], pairs.projection[2], pairs.projection[3])
+        ego = row_terms.buffered_ego(inputs)
+        agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
+                             rows.size_m, rows.types, rows.valid[None])  # fmt: skip
+        candidate, _, row, step = contact_pairs(ego, agents, config.required_vru_clearance_m)
+        contact = (candidate, row, step)
         collisions = row_terms.at_fault_collisions(inputs, shared, config.collision, contact)
+        # no pair changes the TTC flag of a (candidate, mode) with an at-fault collision at a
+        # TTC step (TTC 0 there)
+        stride = config.ttc_step_stride
+        decided = shared.all_modes(collisions.at_fault_step[..., ::stride].any(-1))  # [M, U]
+        candidate, _, row, step = projection_pairs(
+            ego, agents, _projection_window(terms.score_horizon(config.time_to_collision)),
+            config.ttc_step_stride, decided[:, None],
+        )  # fmt: skip
+        projection = (candidate, row, step)
         return collisions, {
             "no_at_fault_collision": collisions.multiplier,
             "crosswalk_yield": terms.crosswalk_yield(inputs, config.crosswalk_yield),
