@@ -270,3 +270,6 @@ def test_registry_has_the_near_variant_for_planners() -> None:
     predictor = PREDICTORS.create("learned_near", PredictorSettings(horizon_s=8.0))
     assert isinstance(predictor, LearnedPredictor)
     assert predictor.config.max_model_agents == NEAR_AGENTS == 32
+    prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
+    prediction.validate()
+    assert prediction.marginal is None and prediction.xy.shape[2] == 80

@@ -65,12 +65,15 @@ class LearnedConfig:
     too; mode_source: "joint" or "marginal" (module docstring); max_model_agents: the model
     sees at most this many agents seen now, nearest the scene origin (the ego), and the
     others seen now are predicted at constant velocity, the same in every mode, with uniform
-    per-agent probabilities (None: the model predicts every agent seen now)."""
+    per-agent probabilities (None: the model predicts every agent seen now);
+    marginal_forecast: fill `Prediction.marginal` (False: None, for consumers that read only
+    the joint modes, e.g. a planner: its horizon extension and headings are not computed)."""
 
     horizon_s: float | None = None
     include_ego: bool = False
     mode_source: Literal["joint", "marginal"] = "joint"
     max_model_agents: int | None = None
+    marginal_forecast: bool = True
 
     def __post_init__(self) -> None:
         if self.mode_source not in ("joint", "marginal"):
@@ -183,7 +186,7 @@ class LearnedPredictor:
         dt_s = self.features.dt_s
         times = future_times(self.config.horizon_s or self.features.future_steps * dt_s, dt_s)
         if not history.valid[:, -1].any():  # nobody seen now: nothing to say
-            return _nothing_seen(rows, times, self.num_modes)
+            return _nothing_seen(rows, times, self.num_modes, self.config.marginal_forecast)
         seen_rows, xy_seen, probs, marginal_seen, head_xy, head_probs = self._run(observation)
         position = np.full(history.num_agents, -1, dtype=np.int64)
         position[seen_rows] = np.arange(seen_rows.size)
@@ -198,7 +201,9 @@ class LearnedPredictor:
             return result
 
         num_modes = xy_seen.shape[1]
-        picked = np.concatenate([xy_seen, head_xy], axis=1)[wanted[seen]]  # (N', 2K, H', 2)
+        marginal = self.config.marginal_forecast
+        both = np.concatenate([xy_seen, head_xy], axis=1) if marginal else xy_seen
+        picked = both[wanted[seen]]  # (N', 2K or K, H', 2)
         picked_xy = extend_horizon(picked, start_xy, times.size)
         picked_heading = extended_headings(picked, start_xy, start_heading, times.size)
         if seen.all():
@@ -223,12 +228,17 @@ class LearnedPredictor:
             probs=probs,
             marginal_probs=probs_of(marginal_seen),
             valid=np.repeat(seen_now[:, None], times.size, axis=1),
-            marginal=MarginalForecast(marginal_xy, marginal_heading, probs_of(head_probs)),
+            marginal=MarginalForecast(marginal_xy, marginal_heading, probs_of(head_probs))
+            if marginal
+            else None,
         )
 
 
-def _nothing_seen(rows: np.ndarray, times: NDArrayF64, num_modes: int) -> Prediction:
-    """An all-invalid prediction (uniform probabilities) for `rows`."""
+def _nothing_seen(
+    rows: np.ndarray, times: NDArrayF64, num_modes: int, marginal: bool
+) -> Prediction:
+    """An all-invalid prediction (uniform probabilities) for `rows` (`marginal`: with a
+    marginal forecast)."""
     return Prediction(
         agent_rows=rows,
         times_s=times,
@@ -241,7 +251,9 @@ def _nothing_seen(rows: np.ndarray, times: NDArrayF64, num_modes: int) -> Predic
             np.zeros((rows.size, num_modes, times.size, 2)),
             np.zeros((rows.size, num_modes, times.size)),
             np.full((rows.size, num_modes), 1.0 / num_modes),
-        ),
+        )
+        if marginal
+        else None,
     )
 
 
@@ -252,13 +264,15 @@ NEAR_AGENTS = 32
 
 
 def learned_from_settings(
-    settings: object, max_model_agents: int | None = None
+    settings: object, max_model_agents: int | None = None, marginal_forecast: bool = True
 ) -> LearnedPredictor:
     """Factory for the predictor registry: a `PredictorSettings` (horizon_s, dt_s,
-    num_modes) -> the default checkpoint (`max_model_agents`: `LearnedConfig`);
-    `UrbandriveError` if its step or modes differ."""
+    num_modes) -> the default checkpoint (`max_model_agents`, `marginal_forecast`:
+    `LearnedConfig`); `UrbandriveError` if its step or modes differ."""
     config = LearnedConfig(
-        horizon_s=getattr(settings, "horizon_s", None), max_model_agents=max_model_agents
+        horizon_s=getattr(settings, "horizon_s", None),
+        max_model_agents=max_model_agents,
+        marginal_forecast=marginal_forecast,
     )
     predictor = LearnedPredictor(config=config)
     dt_s, modes = getattr(settings, "dt_s", None), getattr(settings, "num_modes", None)
@@ -272,6 +286,6 @@ def learned_from_settings(
 
 
 def learned_near_from_settings(settings: object) -> LearnedPredictor:
-    """`learned_from_settings` with the model on the `NEAR_AGENTS` agents nearest the ego
-    (for a planner's closed loop: the far agents at constant velocity)."""
-    return learned_from_settings(settings, NEAR_AGENTS)
+    """`learned_from_settings` for a planner's closed loop: the model on the `NEAR_AGENTS`
+    agents nearest the ego (the far ones at constant velocity), no marginal forecast."""
+    return learned_from_settings(settings, NEAR_AGENTS, marginal_forecast=False)
