@@ -21,7 +21,13 @@ from urbandrive.metrics.collisions import (
     no_ego_at_fault_collisions_on_pairs,
     no_ego_at_fault_collisions_on_rows,
 )
-from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, shared_rows
+from urbandrive.metrics.states import (
+    AgentStates,
+    EgoStates,
+    SharedRows,
+    is_vulnerable,
+    shared_rows,
+)
 from urbandrive.metrics.time_to_collision import (
     time_to_collision_within_bound_on_pairs,
     time_to_collision_within_bound_on_rows,
@@ -177,7 +183,7 @@ def test_time_to_collision_on_rows_equals_on_pairs(
 def test_clearance_on_rows_equals_on_pairs(
     seed: int, every_pair: bool, radius_m: float, backend: str
 ) -> None:
-    ego, agents, _ = _scene(seed)
+    ego, agents, lateral = _scene(seed)
     shared = shared_rows(agents)
     pairs = _row_pairs(ego, shared, None if every_pair else radius_m)
     with _backend(backend):
@@ -187,15 +193,20 @@ def test_clearance_on_rows_equals_on_pairs(
         )
     np.testing.assert_array_equal(rows.clearance_per_step_m, modes.clearance_per_step_m)
     np.testing.assert_array_equal(rows.within_bound, modes.within_bound)
-    with _backend(backend):  # the scorer's minimum only: exact below the radius
-        least = vulnerable_road_user_clearance_on_rows(
-            ego, shared, pairs, 1.0, radius_m, minimum_only=True
-        )
-    np.testing.assert_array_equal(least.within_bound, modes.within_bound)
-    below = modes.min_clearance_m < radius_m
-    np.testing.assert_array_equal(least.min_clearance_m[below], modes.min_clearance_m[below])
-    assert np.all(least.min_clearance_m[~below] >= radius_m)
-    assert np.all(least.clearance_per_step_m >= modes.clearance_per_step_m)
+    collisions = no_ego_at_fault_collisions_on_rows(ego, shared, lateral, pairs)
+    touching = np.any(
+        (collisions.first_collision_step < ego.num_steps) & is_vulnerable(agents.types), axis=-1
+    )
+    for known in (None, touching):  # the scorer's minimum only: exact below the radius
+        with _backend(backend):
+            least = vulnerable_road_user_clearance_on_rows(
+                ego, shared, pairs, 1.0, radius_m, minimum_only=True, touching=known
+            )
+        np.testing.assert_array_equal(least.within_bound, modes.within_bound)
+        below = modes.min_clearance_m < radius_m
+        np.testing.assert_array_equal(least.min_clearance_m[below], modes.min_clearance_m[below])
+        assert np.all(least.min_clearance_m[~below] >= radius_m)
+        assert np.all(least.clearance_per_step_m >= modes.clearance_per_step_m)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

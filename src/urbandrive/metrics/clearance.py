@@ -95,6 +95,7 @@ def vulnerable_road_user_clearance_on_rows(
     required_clearance_m: float = 1.0,
     search_radius_m: float = 30.0,
     minimum_only: bool = False,
+    touching: NDArrayBool | None = None,
 ) -> ClearanceResult:
     """`vulnerable_road_user_clearance_on_pairs` of ego [M, 1] against `shared.expand()`
     [K, A]: the same result (batch [M, K]), each shared row's distances computed once.
@@ -106,6 +107,9 @@ def vulnerable_road_user_clearance_on_rows(
     ego: batch [M], T steps; pairs: (candidate, row, step) int64[P] each into [M, U, T],
     holding at least the vulnerable ones whose centres are within `search_radius_m` plus both
     half-diagonals.
+    touching: bool[M, K] or None, the (candidate, mode)s known to overlap a valid vulnerable
+    agent at some step (e.g. from the collision check on the same boxes): with minimum_only,
+    their minimum starts at 0 (their clearance), so their pairs are skipped.
     """
     agents = shared.rows
     shape = pair_shape(ego, agents)  # [M, U, T]
@@ -123,7 +127,9 @@ def vulnerable_road_user_clearance_on_rows(
             minimum_only,
             float(max(search_radius_m, required_clearance_m)),
             per_step,
-            np.full(per_step.shape[:-1] + (1,), np.inf),
+            np.where(touching, 0.0, np.inf)[..., None]
+            if minimum_only and touching is not None
+            else np.full(per_step.shape[:-1] + (1,), np.inf),
         )
     else:
         gap = np.linalg.norm(

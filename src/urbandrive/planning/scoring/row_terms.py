@@ -16,7 +16,7 @@ from urbandrive.metrics.collisions import (
     CollisionConfig,
     no_ego_at_fault_collisions_on_rows,
 )
-from urbandrive.metrics.states import EgoStates, SharedRows
+from urbandrive.metrics.states import EgoStates, SharedRows, is_vulnerable
 from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound_on_rows,
@@ -75,11 +75,22 @@ def time_to_collision(
 
 
 def vulnerable_clearance(
-    inputs: ScoringInputs, shared: SharedRows, required_m: float, pairs: tuple[NDArrayInt, ...]
+    inputs: ScoringInputs,
+    shared: SharedRows,
+    required_m: float,
+    pairs: tuple[NDArrayInt, ...],
+    collisions: AtFaultCollisionResult | None = None,
 ) -> NDArrayF64:
-    """`terms.vulnerable_clearance` (float64[M, K]); pairs: the rows' contact pairs."""
+    """`terms.vulnerable_clearance` (float64[M, K]); pairs: the rows' contact pairs;
+    collisions: `at_fault_collisions` of the same cycle or None (where it has the ego's box
+    overlap a vulnerable agent the clearance is 0, found without a box distance)."""
+    touching = None
+    if collisions is not None:
+        vulnerable = is_vulnerable(np.asarray(inputs.agents.types))  # [A]
+        num_steps = collisions.at_fault_step.shape[-1]
+        touching = np.any((collisions.first_collision_step < num_steps) & vulnerable, axis=-1)
     result = vulnerable_road_user_clearance_on_rows(
         buffered_ego(inputs), shared, pairs, required_m, search_radius_m=required_m,
-        minimum_only=True,
+        minimum_only=True, touching=touching,
     )  # fmt: skip
     return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)

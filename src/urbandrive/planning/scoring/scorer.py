@@ -215,7 +215,7 @@ class UrbanScorer:
                 projection,
             ),
             "vru_clearance": row_terms.vulnerable_clearance(
-                inputs, shared, config.required_vru_clearance_m, contact
+                inputs, shared, config.required_vru_clearance_m, contact, collisions
             ),
         }  # fmt: skip
 
