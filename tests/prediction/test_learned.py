@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from urbandrive.prediction.features import collate, observation_features
 from urbandrive.prediction.learned import (
     LearnedConfig,
     LearnedPredictor,
+    agents_to_global,
     extend_horizon,
     extended_headings,
     headings_along,
@@ -273,3 +275,12 @@ def test_registry_has_the_near_variant_for_planners() -> None:
     prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
     prediction.validate()
     assert prediction.marginal is None and prediction.xy.shape[2] == 80
+
+
+def test_agents_to_global_rotates_by_the_agents_global_heading_about_its_position() -> None:
+    """An agent heading +y in the global frame (scene frame turned by pi/4, its own heading
+    pi/4 in it): 1 m ahead and 2 m to its left lands at (x - 2, y + 1)."""
+    scene = SimpleNamespace(origin_heading=np.pi / 4, heading=np.array([[0.0, np.pi / 4]]))
+    local = np.array([[[[1.0, 2.0]]]])  # (A, K, H, 2)
+    got = agents_to_global(local, np.array([[10.0, 5.0]]), scene)  # type: ignore[arg-type]
+    np.testing.assert_allclose(got[0, 0, 0], [8.0, 6.0], atol=1e-6)

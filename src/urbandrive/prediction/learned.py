@@ -35,10 +35,9 @@ from urbandrive.core.typing import NDArrayF64
 from urbandrive.prediction.baselines import future_times, predicted_rows
 from urbandrive.prediction.features import (
     FeatureConfig,
-    agent_to_scene,
+    SceneTensors,
     collate,
     observation_features,
-    scene_to_global,
 )
 from urbandrive.prediction.interfaces import MarginalForecast, Prediction
 from urbandrive.prediction.map_cache import MapEncodingCache
@@ -125,6 +124,23 @@ def extended_headings(
     )
 
 
+def agents_to_global(local: np.ndarray, now_xy: NDArrayF64, scene: SceneTensors) -> NDArrayF64:
+    """float64[..., A, K, H, 2]: points in each agent's frame now (`local`, any float dtype)
+    in the global frame, in one float64 rotation by the agent's global heading now (its
+    scene-frame heading + the scene frame's) about its global position now (`now_xy`
+    float64[A, 2])."""
+    angle = scene.origin_heading + scene.heading[:, -1].astype(np.float64)
+    cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    x, y = local[..., 0], local[..., 1]
+    return np.stack(
+        [
+            cos * x - sin * y + now_xy[:, 0, None, None],
+            sin * x + cos * y + now_xy[:, 1, None, None],
+        ],
+        -1,
+    )
+
+
 def _softmax(logits: torch.Tensor) -> np.ndarray:
     return torch.softmax(logits.double(), dim=-1).numpy()
 
@@ -164,12 +180,9 @@ class LearnedPredictor:
         road_map, ids = observation.road_map, scene.map_piece_ids
         if road_map is not None and ids is not None and scene.map_valid.any():
             encoded = self.maps.encode(road_map, ids, scene.origin_xy, scene.origin_heading)
-        with torch.inference_mode():
-            output = self.model.infer(batch, encoded)
-            local = torch.stack([output.joint_xy[0], output.marginal_xy[0]])  # (2, A, K, H, 2)
-            origin, heading = batch.xy[:, :, -1].expand(2, -1, -1), batch.heading[:, :, -1]
-            xy = agent_to_scene(local, origin, heading.expand(2, -1))
-        xy = scene_to_global(xy.double().numpy(), scene.origin_xy, scene.origin_heading)
+        output = self.model.infer(batch, encoded)
+        local = torch.stack([output.joint_xy[0], output.marginal_xy[0]]).numpy()
+        xy = agents_to_global(local, observation.history.xy[scene.agent_rows, -1], scene)
         head_probs = _softmax(output.marginal_logits[0])
         if self.config.mode_source == "marginal":
             probs = head_probs.mean(0)

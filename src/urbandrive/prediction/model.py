@@ -353,12 +353,12 @@ class JointPredictionModel(nn.Module):
         self.joint_head = mlp(dim, 2 * dim, modes + 1 if config.joint_from_marginal else out)
         self.marginal_head = mlp(dim, 2 * dim, modes * out)
         steps = config.future_steps
-        #: Output rows of a head without the scales (what inference needs): xy and logit.
-        self.register_buffer(
-            "_rows_no_scale",
-            torch.cat([torch.arange(2 * steps), torch.tensor([4 * steps])]),
-            persistent=False,
-        )
+        #: Output rows of a head without the scales (what inference needs): xy and logit, of
+        #: one mode (the joint head) and of K (the marginal head).
+        rows = torch.cat([torch.arange(2 * steps), torch.tensor([4 * steps])])
+        self.register_buffer("_rows_no_scale", rows, persistent=False)
+        modes_rows = (rows + out * torch.arange(modes)[:, None]).flatten()
+        self.register_buffer("_rows_no_scale_modes", modes_rows, persistent=False)
 
     def encode_agents(self, batch: Batch, fast: bool = False) -> torch.Tensor:
         """(B, A, D): each agent's history (own frame), type and confidence, over time;
@@ -467,8 +467,12 @@ class JointPredictionModel(nn.Module):
             raw = head(x)
         else:
             last = head[-1]
-            rows = self._rows_no_scale + width * torch.arange(modes or 1)[:, None]
-            rows = rows.flatten()
+            if modes is None:
+                rows = self._rows_no_scale
+            elif modes == self.config.num_modes:
+                rows = self._rows_no_scale_modes
+            else:
+                rows = (self._rows_no_scale + width * torch.arange(modes)[:, None]).flatten()
             raw = functional.linear(head[:-1](x), last.weight[rows], last.bias[rows])
         if modes is not None:
             raw = raw.unflatten(-1, (modes, -1))
