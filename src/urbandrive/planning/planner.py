@@ -57,6 +57,8 @@ URBAN_WEIGHTS = (
     ("smoothness", 1.0),
     ("lane_centering", 4.0),
     ("consistency", 1.0),
+    ("headway", 6.0),
+    ("braking", 2.0),
 )
 #: (length, width) added to the ego's box in the planner's collision check, metres: 0.4 m
 #: either side, so passing a car or nudging round one keeps a margin (double_parked needs
@@ -172,7 +174,7 @@ class UrbanPlanner:
         """The `Plan` of a cycle: the chosen candidate, all candidates and their scores."""
         chosen = cycle.selection.index
         return Plan(
-            trajectory=cycle.candidates.trajectory(chosen),
+            trajectory=commanded_accel(cycle.candidates.trajectory(chosen)),
             candidates=cycle.candidates.trajectory(),
             scores=cycle.scoring.table.columns(),
             selected=chosen,
@@ -239,6 +241,19 @@ class UrbanPlanner:
             previous_plan=previous_plan,
             previous_age_s=previous_age_s,
         )
+
+
+def commanded_accel(trajectory: Trajectory) -> Trajectory:
+    """`trajectory` with its acceleration over each step, (v[k+1] - v[k]) / dt (the last one
+    held): what a tracker should apply now. A candidate's own column holds the state's
+    acceleration, at step 0 the one measured now, so a tracker fed it held the ego's current
+    acceleration whatever the plan (town:standard cyclist_merge-011: the chosen plan braked at
+    up to 8 m/s^2, the ego kept accelerating at 0.5 m/s^2 into the cyclist)."""
+    speed = trajectory.speed_mps
+    if speed.shape[-1] < 2:
+        return trajectory
+    accel = np.diff(speed, axis=-1) / np.diff(trajectory.times_s)
+    return dataclasses.replace(trajectory, accel_mps2=np.concatenate([accel, accel[..., -1:]], -1))
 
 
 def resolve_predictor(name: str, config: UrbanPlannerConfig) -> Predictor:

@@ -1,7 +1,8 @@
 """Selection: the best total score, with hysteresis and PDM's emergency stop.
 
 1. If every candidate breaks a hard constraint (aggregated hard product below
-   `min_hard_product`), take the best emergency stop, scored on its soft terms.
+   `min_hard_product`), take the best emergency stop: the highest hard product, then the
+   latest predicted at-fault collision, then the soft terms.
 2. PDM's rule: if the chosen candidate has an at-fault collision within
    `emergency_collision_horizon_s` while the ego is no faster than `emergency_max_speed_mps`,
    take the best emergency stop instead.
@@ -59,11 +60,17 @@ def select(
     """The candidate to drive (rules: module doc)."""
     total = table.total()
     if table.hard_product().max() < config.min_hard_product:
-        return Selection(best_emergency_stop(table, candidates), SelectionReason.ALL_UNSAFE)
+        return Selection(
+            best_emergency_stop(table, candidates, time_to_at_fault_collision_s),
+            SelectionReason.ALL_UNSAFE,
+        )
     best = int(np.argmax(total))
     imminent = time_to_at_fault_collision_s[best] <= config.emergency_collision_horizon_s
     if imminent and ego_speed_mps <= config.emergency_max_speed_mps:
-        return Selection(best_emergency_stop(table, candidates), SelectionReason.IMMINENT_COLLISION)
+        return Selection(
+            best_emergency_stop(table, candidates, time_to_at_fault_collision_s),
+            SelectionReason.IMMINENT_COLLISION,
+        )
     if previous_label is not None and previous_label in candidates.labels:
         kept = candidates.labels.index(previous_label)
         if total[kept] >= total[best] - config.hysteresis_margin and total[kept] > 0:
@@ -71,11 +78,22 @@ def select(
     return Selection(best, SelectionReason.BEST_SCORE)
 
 
-def best_emergency_stop(table: ScoreTable, candidates: Candidates) -> int:
-    """Row of the emergency stop with the best (hard product, soft score); the last row if
-    there is none (then the caller's candidates lack stops)."""
+def best_emergency_stop(
+    table: ScoreTable,
+    candidates: Candidates,
+    time_to_at_fault_collision_s: NDArrayF64 | None = None,
+) -> int:
+    """Row of the emergency stop with the best hard product, then the latest at-fault collision
+    (`time_to_at_fault_collision_s: float64[M]`, inf for none; None: not compared), then the
+    best soft score; the last row if there is none (then the caller's candidates lack stops).
+    A comfortable stop that still hits is not taken over a hard one that hits later or not at
+    all (town:standard cyclist_merge-001: the ego braked at 3.5 m/s^2 into a cyclist it could
+    have stopped short of)."""
     stops = np.flatnonzero(candidates.kind == ProposalKind.EMERGENCY_STOP)
     if stops.size == 0:
         return int(np.argmax(table.total()))
-    key = table.hard_product()[stops] + 1e-3 * table.soft_score()[stops]
-    return int(stops[np.argmax(key)])
+    later = np.zeros(stops.size)
+    if time_to_at_fault_collision_s is not None:
+        later = time_to_at_fault_collision_s[stops]
+    order = np.lexsort((table.soft_score()[stops], later, table.hard_product()[stops]))
+    return int(stops[order[-1]])

@@ -64,6 +64,8 @@ SOFT_TERMS = (
     "smoothness",
     "lane_centering",
     "consistency",
+    "headway",
+    "braking",
 )
 
 
@@ -89,6 +91,8 @@ class ScoringConfig:
         ("smoothness", 1.0),
         ("lane_centering", 1.0),
         ("consistency", 1.0),
+        ("headway", 0.0),
+        ("braking", 0.0),
     )
     risk: RiskMeasure = RiskMeasure.EXPECTATION
     cvar_alpha: float = 0.3
@@ -103,6 +107,7 @@ class ScoringConfig:
     time_to_collision: TimeToCollisionConfig = field(default_factory=TimeToCollisionConfig)
     comfort: ComfortConfig = field(default_factory=ComfortConfig)
     crosswalk_yield: YieldConfig = field(default_factory=YieldConfig)
+    headway: terms.HeadwayConfig = field(default_factory=terms.HeadwayConfig)
 
     def __post_init__(self) -> None:
         names = [name for name, _ in self.weights]
@@ -150,6 +155,9 @@ class UrbanScorer:
             collisions, per_mode = self._agent_terms_on_rows(inputs)
         else:
             collisions, per_mode = self._agent_terms(inputs)
+        per_mode["headway"] = terms.headway(
+            inputs, context.agents, context.ego_size_m, config.headway
+        )
         columns = {
             name: aggregate_modes(v, probs, config.risk, config.cvar_alpha)
             for name, v in per_mode.items()
@@ -160,7 +168,9 @@ class UrbanScorer:
         hard = np.prod(np.stack([columns[name] for name in HARD_TERMS]), axis=0)
         columns["progress"] = terms.progress(inputs, hard >= config.safe_hard_min)
         columns["speed_limit"] = terms.speed_limit(inputs)
-        columns["comfort"], columns["smoothness"] = terms.comfort(inputs, config.comfort)
+        columns["comfort"], columns["smoothness"], columns["braking"] = terms.comfort(
+            inputs, config.comfort
+        )
         columns["lane_centering"] = terms.lane_centering(inputs)
         horizon = round(config.consistency_horizon_s / context.dt_s) + 1
         columns["consistency"] = terms.consistency(

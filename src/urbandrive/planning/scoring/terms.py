@@ -7,10 +7,11 @@ predicted futures), values in [0, 1], 1 best. Inputs are packed once per cycle i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayF64, NDArrayInt
 from urbandrive.metrics.clearance import (
     vulnerable_road_user_clearance,
@@ -50,6 +51,7 @@ from urbandrive.metrics.traffic_rules import (
     red_light_compliance,
     stop_line_crossings,
 )
+from urbandrive.planning.proposals.context import PathAgents
 from urbandrive.planning.reference import RouteReference
 
 
@@ -207,11 +209,22 @@ def speed_limit(inputs: ScoringInputs) -> NDArrayF64:
     return speed_limit_compliance(inputs.ego.speed_mps, limit, inputs.dt_s)
 
 
-def comfort(inputs: ScoringInputs, config: ComfortConfig) -> tuple[NDArrayF64, NDArrayF64]:
-    """(comfortable float64[M] in {0, 1}, smoothness float64[M] in [0, 1]).
+#: Braking up to this deceleration costs nothing in the `comfort` braking share, m/s^2.
+FREE_BRAKING_MPS2 = 2.0
+
+
+def comfort(
+    inputs: ScoringInputs, config: ComfortConfig
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+    """(comfortable float64[M] in {0, 1}, smoothness float64[M] in [0, 1], braking
+    float64[M] in [0, 1]).
 
     smoothness = 1 - mean over steps and over |longitudinal jerk|, |lateral acceleration| and
-    |yaw rate| of each signal's share of its comfort bound (clipped).
+    |yaw rate| of each signal's share of its comfort bound (clipped). braking = 1 - the
+    hardest (filtered) deceleration's share of the way from `FREE_BRAKING_MPS2` to the comfort
+    bound (clipped): a stop put off to the last moment costs before it is uncomfortable, so
+    the ego does not keep its speed cycle after cycle and then brake past the bound
+    (town:standard animal_crossing-002: 8 m/s to a red stop at 5.5 m/s^2).
     """
     ego = inputs.ego
     direction = np.stack([np.cos(ego.heading), np.sin(ego.heading)], -1)
@@ -227,7 +240,11 @@ def comfort(inputs: ScoringInputs, config: ComfortConfig) -> tuple[NDArrayF64, N
         ],
         -2,
     )
-    return result.score, 1.0 - np.clip(shares.mean(axis=(-2, -1)), 0.0, 1.0)
+    smoothness = 1.0 - np.clip(shares.mean(axis=(-2, -1)), 0.0, 1.0)
+    hardest = -result.signals[..., ComfortSignal.LON_ACCEL, :].min(axis=-1)
+    bound = -(config.min_lon_accel_mps2 if config.min_lon_accel_mps2 is not None else -4.05)
+    braking = 1.0 - np.clip((hardest - FREE_BRAKING_MPS2) / (bound - FREE_BRAKING_MPS2), 0.0, 1.0)
+    return result.score, smoothness, braking
 
 
 def progress(inputs: ScoringInputs, safe: np.ndarray) -> NDArrayF64:
@@ -269,3 +286,67 @@ def consistency(
     steps = slice(0, min(horizon_steps, previous_xy.shape[0]))
     gap = np.linalg.norm(inputs.ego.xy[:, steps] - previous_xy[None, steps], axis=-1)
     return np.exp(-gap.mean(-1) / scale_m)
+
+
+#: Agent types the ego keeps a following distance to.
+FOLLOWED_TYPES = (
+    AgentType.VEHICLE,
+    AgentType.LARGE_VEHICLE,
+    AgentType.CYCLIST,
+    AgentType.MOTORCYCLIST,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadwayConfig:
+    """The following distance the ego keeps to an agent ahead of it in its path: bumper gap
+    >= min_gap_m + headway_s * ego speed. An agent is in the path where its box and the ego's
+    overlap across the reference (plus lateral_margin_m a side) and it moves along it (speed
+    along the path >= min_alignment x its speed, or slower than 0.5 m/s). step_stride: the
+    term looks at every n-th step."""
+
+    headway_s: float = 1.0
+    min_gap_m: float = 2.0
+    lateral_margin_m: float = 0.2
+    min_alignment: float = 0.7
+    step_stride: int = 5
+    types: tuple[int, ...] = field(default_factory=lambda: tuple(map(int, FOLLOWED_TYPES)))
+
+    def __post_init__(self) -> None:
+        if self.headway_s < 0 or self.min_gap_m <= 0 or self.lateral_margin_m < 0:
+            raise ValueError("need headway_s >= 0, min_gap_m > 0 and lateral_margin_m >= 0")
+        if self.step_stride < 1:
+            raise ValueError(f"step_stride must be >= 1, got {self.step_stride}")
+
+
+def headway(
+    inputs: ScoringInputs, agents: PathAgents, ego_size_m: NDArrayF64, config: HeadwayConfig
+) -> NDArrayF64:
+    """float64[M, K]: 1 - the mean over steps of the worst shortfall of the following distance
+    to an agent ahead in the ego's path, as a share of the wanted distance
+    (`HeadwayConfig`). A candidate that closes in on a slower agent (a merging cyclist, a car
+    braking ahead) scores lower the longer and the closer it tails it; collisions and TTC only
+    see it once too late (town:standard cyclist_merge-001: tailing at 3 m behind a cyclist
+    at 9 m/s, then it braked)."""
+    steps = slice(0, None, config.step_stride)
+    s_e, d_e = inputs.s_m[:, steps], inputs.d_m[:, steps]  # [M, T]
+    num_candidates, num_modes = s_e.shape[0], agents.mode_probs.shape[0]
+    followed = np.isin(agents.types, np.asarray(config.types, np.int64))
+    reach = 0.5 * (agents.size_m[:, 1] + ego_size_m[1]) + config.lateral_margin_m  # [N]
+    near = np.abs(agents.d_m[..., steps]).min(axis=(1, 2)) < np.abs(d_e).max() + reach
+    keep = np.flatnonzero(followed & near)
+    if keep.size == 0:
+        return np.ones((num_candidates, num_modes))
+    s_a, d_a = agents.s_m[keep][..., steps], agents.d_m[keep][..., steps]  # [N, K, T]
+    along = agents.speed_along_mps[keep][..., steps]
+    velocity = np.moveaxis(agents.states.velocity[:, keep][..., steps, :], 0, 1)
+    speed = np.linalg.norm(velocity, axis=-1)  # [N, K, T]
+    moving_along = (along >= config.min_alignment * speed) | (speed < 0.5)
+    live = moving_along & agents.valid[keep][:, None, steps]
+    ahead_m = s_a[None] - s_e[:, None, None]  # [M, N, K, T]
+    across = np.abs(d_a[None] - d_e[:, None, None]) < reach[keep][None, :, None, None]
+    gap = ahead_m - 0.5 * (agents.size_m[keep, 0][None, :, None, None] + ego_size_m[0])
+    wanted = config.min_gap_m + config.headway_s * inputs.ego.speed_mps[:, None, None, steps]
+    shortfall = np.clip(1.0 - gap / wanted, 0.0, 1.0)
+    shortfall = np.where(across & (ahead_m > 0.0) & live[None], shortfall, 0.0)
+    return 1.0 - shortfall.max(axis=1).mean(axis=-1)
