@@ -212,6 +212,9 @@ def test_cos_sin_reuses_only_bit_identical_headings() -> None:
     np.testing.assert_array_equal(cos, np.cos(heading))
     again = kernels.cos_sin(heading.copy())
     assert again[0] is cos and again[1] is sin  # equal content: the kept result
+    extra_axis = kernels.cos_sin(heading[:, None])  # the same values with an axis more
+    assert extra_axis[0].base is cos.base or np.shares_memory(extra_axis[0], cos)
+    np.testing.assert_array_equal(extra_axis[1], np.sin(heading[:, None]))
     heading[1, 2, 3] += 1e-12  # the caller changes its array: a fresh result
     np.testing.assert_array_equal(kernels.cos_sin(heading)[1], np.sin(heading))
     signed = np.array([0.0, -0.0])

@@ -87,14 +87,16 @@ def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cos, sin) of `heading` by numpy, on a contiguous copy (the loops the reference uses);
     read-only. The last few results are kept and returned again for a heading array equal to
     theirs bit for bit (the scorer's metrics take the same headings several times per
-    cycle): the same values, computed once."""
+    cycle, some with a size-1 axis more): the same values, computed once."""
     heading = np.ascontiguousarray(heading, np.float64)
     for index, (kept, cos, sin) in enumerate(_COS_SIN_CACHE):
-        if kept.shape == heading.shape and np.array_equal(
-            kept.view(np.int64), heading.view(np.int64)
+        if kept.size == heading.size and np.array_equal(
+            kept.view(np.int64).ravel(), heading.view(np.int64).ravel()
         ):
             _COS_SIN_CACHE.insert(0, _COS_SIN_CACHE.pop(index))
-            return cos, sin
+            if cos.shape == heading.shape:
+                return cos, sin
+            return cos.reshape(heading.shape), sin.reshape(heading.shape)
     cos, sin = np.cos(heading), np.sin(heading)
     cos.setflags(write=False)
     sin.setflags(write=False)
@@ -105,7 +107,7 @@ def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 #: `cos_sin`'s most recent (heading copy, cos, sin), newest first.
 _COS_SIN_CACHE: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-_COS_SIN_CACHE_SIZE = 4
+_COS_SIN_CACHE_SIZE = 8
 
 
 @functools.lru_cache(maxsize=64)
