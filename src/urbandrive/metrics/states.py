@@ -201,9 +201,9 @@ class SharedRows:
         bool[..., K])."""
         if self.num_rows == 0:
             return np.ones(flags.shape[:-1] + (0,), bool)
-        item, mode = self.spread(np.arange(self.num_rows))
-        del item
-        return np.logical_and.reduceat(flags[..., mode], self.mode_start[:-1], axis=-1)
+        uses = np.zeros((self.num_modes, self.num_rows))  # [K, U]: mode k uses row u
+        uses[np.arange(self.num_modes)[:, None], self.row_of] = 1.0
+        return (~np.asarray(flags, bool)).astype(np.float64) @ uses == 0.0
 
     def spread(self, row: NDArrayInt) -> tuple[NDArrayInt, NDArrayInt]:
         """(item, mode) int64[N] each: every mode that uses row[item], for items int64[P]
