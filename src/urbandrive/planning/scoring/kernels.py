@@ -164,3 +164,40 @@ def masked_pairs_kernel(
                             rows[2, count], rows[3, count] = a, t
                             count += 1
     return rows[:, :count]
+
+
+@njit
+def headway_shortfall(
+    s_e: NDArrayF64,
+    d_e: NDArrayF64,
+    speed_e: NDArrayF64,
+    s_a: NDArrayF64,
+    d_a: NDArrayF64,
+    live: NDArrayBool,
+    reach_m: NDArrayF64,
+    half_lengths_m: NDArrayF64,
+    min_gap_m: float,
+    headway_s: float,
+    worst: NDArrayF64,
+) -> None:
+    """`terms.headway`'s worst shortfall over the agents: worst[M, K, T] (start it at 0) =
+    max over agents n of clip(1 - gap / wanted, 0, 1) where agent n is live, ahead (s_a -
+    s_e > 0) and across the ego's path (|d_a - d_e| < reach_m[n]); gap = s_a - s_e -
+    half_lengths_m[n], wanted = min_gap_m + headway_s * speed_e. Candidates s_e, d_e,
+    speed_e [M, T]; agents s_a, d_a, live [N, K, T]. The numpy path's operations."""
+    num_candidates, num_steps = s_e.shape
+    num_agents, num_modes = s_a.shape[0], s_a.shape[1]
+    for m in range(num_candidates):
+        for k in range(num_modes):
+            for t in range(num_steps):
+                wanted = min_gap_m + headway_s * speed_e[m, t]
+                value = worst[m, k, t]
+                for n in range(num_agents):
+                    ahead = s_a[n, k, t] - s_e[m, t]
+                    if not (ahead > 0.0 and live[n, k, t]):
+                        continue
+                    if not abs(d_a[n, k, t] - d_e[m, t]) < reach_m[n]:
+                        continue
+                    share = min(max(1.0 - (ahead - half_lengths_m[n]) / wanted, 0.0), 1.0)
+                    value = max(value, share)
+                worst[m, k, t] = value

@@ -28,7 +28,7 @@ from urbandrive.metrics.traffic_rules import YieldConfig
 from urbandrive.planning.proposals.candidates import CandidateIndex, Candidates
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.reference import reference_lane_context
-from urbandrive.planning.scoring import row_terms, terms
+from urbandrive.planning.scoring import fast_terms, row_terms, terms
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.pairs import contact_pairs, projection_pairs
 from urbandrive.planning.scoring.risk import RiskMeasure, aggregate_modes
@@ -155,7 +155,7 @@ class UrbanScorer:
             collisions, per_mode = self._agent_terms_on_rows(inputs)
         else:
             collisions, per_mode = self._agent_terms(inputs)
-        per_mode["headway"] = terms.headway(
+        per_mode["headway"] = fast_terms.headway(
             inputs, context.agents, context.ego_size_m, config.headway
         )
         columns = {

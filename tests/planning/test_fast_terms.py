@@ -1,0 +1,39 @@
+"""The compiled twins of the score terms (`scoring.fast_terms`) equal `terms`, their numpy
+reference, bit for bit on the broad-phase test scenes and the benchmark's busy scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.planning.scenes import observation_now
+from tests.planning.test_broad_phase import _scenes
+
+from urbandrive.bench.planning import PerturbedConstantVelocity, busy_scene
+from urbandrive.metrics import kernels
+from urbandrive.planning.planner import UrbanPlanner
+from urbandrive.planning.proposals.candidates import concatenate
+from urbandrive.planning.scoring import fast_terms, terms
+from urbandrive.planning.scoring.scorer import scoring_inputs
+
+pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
+
+
+def _cases() -> dict[str, object]:
+    return {**_scenes(), "busy": busy_scene(0), "busy_seed_2": busy_scene(2)}
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_compiled_headway_equals_numpy(name: str) -> None:
+    scenario = _cases()[name]
+    observation = observation_now(scenario)
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    context = planner.context(observation, planner.predictor.predict(observation))
+    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    config = planner.scorer.config
+    inputs = scoring_inputs(context, candidates, config)
+    arguments = (inputs, context.agents, context.ego_size_m, config.headway)
+    compiled = fast_terms.headway(*arguments)
+    reference = terms.headway(*arguments)
+    np.testing.assert_array_equal(compiled, reference)
+    if name.startswith("busy"):
+        assert np.any(reference < 1.0)  # the busy scene has agents to follow
