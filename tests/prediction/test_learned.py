@@ -21,7 +21,9 @@ from urbandrive.prediction.learned import (
     extend_horizon,
     extended_headings,
     headings_along,
+    hold_still,
     shipped_checkpoint,
+    torch_threads,
 )
 from urbandrive.prediction.model import JointPredictionModel, ModelConfig
 from urbandrive.prediction.training import (
@@ -272,6 +274,7 @@ def test_registry_has_the_near_variant_for_planners() -> None:
     predictor = PREDICTORS.create("learned_near", PredictorSettings(horizon_s=8.0))
     assert isinstance(predictor, LearnedPredictor)
     assert predictor.config.max_model_agents == NEAR_AGENTS == 32
+    assert predictor.config.torch_threads == 1 and predictor.config.hold_still_m == 1.0
     prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
     prediction.validate()
     assert prediction.marginal is None and prediction.xy.shape[2] == 80
@@ -284,3 +287,46 @@ def test_agents_to_global_rotates_by_the_agents_global_heading_about_its_positio
     local = np.array([[[[1.0, 2.0]]]])  # (A, K, H, 2)
     got = agents_to_global(local, np.array([[10.0, 5.0]]), scene)  # type: ignore[arg-type]
     np.testing.assert_allclose(got[0, 0, 0], [8.0, 6.0], atol=1e-6)
+
+
+def test_hold_still_pins_the_creeping_modes_of_still_agents_only() -> None:
+    """Agent 0 (0.1 m/s): mode 0 creeps 0.4 m (held), mode 1 pulls away 3 m (kept); agent 1
+    (5 m/s) creeps 0.4 m in mode 0 (kept: it is not still now)."""
+    start = np.array([[0.0, 0.0], [10.0, 0.0]])
+    ends = np.array([[[0.4, 0.0], [3.0, 0.0]], [[10.4, 0.0], [13.0, 0.0]]])  # (N, K, 2)
+    xy = np.linspace(start[:, None], ends, 3, axis=2)[:, :, 1:]  # (N, K, 2 steps, 2)
+    got = hold_still(xy, start, np.array([0.1, 5.0]), max_shift_m=1.0, max_speed=0.5)
+    np.testing.assert_array_equal(got[0, 0], [[0.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(got[0, 1], xy[0, 1])
+    np.testing.assert_array_equal(got[1], xy[1])
+
+
+def test_a_stopped_car_is_held_over_the_whole_horizon(tiny_checkpoint: Path) -> None:
+    """With a threshold no mode reaches, every mode of the parked car (agent_1) stands at its
+    position and heading now for all 3 s (extension included); the moving car still moves."""
+    t = 0.1 * np.arange(20)
+    xy = np.stack([np.stack([10.0 + 8.0 * t, 0.0 * t], -1), np.tile([[30.0, 3.5]], (20, 1))])
+    scenario = scenario_from_states(
+        xy, np.full((2, 20), 0.2), [AgentType.VEHICLE] * 2, road_map=straight_road()
+    )
+    config = LearnedConfig(horizon_s=3.0, hold_still_m=1e6)
+    prediction = LearnedPredictor(tiny_checkpoint, config).predict(observe(scenario, 19, 10))
+    parked = int(np.flatnonzero(prediction.agent_rows == 1)[0])
+    np.testing.assert_array_equal(prediction.xy[parked], np.broadcast_to([30.0, 3.5], (3, 30, 2)))
+    np.testing.assert_allclose(prediction.heading[parked], 0.2)
+    with pytest.raises(ValueError, match="hold_still_m"):
+        LearnedConfig(hold_still_m=0.0)
+
+
+def test_torch_threads_are_set_for_the_block_and_restored() -> None:
+    before = torch.get_num_threads()
+    with torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(before + 1):
+        raise RuntimeError("restored even so")
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="torch_threads"):
+        LearnedConfig(torch_threads=0)

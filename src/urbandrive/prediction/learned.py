@@ -21,7 +21,9 @@ map piece across calls (`MapEncodingCache`: the map is static across a scenario'
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -66,13 +68,24 @@ class LearnedConfig:
     others seen now are predicted at constant velocity, the same in every mode, with uniform
     per-agent probabilities (None: the model predicts every agent seen now);
     marginal_forecast: fill `Prediction.marginal` (False: None, for consumers that read only
-    the joint modes, e.g. a planner: its horizon extension and headings are not computed)."""
+    the joint modes, e.g. a planner: its horizon extension and headings are not computed);
+    hold_still_m: a joint mode of an agent slower than `hold_still_mps` now that moves it
+    less than this (m) by the model's horizon holds the agent where it is (None: never) -
+    else a stopped car creeps on the model's jitter, and the horizon extension carries the
+    creep on (0.3 - 1 m in 3 s became 2.5 - 4.5 m in 8 s on town:standard/double_parked-000);
+    torch_threads: torch's intra-op threads while predicting, restored after (None: torch's
+    setting) - a closed loop runs one process per core, and torch's default of one thread
+    per core made a `learned_near` prediction 11x slower on a loaded 2-core machine
+    (707 ms vs 62 ms, town:standard/crosswalk_crowd-000)."""
 
     horizon_s: float | None = None
     include_ego: bool = False
     mode_source: Literal["joint", "marginal"] = "joint"
     max_model_agents: int | None = None
     marginal_forecast: bool = True
+    hold_still_m: float | None = None
+    hold_still_mps: float = 0.5
+    torch_threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode_source not in ("joint", "marginal"):
@@ -81,6 +94,10 @@ class LearnedConfig:
             raise ValueError(f"horizon_s must be > 0, got {self.horizon_s}")
         if self.max_model_agents is not None and self.max_model_agents < 1:
             raise ValueError(f"max_model_agents must be >= 1, got {self.max_model_agents}")
+        if self.hold_still_m is not None and not self.hold_still_m > 0:
+            raise ValueError(f"hold_still_m must be > 0, got {self.hold_still_m}")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ValueError(f"torch_threads must be >= 1, got {self.torch_threads}")
 
 
 def headings_along(xy: NDArrayF64, start_xy: NDArrayF64, start_heading: NDArrayF64) -> NDArrayF64:
@@ -97,6 +114,17 @@ def headings_along(xy: NDArrayF64, start_xy: NDArrayF64, start_heading: NDArrayF
     last = np.maximum.accumulate(index, axis=-1)
     held = np.take_along_axis(angle, np.maximum(last, 0), axis=-1)
     return np.where(last >= 0, held, start_heading[:, None, None])
+
+
+def hold_still(
+    xy: NDArrayF64, start_xy: NDArrayF64, speed: NDArrayF64, max_shift_m: float, max_speed: float
+) -> NDArrayF64:
+    """float64[N, K, H, 2]: `xy` with each mode of an agent slower than `max_speed` now
+    (`speed` [N], m/s) that ends less than `max_shift_m` from `start_xy` [N, 2] replaced by
+    the agent standing at `start_xy` (a mode that moves it farther, e.g. pulling away, stays)."""
+    shift = np.linalg.norm(xy[:, :, -1] - start_xy[:, None], axis=-1)  # (N, K)
+    still = (shift < max_shift_m) & (speed < max_speed)[:, None]
+    return np.where(still[..., None, None], start_xy[:, None, None], xy)
 
 
 def extend_horizon(xy: NDArrayF64, start_xy: NDArrayF64, steps: int) -> NDArrayF64:
@@ -139,6 +167,19 @@ def agents_to_global(local: np.ndarray, now_xy: NDArrayF64, scene: SceneTensors)
         ],
         -1,
     )
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with `count` torch intra-op threads (None: as set), then restore."""
+    before = torch.get_num_threads()
+    if count is not None and count != before:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def _softmax(logits: torch.Tensor) -> np.ndarray:
@@ -200,7 +241,8 @@ class LearnedPredictor:
         times = future_times(self.config.horizon_s or self.features.future_steps * dt_s, dt_s)
         if not history.valid[:, -1].any():  # nobody seen now: nothing to say
             return _nothing_seen(rows, times, self.num_modes, self.config.marginal_forecast)
-        seen_rows, xy_seen, probs, marginal_seen, head_xy, head_probs = self._run(observation)
+        with torch_threads(self.config.torch_threads):
+            seen_rows, xy_seen, probs, marginal_seen, head_xy, head_probs = self._run(observation)
         position = np.full(history.num_agents, -1, dtype=np.int64)
         position[seen_rows] = np.arange(seen_rows.size)
         wanted = position[rows]
@@ -217,6 +259,16 @@ class LearnedPredictor:
         marginal = self.config.marginal_forecast
         both = np.concatenate([xy_seen, head_xy], axis=1) if marginal else xy_seen
         picked = both[wanted[seen]]  # (N', 2K or K, H', 2)
+        if self.config.hold_still_m is not None:
+            speed = np.linalg.norm(history.velocity[rows[seen], -1], axis=-1)
+            joint = hold_still(
+                picked[:, :num_modes],
+                start_xy,
+                speed,
+                self.config.hold_still_m,
+                self.config.hold_still_mps,
+            )
+            picked = np.concatenate([joint, picked[:, num_modes:]], axis=1)
         picked_xy = extend_horizon(picked, start_xy, times.size)
         picked_heading = extended_headings(picked, start_xy, start_heading, times.size)
         if seen.all():
@@ -270,6 +322,9 @@ def _nothing_seen(
     )
 
 
+#: `learned_near`'s `LearnedConfig.hold_still_m`: a car pulling away from rest at 1 m/s^2
+#: moves 4.5 m in the model's 3 s; a stopped one's jitter stays well under 1 m.
+NEAR_HOLD_STILL_M = 1.0
 #: Agents the model predicts for a planner (`learned_near`): the cap of the default
 #: checkpoint's training windows (`default.toml`: max_agents); the farther ones are predicted
 #: at constant velocity.
@@ -277,15 +332,21 @@ NEAR_AGENTS = 32
 
 
 def learned_from_settings(
-    settings: object, max_model_agents: int | None = None, marginal_forecast: bool = True
+    settings: object,
+    max_model_agents: int | None = None,
+    marginal_forecast: bool = True,
+    hold_still_m: float | None = None,
+    torch_threads: int | None = None,
 ) -> LearnedPredictor:
     """Factory for the predictor registry: a `PredictorSettings` (horizon_s, dt_s,
-    num_modes) -> the default checkpoint (`max_model_agents`, `marginal_forecast`:
-    `LearnedConfig`); `UrbandriveError` if its step or modes differ."""
+    num_modes) -> the default checkpoint (`max_model_agents`, `marginal_forecast`,
+    `hold_still_m`, `torch_threads`: `LearnedConfig`); `UrbandriveError` if its step or modes differ."""
     config = LearnedConfig(
         horizon_s=getattr(settings, "horizon_s", None),
         max_model_agents=max_model_agents,
         marginal_forecast=marginal_forecast,
+        hold_still_m=hold_still_m,
+        torch_threads=torch_threads,
     )
     predictor = LearnedPredictor(config=config)
     dt_s, modes = getattr(settings, "dt_s", None), getattr(settings, "num_modes", None)
@@ -300,5 +361,12 @@ def learned_from_settings(
 
 def learned_near_from_settings(settings: object) -> LearnedPredictor:
     """`learned_from_settings` for a planner's closed loop: the model on the `NEAR_AGENTS`
-    agents nearest the ego (the far ones at constant velocity), no marginal forecast."""
-    return learned_from_settings(settings, NEAR_AGENTS, marginal_forecast=False)
+    agents nearest the ego (the far ones at constant velocity), no marginal forecast, the
+    still agents' creeping modes held (`NEAR_HOLD_STILL_M`), on one torch thread."""
+    return learned_from_settings(
+        settings,
+        NEAR_AGENTS,
+        marginal_forecast=False,
+        hold_still_m=NEAR_HOLD_STILL_M,
+        torch_threads=1,
+    )
