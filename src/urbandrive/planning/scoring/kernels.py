@@ -187,17 +187,22 @@ def headway_shortfall(
     speed_e [M, T]; agents s_a, d_a, live [N, K, T]. The numpy path's operations."""
     num_candidates, num_steps = s_e.shape
     num_agents, num_modes = s_a.shape[0], s_a.shape[1]
-    for m in range(num_candidates):
-        for k in range(num_modes):
-            for t in range(num_steps):
-                wanted = min_gap_m + headway_s * speed_e[m, t]
-                value = worst[m, k, t]
-                for n in range(num_agents):
-                    ahead = s_a[n, k, t] - s_e[m, t]
-                    if not (ahead > 0.0 and live[n, k, t]):
+    s_t, d_t = s_e.T.copy(), d_e.T.copy()  # [T, M]: the inner loop reads contiguous memory
+    wanted = np.empty((num_steps, num_candidates))
+    for t in range(num_steps):
+        for m in range(num_candidates):
+            wanted[t, m] = min_gap_m + headway_s * speed_e[m, t]
+    for k in range(num_modes):
+        for t in range(num_steps):
+            for n in range(num_agents):
+                if not live[n, k, t]:
+                    continue
+                agent_s, agent_d = s_a[n, k, t], d_a[n, k, t]
+                reach, half_lengths = reach_m[n], half_lengths_m[n]
+                for m in range(num_candidates):
+                    ahead = agent_s - s_t[t, m]
+                    if not (ahead > 0.0 and abs(agent_d - d_t[t, m]) < reach):
                         continue
-                    if not abs(d_a[n, k, t] - d_e[m, t]) < reach_m[n]:
-                        continue
-                    share = min(max(1.0 - (ahead - half_lengths_m[n]) / wanted, 0.0), 1.0)
-                    value = max(value, share)
-                worst[m, k, t] = value
+                    share = min(max(1.0 - (ahead - half_lengths) / wanted[t, m], 0.0), 1.0)
+                    if share > worst[m, k, t]:
+                        worst[m, k, t] = share
