@@ -9,10 +9,12 @@ from tests.planning.scenes import observation_now
 from tests.planning.test_broad_phase import _scenes
 
 from urbandrive.bench.planning import PerturbedConstantVelocity, busy_scene
+from urbandrive.geometry.boxes import box_corners
 from urbandrive.metrics import kernels
 from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.candidates import concatenate
 from urbandrive.planning.scoring import fast_terms, terms
+from urbandrive.planning.scoring.kernels import box_corners_rows
 from urbandrive.planning.scoring.scorer import scoring_inputs
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
@@ -37,3 +39,27 @@ def test_compiled_headway_equals_numpy(name: str) -> None:
     np.testing.assert_array_equal(compiled, reference)
     if name.startswith("busy"):
         assert np.any(reference < 1.0)  # the busy scene has agents to follow
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_compiled_drivable_area_equals_numpy(name: str) -> None:
+    scenario = _cases()[name]
+    observation = observation_now(scenario)
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    context = planner.context(observation, planner.predictor.predict(observation))
+    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    inputs = scoring_inputs(context, candidates, planner.scorer.config)
+    area = planner.scorer.drivable_area
+    np.testing.assert_array_equal(
+        fast_terms.drivable_area(inputs, area), terms.drivable_area(inputs, area)
+    )
+
+
+def test_compiled_box_corners_equal_numpy() -> None:
+    rng = np.random.default_rng(0)
+    xy, heading = rng.uniform(-50, 50, (200, 2)), rng.uniform(-4, 4, 200)
+    size = rng.uniform(0.5, 12.0, (200, 2))
+    cos, sin = kernels.cos_sin(heading)
+    corners = np.empty((200, 4, 2))
+    box_corners_rows(xy, cos, sin, size, corners)
+    np.testing.assert_array_equal(corners, box_corners(xy, heading, size))

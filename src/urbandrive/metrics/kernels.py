@@ -218,6 +218,10 @@ def _corners(x: float, y: float, c: float, s: float, length: float, width: float
     return xs, ys
 
 
+#: `_corners` for other modules' kernels.
+box_corners_scalar = _corners
+
+
 @njit
 def _corners_to_edges_sq(
     points_x: tuple, points_y: tuple, polygon_x: tuple, polygon_y: tuple

@@ -7,6 +7,7 @@ import numpy as np
 
 from urbandrive.core.typing import NDArrayF64
 from urbandrive.metrics import kernels as metric_kernels
+from urbandrive.metrics.compliance import DrivableAreaMap, drivable_area_compliance
 from urbandrive.planning.proposals.context import PathAgents
 from urbandrive.planning.scoring import terms
 from urbandrive.planning.scoring.terms import HeadwayConfig, ScoringInputs
@@ -46,3 +47,23 @@ def headway(
         float(config.min_gap_m), float(config.headway_s), worst,
     )  # fmt: skip
     return 1.0 - worst.mean(axis=-1)
+
+
+def drivable_area(inputs: ScoringInputs, area: DrivableAreaMap) -> NDArrayF64:
+    """`terms.drivable_area` (float64[M]), the ego's corners by the compiled kernel
+    (`scoring.kernels.box_corners_rows`): the same values."""
+    if not metric_kernels.enabled():
+        return terms.drivable_area(inputs, area)
+    from urbandrive.planning.scoring.kernels import box_corners_rows
+
+    ego = inputs.ego
+    cos, sin = metric_kernels.cos_sin(ego.heading)
+    corners = np.empty(ego.xy.shape[:-1] + (4, 2))
+    box_corners_rows(
+        np.ascontiguousarray(ego.xy, np.float64).reshape(-1, 2), cos.reshape(-1),
+        sin.reshape(-1),
+        np.ascontiguousarray(np.broadcast_to(ego.size_per_step(), ego.xy.shape)).reshape(-1, 2),
+        corners.reshape(-1, 4, 2),
+    )  # fmt: skip
+    distance = np.asarray(area.distance_outside_drivable_area(corners), np.float64)
+    return drivable_area_compliance(distance)

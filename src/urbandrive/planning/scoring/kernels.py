@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
-from urbandrive.metrics.kernels import njit
+from urbandrive.metrics.kernels import box_corners_scalar, njit
 
 
 @njit
@@ -206,3 +206,15 @@ def headway_shortfall(
                     share = min(max(1.0 - (ahead - half_lengths) / wanted[t, m], 0.0), 1.0)
                     if share > worst[m, k, t]:
                         worst[m, k, t] = share
+
+
+@njit
+def box_corners_rows(
+    xy: NDArrayF64, cos: NDArrayF64, sin: NDArrayF64, size: NDArrayF64, corners: NDArrayF64
+) -> None:
+    """corners[R, 4, 2] = `geometry.boxes.box_corners` of the boxes xy [R, 2], (cos, sin)
+    [R] of the heading, size [R, 2] (length, width), metres: the same operations."""
+    for r in range(xy.shape[0]):
+        xs, ys = box_corners_scalar(xy[r, 0], xy[r, 1], cos[r], sin[r], size[r, 0], size[r, 1])
+        for i in range(4):
+            corners[r, i, 0], corners[r, i, 1] = xs[i], ys[i]

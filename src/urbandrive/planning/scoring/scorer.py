@@ -162,7 +162,7 @@ class UrbanScorer:
             name: aggregate_modes(v, probs, config.risk, config.cvar_alpha)
             for name, v in per_mode.items()
         }
-        columns["drivable_area"] = terms.drivable_area(inputs, self.drivable_area)
+        columns["drivable_area"] = fast_terms.drivable_area(inputs, self.drivable_area)
         columns["driving_direction"] = terms.driving_direction(inputs)
         columns["red_light"] = terms.red_light(inputs, context.red_stop)
         hard = np.prod(np.stack([columns[name] for name in HARD_TERMS]), axis=0)
