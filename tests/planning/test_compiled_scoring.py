@@ -148,7 +148,9 @@ def test_compiled_idm_profiles_equal_numpy(name: str) -> None:
     with kernels.numpy_reference():
         expected = idm_profiles(context, obstacles, offset, target, config)
     for found, values in zip(compiled, expected, strict=True):
-        np.testing.assert_array_equal(found, values)
+        # the compiled power / rounding may differ by an ulp (2.5454568022367480 vs ...83
+        # once the 3 m/s^2 braking clip is hit), carried along the rollout
+        np.testing.assert_allclose(found, values, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])

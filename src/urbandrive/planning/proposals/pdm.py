@@ -39,6 +39,12 @@ from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.proposals.obstacles import ObstacleConfig, PathObstacles
 from urbandrive.planning.proposals.shared import cycle_path_obstacles
 
+#: PDM-Closed's IDM clips its acceleration to [-decel_max, accel_max] with decel_max 3.0 m/s^2
+#: (tuplan_garage `BatchIDMPolicy`); harder braking is the emergency stops' job. The tracker
+#: executes a proposal's acceleration, so an IDM allowed 8 m/s^2 near a stop failed
+#: `ego_is_comfortable` (AV2 log 7fab2350 braked at 4.7 m/s^2 into a stop at 2 m/s).
+PDM_MAX_DECEL_MPS2 = 3.0
+
 
 @dataclass(frozen=True, slots=True)
 class PdmProposalConfig:
@@ -51,7 +57,7 @@ class PdmProposalConfig:
     use_neighbour_lanes: bool = True
     lateral_settle_s: float = 3.0
     rollout_dt_s: float = 0.2
-    idm: IdmConfig = field(default_factory=IdmConfig)
+    idm: IdmConfig = field(default_factory=lambda: IdmConfig(max_decel_mps2=PDM_MAX_DECEL_MPS2))
     obstacles: ObstacleConfig = field(default_factory=ObstacleConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
 
