@@ -159,6 +159,7 @@ def _reroute(world: TrafficWorld, agent: int, lane: int) -> TrafficWorld:
             "change_from_m",
             "change_start_s",
             "change_length_m",
+            "change_slope",
             "last_change_time_s",
             "yellow_decided",
             "yellow_go",
@@ -169,6 +170,7 @@ def _reroute(world: TrafficWorld, agent: int, lane: int) -> TrafficWorld:
     updates["s_m"][agent], updates["offset_m"][agent] = s_new[0], d_new[0]
     updates["change_from_m"][agent], updates["change_start_s"][agent] = d_new[0], s_new[0]
     updates["change_length_m"][agent], updates["last_change_time_s"][agent] = length, world.time_s
+    updates["change_slope"][agent] = 0.0
     for name in ("yellow_decided", "yellow_go", "granted", "served"):
         updates[name][agent] = False
     return replace(
@@ -183,13 +185,19 @@ def lateral_offsets(
     world: TrafficWorld, s_m: NDArrayF64
 ) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
     """Offset float64[A] at the new arc lengths, its slope d(offset)/ds, and the remaining
-    change length (0 once a change completes)."""
+    change length (0 once a change completes). A change is the cubic from (change_from_m,
+    change_slope) at its start to (0, 0) at its end (a smoothstep when change_slope is 0)."""
     changing = world.change_length_m > 0
     length = np.where(changing, world.change_length_m, 1.0)
     progress = np.clip((s_m - world.change_start_s) / length, 0.0, 1.0)
     smooth = progress**2 * (3.0 - 2.0 * progress)
     slope_smooth = 6.0 * progress * (1.0 - progress) / length
-    offset = np.where(changing, world.change_from_m * (1.0 - smooth), world.offset_m)
-    slope = np.where(changing, -world.change_from_m * slope_smooth, 0.0)
+    tangent = progress * (1.0 - progress) ** 2  # Hermite basis of the start slope (per length)
+    slope_tangent = (1.0 - progress) * (1.0 - 3.0 * progress)
+    start_slope = world.change_slope
+    offset = world.change_from_m * (1.0 - smooth) + start_slope * length * tangent
+    slope = -world.change_from_m * slope_smooth + start_slope * slope_tangent
+    offset = np.where(changing, offset, world.offset_m)
+    slope = np.where(changing, slope, 0.0)
     done = changing & (progress >= 1.0)
     return np.where(done, 0.0, offset), slope, np.where(done, 0.0, world.change_length_m)

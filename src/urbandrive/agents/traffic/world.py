@@ -55,7 +55,8 @@ class TrafficWorld:
     State: time_s, step_index; s_m, speed_mps, accel_mps2 float64[A]; offset_m float64[A]
     (lateral, left +); change_from_m / change_start_s / change_length_m float64[A] (a lane
     change: offset at its start, where it started along the new path, its length; length 0
-    when none); last_change_time_s float64[A]; active bool[A] (on the map; False once a
+    when none); change_slope float64[A] (d(offset)/ds at a change's start: 0 for a lane change,
+    a released puppet's heading off its path); last_change_time_s float64[A]; active bool[A] (on the map; False once a
     path ends); xy float64[A, 2], heading float64[A] (pose now); per event bool[A, E]:
     yellow_decided, yellow_go, granted (all-way stop), served (bus stop); stop_wait_s,
     arrival_s, dwell_elapsed_s, dart_left_s float64[A]; crosswalk_busy bool[C].
@@ -81,6 +82,7 @@ class TrafficWorld:
     change_from_m: NDArrayF64
     change_start_s: NDArrayF64
     change_length_m: NDArrayF64
+    change_slope: NDArrayF64
     last_change_time_s: NDArrayF64
     active: NDArrayBool
     xy: NDArrayF64
@@ -166,6 +168,7 @@ def initial_world(
         change_from_m=zeros.copy(),
         change_start_s=zeros.copy(),
         change_length_m=zeros.copy(),
+        change_slope=zeros.copy(),
         last_change_time_s=np.full(num_agents, -np.inf),
         active=np.ones(num_agents, dtype=bool),
         xy=xy,

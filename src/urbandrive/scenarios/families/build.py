@@ -38,6 +38,10 @@ from urbandrive.scenarios.town import Town, light_states, walk_signals
 MAX_ATTEMPTS = 12
 #: Agents this close to where a staged agent starts are taken off the map, m.
 STAGE_CLEARANCE_M = 7.0
+#: A released puppet's offset from its path fades over this much driving at its speed (s)...
+RELEASE_SETTLE_S = 4.0
+#: ... but over no less / no more than these distances (m).
+RELEASE_SETTLE_BOUNDS_M = (15.0, 60.0)
 _FLAGS = ("is_parked", "is_double_parked", "hazard_lights", "is_jaywalker")
 
 
@@ -249,19 +253,7 @@ def _pose_puppets(
     live = [(row, p) for row, p in puppets if p.release_step is None or index < p.release_step]
     for row, puppet in puppets:
         if puppet.release_step == index and puppet.release_path is not None:
-            s_m = float(project_points(puppet.release_path.xy, puppet.xy[index][None])[0][0])
-            events = route_events(world.traffic_map, puppet.release_path)
-            world = edit.place(
-                world,
-                row,
-                puppet.release_kind,
-                puppet.size_m,
-                puppet.release_path,
-                events,
-                s_m,
-                float(puppet.speed_mps[index]),
-                puppet.release_speed_factor,
-            )
+            world = _release(world, row, puppet, index)
     rows = np.array([row for row, _ in live], dtype=np.int64)
     return edit.pose(
         world,
@@ -271,6 +263,29 @@ def _pose_puppets(
         np.array([p.speed_mps[index] for _, p in live]),
         np.array([p.valid[index] for _, p in live], dtype=bool),
     )
+
+
+def _release(world: TrafficWorld, row: int, puppet: Puppet, index: int) -> TrafficWorld:
+    """Row `row` handed from `puppet`'s script to the traffic model at step `index`: it goes on
+    from its scripted pose and speed and settles onto `release_path` over
+    `RELEASE_SETTLE_S` of driving (never snapped onto the path's centreline)."""
+    path = puppet.release_path
+    assert path is not None
+    s_m = float(project_points(path.xy, puppet.xy[index][None])[0][0])
+    speed = float(puppet.speed_mps[index])
+    world = edit.place(
+        world,
+        row,
+        puppet.release_kind,
+        puppet.size_m,
+        path,
+        route_events(world.traffic_map, path),
+        s_m,
+        speed,
+        puppet.release_speed_factor,
+    )
+    length = float(np.clip(speed * RELEASE_SETTLE_S, *RELEASE_SETTLE_BOUNDS_M))
+    return edit.settle(world, row, puppet.xy[index], float(puppet.heading[index]), length)
 
 
 def record(scene: Background, plan: Plan, scenario_id: str) -> Scenario:

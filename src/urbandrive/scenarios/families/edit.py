@@ -1,5 +1,5 @@
 """Copy-on-write edits of a `TrafficWorld` row: put an agent on a new path (a driver, a
-walker), park it, pose a scripted one, or take it off the map. Arrays of the world passed in
+walker) and let it settle onto it, park it, pose a scripted one, or take it off the map. Arrays of the world passed in
 are never written (cached backgrounds stay intact)."""
 
 from __future__ import annotations
@@ -80,6 +80,35 @@ def place(
     return _reset_row_state(world, row)
 
 
+def settle(
+    world: TrafficWorld,
+    row: int,
+    xy: NDArrayF64,
+    heading_rad: float,
+    length_m: float,
+    max_angle_rad: float = 0.5,
+) -> TrafficWorld:
+    """Row `row` (just `place`d on its path) put back at `xy: float64[2]` and `heading_rad`,
+    off its path: the offset and heading there blend into the path over the next `length_m`
+    of travel (the lane-change cubic; heading off the path clipped to `max_angle_rad`)."""
+    s_m = world.s_m[row : row + 1]
+    foot, path_heading, _ = sample_paths(world.paths, np.array([row]), s_m)
+    normal = np.array([-np.sin(path_heading[0]), np.cos(path_heading[0])])
+    offset = float(np.dot(np.asarray(xy, np.float64) - foot[0], normal))
+    angle = (heading_rad - float(path_heading[0]) + np.pi) % (2 * np.pi) - np.pi
+    slope = float(np.tan(np.clip(angle, -max_angle_rad, max_angle_rad)))
+    return replace(
+        world,
+        xy=_set(world.xy, row, np.asarray(xy, np.float64)),
+        heading=_set(world.heading, row, heading_rad),
+        offset_m=_set(world.offset_m, row, offset),
+        change_from_m=_set(world.change_from_m, row, offset),
+        change_start_s=_set(world.change_start_s, row, float(s_m[0])),
+        change_length_m=_set(world.change_length_m, row, length_m),
+        change_slope=_set(world.change_slope, row, slope),
+    )
+
+
 def park(
     world: TrafficWorld, row: int, xy: NDArrayF64, heading_rad: float, size_m: tuple[float, float]
 ) -> TrafficWorld:
@@ -135,6 +164,7 @@ def _reset_row_state(world: TrafficWorld, row: int) -> TrafficWorld:
         ("change_from_m", 0.0),
         ("change_start_s", 0.0),
         ("change_length_m", 0.0),
+        ("change_slope", 0.0),
         ("last_change_time_s", -np.inf),
         ("active", True),
         ("stop_wait_s", 0.0),
