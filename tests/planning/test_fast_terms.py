@@ -11,9 +11,10 @@ from tests.planning.test_broad_phase import _scenes
 from urbandrive.bench.planning import PerturbedConstantVelocity, busy_scene
 from urbandrive.geometry.boxes import box_corners
 from urbandrive.metrics import kernels
+from urbandrive.metrics.states import shared_rows
 from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.candidates import concatenate
-from urbandrive.planning.scoring import fast_terms, terms
+from urbandrive.planning.scoring import fast_terms, row_terms, terms
 from urbandrive.planning.scoring.kernels import box_corners_rows
 from urbandrive.planning.scoring.scorer import scoring_inputs
 
@@ -63,3 +64,39 @@ def test_compiled_box_corners_equal_numpy() -> None:
     corners = np.empty((200, 4, 2))
     box_corners_rows(xy, cos, sin, size, corners)
     np.testing.assert_array_equal(corners, box_corners(xy, heading, size))
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_crosswalk_yield_on_rows_equals_numpy(name: str) -> None:
+    """The compiled crosswalk term on the distinct rows equals `terms.crosswalk_yield` with the
+    kernels off (the numpy reference); the busy scene has candidates that violate it."""
+    scenario = _cases()[name]
+    observation = observation_now(scenario)
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    context = planner.context(observation, planner.predictor.predict(observation))
+    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    config = planner.scorer.config
+    inputs = scoring_inputs(context, candidates, config)
+    compiled = row_terms.crosswalk_yield(inputs, shared_rows(inputs.agents), config.crosswalk_yield)
+    with kernels.numpy_reference():
+        reference = terms.crosswalk_yield(inputs, config.crosswalk_yield)
+    np.testing.assert_array_equal(compiled, reference)
+    if name == "busy":
+        assert np.any(reference == 0.0) and np.any(reference == 1.0)
+
+
+def test_crosswalk_violations_on_rows_pairs_every_ego_with_every_agent() -> None:
+    """Hand-built: a square crosswalk at x in [10, 14]; ego row 0 drives over it at step 1,
+    ego row 1 stands before it; agent row 0 is on it at step 1 (a violation with ego 0 only),
+    agent row 1 is on it but not yielding (never a violation)."""
+    polygons = np.array([[[10.0, -4.0], [14.0, -4.0], [14.0, 4.0], [10.0, 4.0]]])
+    ego_xy = np.array([[[0.0, 0.0], [12.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    agent_xy = np.array([[[12.0, 3.0], [12.0, 3.0]], [[12.0, -3.0], [12.0, -3.0]]])
+    zeros, ones = np.zeros((2, 2)), np.ones((2, 2))
+    ego_size = np.broadcast_to([4.5, 2.0], (2, 2, 2)).copy()
+    agent_size = np.broadcast_to([0.5, 0.5], (2, 2, 2)).copy()
+    violated = kernels.crosswalk_violations_on_rows(
+        ego_xy, ones, zeros, ego_size, np.ones((2, 2), bool), agent_xy, ones, zeros, agent_size,
+        np.array([[True, True], [False, False]]), polygons, 4.0,
+    )  # fmt: skip
+    assert violated.tolist() == [[True, False], [False, False]]

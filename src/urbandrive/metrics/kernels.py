@@ -862,6 +862,42 @@ def crosswalk_violations(
 
 
 @njit
+def crosswalk_violations_on_rows(
+    ego_xy: np.ndarray,
+    ego_cos: np.ndarray,
+    ego_sin: np.ndarray,
+    ego_size: np.ndarray,
+    ego_moving: np.ndarray,
+    agent_xy: np.ndarray,
+    agent_cos: np.ndarray,
+    agent_sin: np.ndarray,
+    agent_size: np.ndarray,
+    yielding: np.ndarray,
+    polygons: np.ndarray,
+    conflict_distance_m: float,
+) -> np.ndarray:
+    """bool[E, G]: `crosswalk_violations`' violation at any crosswalk and step for each ego
+    row e [E, T] and agent row g [G, T] (+2 for xy, size) taken as a pair; each pair is
+    tested only until its first violation."""
+    ego_on = _on_polygons(ego_xy, ego_cos, ego_sin, ego_size, ego_moving, polygons)
+    agent_on = _on_polygons(agent_xy, agent_cos, agent_sin, agent_size, yielding, polygons)
+    num_agents = agent_on.shape[0]
+    violated = np.zeros((ego_on.shape[0], num_agents), np.bool_)
+    for c in range(polygons.shape[0]):
+        for t in range(ego_moving.shape[1]):
+            for g in range(num_agents):
+                if not agent_on[g, c, t]:
+                    continue
+                for e in range(ego_on.shape[0]):
+                    if ego_on[e, c, t] and not violated[e, g]:
+                        violated[e, g] = _rows_within(
+                            ego_xy, ego_cos, ego_sin, ego_size, e, agent_xy, agent_cos,
+                            agent_sin, agent_size, g, t, conflict_distance_m,
+                        )  # fmt: skip
+    return violated
+
+
+@njit
 def _rows_within(
     ego_xy: np.ndarray,
     ego_cos: np.ndarray,

@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics import kernels
 from urbandrive.metrics.clearance import vulnerable_road_user_clearance_on_rows
 from urbandrive.metrics.collisions import (
     AtFaultCollisionResult,
@@ -21,6 +22,8 @@ from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound_on_rows,
 )
+from urbandrive.metrics.traffic_rules import YieldConfig
+from urbandrive.planning.scoring import terms
 from urbandrive.planning.scoring.terms import ScoringInputs, score_horizon
 
 
@@ -94,3 +97,51 @@ def vulnerable_clearance(
         minimum_only=True, touching=touching,
     )  # fmt: skip
     return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
+
+
+def crosswalk_yield(inputs: ScoringInputs, shared: SharedRows, config: YieldConfig) -> NDArrayF64:
+    """`terms.crosswalk_yield` (float64[M, K]) with each distinct yielding row tested once by
+    the compiled kernel (`terms.crosswalk_yield` itself where the kernels are off)."""
+    polygons = inputs.reference.crosswalk_polygons
+    rows = shared.rows
+    yielding = np.flatnonzero(np.isin(rows.types, np.asarray(config.yielding_to, np.int64)))
+    if not kernels.enabled() or polygons.shape[0] == 0 or yielding.shape[0] == 0:
+        return terms.crosswalk_yield(inputs, config)
+    violated = _rows_violating(buffered_ego(inputs), shared, yielding, polygons, config)
+    uses = np.zeros((yielding.shape[0], shared.num_modes))  # [R, K]: mode k uses row r
+    for column, row in enumerate(yielding.tolist()):
+        uses[column, shared.modes[shared.mode_start[row] : shared.mode_start[row + 1]]] = 1.0
+    return np.where(violated.astype(np.float64) @ uses > 0.0, 0.0, 1.0)
+
+
+def _rows_violating(
+    ego: EgoStates,
+    shared: SharedRows,
+    yielding: NDArrayInt,
+    polygons: NDArrayF64,
+    config: YieldConfig,
+) -> NDArrayBool:
+    """bool[M, R]: candidate m drives over a crosswalk near yielding row `yielding[r]` on it
+    (`kernels.crosswalk_violations_on_rows`)."""
+    num_candidates, num_steps = ego.xy.shape[:2]
+    rows = shared.rows
+    ego_cos, ego_sin = kernels.cos_sin(ego.heading)
+    agent_cos, agent_sin = kernels.cos_sin(rows.heading[yielding])
+    ego_size = np.broadcast_to(np.asarray(ego.size_m, np.float64), (num_candidates, num_steps, 2))
+    agent_size = np.broadcast_to(
+        rows.size_m[yielding][:, None, :], (yielding.shape[0], num_steps, 2)
+    )
+    return kernels.crosswalk_violations_on_rows(
+        np.ascontiguousarray(ego.xy),
+        np.ascontiguousarray(ego_cos),
+        np.ascontiguousarray(ego_sin),
+        np.ascontiguousarray(ego_size),
+        np.ascontiguousarray(np.abs(ego.speed_mps) > config.moving_speed_mps),
+        np.ascontiguousarray(rows.xy[yielding]),
+        np.ascontiguousarray(agent_cos),
+        np.ascontiguousarray(agent_sin),
+        np.ascontiguousarray(agent_size),
+        np.ascontiguousarray(rows.valid[yielding]),
+        np.ascontiguousarray(polygons, np.float64),
+        float(config.conflict_distance_m),
+    )

@@ -219,7 +219,7 @@ class UrbanScorer:
         projection = (candidate, row, step)
         return collisions, {
             "no_at_fault_collision": collisions.multiplier,
-            "crosswalk_yield": terms.crosswalk_yield(inputs, config.crosswalk_yield),
+            "crosswalk_yield": row_terms.crosswalk_yield(inputs, shared, config.crosswalk_yield),
             "time_to_collision": row_terms.time_to_collision(
                 inputs, shared, collisions, config.time_to_collision, config.ttc_step_stride,
                 projection,
