@@ -17,9 +17,9 @@ import numpy as np
 from urbandrive.core.typing import NDArrayBool, NDArrayF64
 from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
 from urbandrive.planning.proposals.context import PlanningContext
-from urbandrive.planning.proposals.obstacles import ObstacleConfig, stop_points
+from urbandrive.planning.proposals.obstacles import ObstacleConfig
 from urbandrive.planning.proposals.pdm import frenet_trajectory
-from urbandrive.planning.proposals.shared import cycle_path_obstacles
+from urbandrive.planning.proposals.shared import cycle_path_obstacles, cycle_stop_points
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ def _stopping(
     context: PlanningContext, config: LatticeConfig, speed: float, accel: float
 ) -> tuple[tuple[NDArrayF64, NDArrayF64, NDArrayF64], list[str]]:
     """Quintic stops with the front bumper at the first stop ahead (none if there is none)."""
-    stops = stop_points(context, config.obstacles)
+    stops = cycle_stop_points(context, config.obstacles)
     durations = np.asarray(config.stop_durations_s if stops.size else ())
     target = np.full(
         durations.size, (stops[0] if stops.size else 0.0) - 0.5 * context.ego_size_m[0]

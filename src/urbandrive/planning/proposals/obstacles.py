@@ -68,8 +68,11 @@ class PathObstacles:
         return across & self.valid[None]
 
 
-def path_obstacles(context: PlanningContext, config: ObstacleConfig) -> PathObstacles:
-    """The agents' predicted modes and the stops ahead, as `PathObstacles`."""
+def path_obstacles(
+    context: PlanningContext, config: ObstacleConfig, stops: NDArrayF64 | None = None
+) -> PathObstacles:
+    """The agents' predicted modes and the stops ahead, as `PathObstacles`; stops: the
+    `stop_points` of (context, config) where already computed, else None."""
     agents = context.agents
     keep = agents.mode_probs >= config.min_mode_probability
     s_m = agents.s_m[:, keep].reshape(-1, context.num_steps)
@@ -78,7 +81,7 @@ def path_obstacles(context: PlanningContext, config: ObstacleConfig) -> PathObst
     half_width = np.repeat(0.5 * agents.size_m[:, 1], keep.sum())
     speed = np.maximum(agents.speed_along_mps[:, keep].reshape(-1, context.num_steps), 0.0)
     valid = np.repeat(agents.valid, keep.sum(), axis=0)
-    stops = stop_points(context, config)
+    stops = stop_points(context, config) if stops is None else stops
     stop_s = np.repeat(stops[:, None], context.num_steps, 1)
     zeros = np.zeros_like(stop_s)
     return PathObstacles(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from urbandrive.core.typing import NDArrayF64
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.proposals.obstacles import (
     ObstacleConfig,
     PathObstacles,
     path_obstacles,
+    stop_points,
 )
 
 #: The last (function, context, config, value) of `_once`, per function name; the context is
@@ -34,4 +36,21 @@ def _once(
 
 def cycle_path_obstacles(context: PlanningContext, config: ObstacleConfig) -> PathObstacles:
     """`path_obstacles(context, config)`, once per cycle: shared, read it, never write to it."""
-    return _once(path_obstacles, context, config)
+    return _once(_path_obstacles_sharing_stops, context, config)
+
+
+def _path_obstacles_sharing_stops(
+    context: PlanningContext, config: ObstacleConfig
+) -> PathObstacles:
+    return path_obstacles(context, config, cycle_stop_points(context, config))
+
+
+def cycle_stop_points(context: PlanningContext, config: ObstacleConfig) -> NDArrayF64:
+    """`stop_points(context, config)`, once per cycle (read-only)."""
+    return _once(_read_only_stop_points, context, config)
+
+
+def _read_only_stop_points(context: PlanningContext, config: ObstacleConfig) -> NDArrayF64:
+    stops = stop_points(context, config)
+    stops.flags.writeable = False
+    return stops
