@@ -109,8 +109,7 @@ def crosswalk_yield(inputs: ScoringInputs, shared: SharedRows, config: YieldConf
         return terms.crosswalk_yield(inputs, config)
     violated = _rows_violating(buffered_ego(inputs), shared, yielding, polygons, config)
     uses = np.zeros((yielding.shape[0], shared.num_modes))  # [R, K]: mode k uses row r
-    for column, row in enumerate(yielding.tolist()):
-        uses[column, shared.modes[shared.mode_start[row] : shared.mode_start[row + 1]]] = 1.0
+    uses[shared.spread(yielding)] = 1.0
     return np.where(violated.astype(np.float64) @ uses > 0.0, 0.0, 1.0)
 
 
