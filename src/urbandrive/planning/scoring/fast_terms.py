@@ -22,28 +22,15 @@ def headway(
         return terms.headway(inputs, agents, ego_size_m, config)
     from urbandrive.planning.scoring.kernels import headway_shortfall
 
-    steps = slice(0, None, config.step_stride)
-    s_e, d_e = inputs.s_m[:, steps], inputs.d_m[:, steps]  # [M, T]
-    num_candidates, num_modes = s_e.shape[0], agents.mode_probs.shape[0]
-    followed = np.isin(agents.types, np.asarray(config.types, np.int64))
-    reach = 0.5 * (agents.size_m[:, 1] + ego_size_m[1]) + config.lateral_margin_m  # [N]
-    near = np.abs(agents.d_m[..., steps]).min(axis=(1, 2)) < np.abs(d_e).max() + reach
-    keep = np.flatnonzero(followed & near)
-    if keep.size == 0:
-        return np.ones((num_candidates, num_modes))
-    s_a, d_a = agents.s_m[keep][..., steps], agents.d_m[keep][..., steps]  # [N, K, T]
-    along = agents.speed_along_mps[keep][..., steps]
-    velocity = np.moveaxis(agents.states.velocity[:, keep][..., steps, :], 0, 1)
-    speed = np.linalg.norm(velocity, axis=-1)  # [N, K, T]
-    moving_along = (along >= config.min_alignment * speed) | (speed < 0.5)
-    live = moving_along & agents.valid[keep][:, None, steps]
-    worst = np.zeros((num_candidates, num_modes, s_e.shape[1]))
+    rows = terms.headway_rows(inputs, agents, ego_size_m, config)
+    if rows is None:
+        return np.ones((inputs.s_m.shape[0], agents.mode_probs.shape[0]))
+    worst = np.zeros((rows.s_e.shape[0], agents.mode_probs.shape[0], rows.s_e.shape[1]))
     headway_shortfall(
-        np.ascontiguousarray(s_e), np.ascontiguousarray(d_e),
-        np.ascontiguousarray(inputs.ego.speed_mps[:, steps]), np.ascontiguousarray(s_a),
-        np.ascontiguousarray(d_a), np.ascontiguousarray(live),
-        np.ascontiguousarray(reach[keep]),
-        np.ascontiguousarray(0.5 * (agents.size_m[keep, 0] + ego_size_m[0])),
+        np.ascontiguousarray(rows.s_e), np.ascontiguousarray(rows.d_e),
+        np.ascontiguousarray(rows.speed_e), np.ascontiguousarray(rows.s_a),
+        np.ascontiguousarray(rows.d_a), np.ascontiguousarray(rows.live),
+        np.ascontiguousarray(rows.reach), np.ascontiguousarray(rows.half_length),
         float(config.min_gap_m), float(config.headway_s), worst,
     )  # fmt: skip
     return 1.0 - worst.mean(axis=-1)

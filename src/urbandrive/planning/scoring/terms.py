@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from urbandrive.core.agent_type import AgentType
-from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics.clearance import (
     vulnerable_road_user_clearance,
     vulnerable_road_user_clearance_on_pairs,
@@ -319,6 +319,51 @@ class HeadwayConfig:
             raise ValueError(f"step_stride must be >= 1, got {self.step_stride}")
 
 
+@dataclass(frozen=True, slots=True)
+class HeadwayRows:
+    """What both forms of `headway` read, at every `step_stride`-th step: the candidates'
+    s_e, d_e and speed_e [M, T]; the followed agents near the path, s_a, d_a [N, K, T], live
+    [N, K, T] (valid and moving along the path), reach [N] (centre distance across the path
+    that counts as in the path) and half_length [N] (half of the two lengths)."""
+
+    s_e: NDArrayF64
+    d_e: NDArrayF64
+    speed_e: NDArrayF64
+    s_a: NDArrayF64
+    d_a: NDArrayF64
+    live: NDArrayBool
+    reach: NDArrayF64
+    half_length: NDArrayF64
+
+
+def headway_rows(
+    inputs: ScoringInputs, agents: PathAgents, ego_size_m: NDArrayF64, config: HeadwayConfig
+) -> HeadwayRows | None:
+    """The `HeadwayRows` of a cycle, None where no followed agent comes near the path."""
+    steps = slice(0, None, config.step_stride)
+    s_e, d_e = inputs.s_m[:, steps], inputs.d_m[:, steps]  # [M, T]
+    followed = np.isin(agents.types, np.asarray(config.types, np.int64))
+    reach = 0.5 * (agents.size_m[:, 1] + ego_size_m[1]) + config.lateral_margin_m  # [N]
+    near = np.abs(agents.d_m[..., steps]).min(axis=(1, 2)) < np.abs(d_e).max() + reach
+    keep = np.flatnonzero(followed & near)
+    if keep.size == 0:
+        return None
+    along = agents.speed_along_mps[keep][..., steps]
+    velocity = np.moveaxis(agents.states.velocity[:, keep][..., steps, :], 0, 1)
+    speed = np.linalg.norm(velocity, axis=-1)  # [N, K, T]
+    moving_along = (along >= config.min_alignment * speed) | (speed < 0.5)
+    return HeadwayRows(
+        s_e=s_e,
+        d_e=d_e,
+        speed_e=inputs.ego.speed_mps[:, steps],
+        s_a=agents.s_m[keep][..., steps],
+        d_a=agents.d_m[keep][..., steps],
+        live=moving_along & agents.valid[keep][:, None, steps],
+        reach=reach[keep],
+        half_length=0.5 * (agents.size_m[keep, 0] + ego_size_m[0]),
+    )
+
+
 def headway(
     inputs: ScoringInputs, agents: PathAgents, ego_size_m: NDArrayF64, config: HeadwayConfig
 ) -> NDArrayF64:
@@ -328,25 +373,13 @@ def headway(
     braking ahead) scores lower the longer and the closer it tails it; collisions and TTC only
     see it once too late (town:standard cyclist_merge-001: tailing at 3 m behind a cyclist
     at 9 m/s, then it braked)."""
-    steps = slice(0, None, config.step_stride)
-    s_e, d_e = inputs.s_m[:, steps], inputs.d_m[:, steps]  # [M, T]
-    num_candidates, num_modes = s_e.shape[0], agents.mode_probs.shape[0]
-    followed = np.isin(agents.types, np.asarray(config.types, np.int64))
-    reach = 0.5 * (agents.size_m[:, 1] + ego_size_m[1]) + config.lateral_margin_m  # [N]
-    near = np.abs(agents.d_m[..., steps]).min(axis=(1, 2)) < np.abs(d_e).max() + reach
-    keep = np.flatnonzero(followed & near)
-    if keep.size == 0:
-        return np.ones((num_candidates, num_modes))
-    s_a, d_a = agents.s_m[keep][..., steps], agents.d_m[keep][..., steps]  # [N, K, T]
-    along = agents.speed_along_mps[keep][..., steps]
-    velocity = np.moveaxis(agents.states.velocity[:, keep][..., steps, :], 0, 1)
-    speed = np.linalg.norm(velocity, axis=-1)  # [N, K, T]
-    moving_along = (along >= config.min_alignment * speed) | (speed < 0.5)
-    live = moving_along & agents.valid[keep][:, None, steps]
-    ahead_m = s_a[None] - s_e[:, None, None]  # [M, N, K, T]
-    across = np.abs(d_a[None] - d_e[:, None, None]) < reach[keep][None, :, None, None]
-    gap = ahead_m - 0.5 * (agents.size_m[keep, 0][None, :, None, None] + ego_size_m[0])
-    wanted = config.min_gap_m + config.headway_s * inputs.ego.speed_mps[:, None, None, steps]
+    rows = headway_rows(inputs, agents, ego_size_m, config)
+    if rows is None:
+        return np.ones((inputs.s_m.shape[0], agents.mode_probs.shape[0]))
+    ahead_m = rows.s_a[None] - rows.s_e[:, None, None]  # [M, N, K, T]
+    across = np.abs(rows.d_a[None] - rows.d_e[:, None, None]) < rows.reach[None, :, None, None]
+    gap = ahead_m - rows.half_length[None, :, None, None]
+    wanted = config.min_gap_m + config.headway_s * rows.speed_e[:, None, None]
     shortfall = np.clip(1.0 - gap / wanted, 0.0, 1.0)
-    shortfall = np.where(across & (ahead_m > 0.0) & live[None], shortfall, 0.0)
+    shortfall = np.where(across & (ahead_m > 0.0) & rows.live[None], shortfall, 0.0)
     return 1.0 - shortfall.max(axis=1).mean(axis=-1)
