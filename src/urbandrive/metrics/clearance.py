@@ -71,6 +71,22 @@ def vulnerable_road_user_clearance_on_pairs(
         per_step = _per_step_compiled(ego, agents, shape, pairs, search_radius_m)
         minimum = per_step.min(axis=-1)
         return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
+    index = _counted_pairs(ego, agents, shape, pairs, search_radius_m)
+    per_step = np.full(shape[:-2] + shape[-1:], np.inf)
+    np.minimum.at(per_step, (*index[:-2], index[-1]), _distance_on_pairs(ego, agents, shape, index))
+    minimum = per_step.min(axis=-1)
+    return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
+
+
+def _counted_pairs(
+    ego: EgoStates,
+    agents: AgentStates,
+    shape: tuple[int, ...],
+    pairs: tuple[NDArrayInt, ...],
+    search_radius_m: float,
+) -> tuple[NDArrayInt, ...]:
+    """The pairs (np.nonzero-style into `shape`) that count: a valid vulnerable agent whose
+    centre is within `search_radius_m` plus both half-diagonals."""
     gap = np.linalg.norm(
         take(agents.xy, shape, pairs, 1) - take(ego.xy[..., None, :, :], shape, pairs, 1), axis=-1
     )
@@ -81,11 +97,7 @@ def vulnerable_road_user_clearance_on_pairs(
         take(_reach(ego, agents), shape, pairs, 0),
         search_radius_m,
     )
-    index = tuple(axis[mask] for axis in pairs)
-    per_step = np.full(shape[:-2] + shape[-1:], np.inf)
-    np.minimum.at(per_step, (*index[:-2], index[-1]), _distance_on_pairs(ego, agents, shape, index))
-    minimum = per_step.min(axis=-1)
-    return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
+    return tuple(axis[mask] for axis in pairs)
 
 
 def vulnerable_road_user_clearance_on_rows(
@@ -132,18 +144,7 @@ def vulnerable_road_user_clearance_on_rows(
             else np.full(per_step.shape[:-1] + (1,), np.inf),
         )
     else:
-        gap = np.linalg.norm(
-            take(agents.xy, shape, pairs, 1) - take(ego.xy[..., None, :, :], shape, pairs, 1),
-            axis=-1,
-        )
-        mask = _counts(
-            take(agents.valid, shape, pairs, 0),
-            take(agents.types_per_step(), shape, pairs, 0),
-            gap,
-            take(_reach(ego, agents), shape, pairs, 0),
-            search_radius_m,
-        )
-        index = tuple(axis[mask] for axis in pairs)
+        index = _counted_pairs(ego, agents, shape, pairs, search_radius_m)
         distance = _distance_on_pairs(ego, agents, shape, index)
         item, mode = shared.spread(index[1])
         np.minimum.at(per_step, (index[0][item], mode, index[2][item]), distance[item])
