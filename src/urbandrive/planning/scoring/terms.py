@@ -12,16 +12,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from urbandrive.core.agent_type import AgentType
-from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.core.typing import NDArrayBool, NDArrayF64
 from urbandrive.metrics.clearance import (
     vulnerable_road_user_clearance,
-    vulnerable_road_user_clearance_on_pairs,
 )
 from urbandrive.metrics.collisions import (
     AtFaultCollisionResult,
     CollisionConfig,
     no_ego_at_fault_collisions,
-    no_ego_at_fault_collisions_on_pairs,
 )
 from urbandrive.metrics.comfort import (
     ComfortConfig,
@@ -42,7 +40,6 @@ from urbandrive.metrics.states import VULNERABLE_TYPES, AgentStates, EgoStates
 from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound,
-    time_to_collision_within_bound_on_pairs,
 )
 from urbandrive.metrics.traffic_rules import (
     YieldConfig,
@@ -72,19 +69,11 @@ class ScoringInputs:
     dt_s: float
 
 
-def at_fault_collisions(
-    inputs: ScoringInputs, config: CollisionConfig, pairs: tuple[NDArrayInt, ...] | None = None
-) -> AtFaultCollisionResult:
-    """nuPlan's at-fault collision check of every candidate in every mode: batch [M, K].
-
-    pairs: the (candidate, mode, agent, step) pairs that can touch (`ScoringPairs.contact`);
-    None tests every pair (the dense reference)."""
+def at_fault_collisions(inputs: ScoringInputs, config: CollisionConfig) -> AtFaultCollisionResult:
+    """nuPlan's at-fault collision check of every candidate in every mode: batch [M, K], every
+    pair tested (the dense reference of `row_terms.at_fault_collisions`)."""
     lateral = inputs.lanes.changing_lanes_or_offroad[:, None, :]
-    if pairs is None:
-        return no_ego_at_fault_collisions(inputs.ego_per_mode, inputs.agents, lateral, config)
-    return no_ego_at_fault_collisions_on_pairs(
-        inputs.ego_per_mode, inputs.agents, lateral, pairs, config
-    )
+    return no_ego_at_fault_collisions(inputs.ego_per_mode, inputs.agents, lateral, config)
 
 
 def time_to_collision(
@@ -92,12 +81,9 @@ def time_to_collision(
     collisions: AtFaultCollisionResult,
     config: TimeToCollisionConfig,
     step_stride: int = 1,
-    pairs: tuple[NDArrayInt, ...] | None = None,
 ) -> NDArrayF64:
-    """float64[M, K]: 1 where the TTC stays above nuPlan's bound at every `step_stride`-th step.
-
-    pairs: the pairs whose projections can meet, steps in strided units
-    (`ScoringPairs.projection`); None tests every pair (the dense reference). Only the flag is
+    """float64[M, K]: 1 where the TTC stays above nuPlan's bound at every `step_stride`-th step,
+    every pair tested (the dense reference of `row_terms.time_to_collision`). Only the flag is
     kept, so projections stop at the bound (`score_horizon`): the same flag, fewer boxes."""
     config = score_horizon(config)
     steps = slice(0, None, step_stride)
@@ -120,12 +106,8 @@ def time_to_collision(
     )
     lateral = lanes.changing_lanes_or_offroad[:, None, steps]
     junction = lanes.in_intersection[:, None, steps]
-    if pairs is None:
-        return time_to_collision_within_bound(
-            strided_ego, strided_agents, strided, lateral, junction, config
-        ).score
-    return time_to_collision_within_bound_on_pairs(
-        strided_ego, strided_agents, strided, lateral, junction, pairs, config
+    return time_to_collision_within_bound(
+        strided_ego, strided_agents, strided, lateral, junction, config
     ).score
 
 
@@ -139,18 +121,11 @@ def score_horizon(config: TimeToCollisionConfig) -> TimeToCollisionConfig:
     return replace(config, time_horizon_s=horizon_s)
 
 
-def vulnerable_clearance(
-    inputs: ScoringInputs, required_m: float, pairs: tuple[NDArrayInt, ...] | None = None
-) -> NDArrayF64:
+def vulnerable_clearance(inputs: ScoringInputs, required_m: float) -> NDArrayF64:
     """float64[M, K]: smallest clearance to a pedestrian / cyclist / animal over `required_m`,
-    clipped to [0, 1]. Only vulnerable agents are passed on (the metric ignores the others);
-    with none, 1 (the metric cannot reduce over zero agents). pairs: the pairs within the
-    search radius (`ScoringPairs.contact`); None tests every pair (the dense reference)."""
-    if pairs is not None:
-        result = vulnerable_road_user_clearance_on_pairs(
-            inputs.ego_per_mode, inputs.agents, pairs, required_m, search_radius_m=required_m
-        )
-        return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
+    clipped to [0, 1], every pair tested (the dense reference of
+    `row_terms.vulnerable_clearance`). Only vulnerable agents are passed on (the metric ignores
+    the others); with none, 1 (the metric cannot reduce over zero agents)."""
     agents = _only_types(inputs.agents, VULNERABLE_TYPES)
     if agents.num_agents == 0:
         return np.ones(inputs.ego_per_mode.batch_shape[:1] + agents.xy.shape[:1])
