@@ -185,3 +185,16 @@ def test_bad_inputs_name_the_field() -> None:
         step(world, np.zeros(3, np.int8), np.zeros(1, np.int8))
     with pytest.raises(DataError, match="past its path"):
         _world(_signalised_road(), [AgentKind.CAR], [1e6])
+
+
+def test_a_road_without_signals_crosswalks_or_intersections_steps() -> None:
+    """A map with no signal heads, crosswalks or intersection boxes (S = C = 0, no
+    intersections) gives empty state arrays; cars still follow each other on it."""
+    road = straight_road(num_lanes=1, length_m=300.0, num_segments=3)
+    traffic_map = TrafficMap(road, np.zeros(0, np.int64), np.zeros(0, np.int64), {}, 0)
+    world = _world(traffic_map, [AgentKind.CAR, AgentKind.CAR], [30.0, 10.0])
+    assert not (world.events.kind != EventKind.NONE).any()
+    for _ in range(50):
+        world = step(world, np.zeros(0, np.int8), np.zeros(0, np.int8))
+    assert (world.speed_mps > 0.0).all()
+    assert world.s_m[0] - world.s_m[1] > 4.7

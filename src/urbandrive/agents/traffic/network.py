@@ -16,7 +16,7 @@ from functools import cached_property
 import numpy as np
 import shapely
 
-from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.maps.road_map import RoadMap, StopKind
 
 
@@ -112,6 +112,14 @@ def sorted_contains(sorted_keys: NDArrayInt, keys: NDArrayInt) -> np.ndarray:
         return np.zeros(np.shape(keys), dtype=bool)
     position = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.size - 1)
     return sorted_keys[position] == keys
+
+
+def gather_where(values: np.ndarray, index: NDArrayInt, mask: NDArrayBool, default) -> np.ndarray:
+    """`values[index]` where `mask`, `default` elsewhere (shape of `index`). `values` may be
+    empty (a map without signals or crosswalks): then no index is read."""
+    out = np.full(np.shape(index), default, dtype=values.dtype)
+    out[mask] = values[index[mask]]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

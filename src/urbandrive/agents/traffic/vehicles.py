@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from urbandrive.agents.traffic.drivers import idm_accelerations
-from urbandrive.agents.traffic.network import EventKind, sorted_contains
+from urbandrive.agents.traffic.network import EventKind, gather_where, sorted_contains
 from urbandrive.agents.traffic.paths import project_on_windows
 from urbandrive.agents.traffic.world import AgentKind, TrafficWorld
 from urbandrive.core.traffic_light import TrafficLightState as Light
@@ -132,12 +132,12 @@ def event_gaps(
     to_start = start - front[:, None]
     ahead = (to_start > -0.5) & (kind != EventKind.NONE)
     is_signal = kind == EventKind.SIGNAL
-    light = np.where(is_signal, lights_now[np.where(is_signal, events.ref[rows], 0)], Light.GREEN)
+    light = gather_where(lights_now, events.ref[rows], is_signal, Light.GREEN)
     decided, go = _yellow_decisions(world, rows, light, to_start)
     stop_state = _all_way_stops(world, rows, to_start, ahead, dt_s)
     granted, stop_wait_s, arrival_s = stop_state
     served, dwell_s = _bus_stops(world, rows, to_start, ahead, dt_s)
-    busy = world.crosswalk_busy[np.where(kind == EventKind.CROSSWALK, events.ref[rows], 0)]
+    busy = gather_where(world.crosswalk_busy, events.ref[rows], kind == EventKind.CROSSWALK, False)
     blocking = is_signal & (
         (light == Light.RED) | (light == Light.FLASHING_RED) | ((light == Light.YELLOW) & ~go)
     )
@@ -192,11 +192,10 @@ def _all_way_stops(
     intersection = events.intersection[rows, column]
     num = world.traffic_map.num_intersections
     key = np.where(waiting, arrival_s * 1e3 + rows * 1e-6, np.inf)
-    first_key = np.full(num, np.inf)
-    np.minimum.at(first_key, np.where(waiting, intersection, 0), key)
-    winner = (
-        waiting & (stop_wait_s >= STOP_WAIT_S) & (key == first_key[np.maximum(intersection, 0)])
-    )
+    slot = np.where(waiting, intersection, num)  # num: a spare slot for rows not waiting
+    first_key = np.full(num + 1, np.inf)
+    np.minimum.at(first_key, slot, key)
+    winner = waiting & (stop_wait_s >= STOP_WAIT_S) & (key == first_key[slot])
     if winner.any():
         chosen = np.flatnonzero(winner)
         connector = events.connector[rows[chosen], column[chosen]]

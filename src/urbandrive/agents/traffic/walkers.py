@@ -14,7 +14,7 @@ import enum
 
 import numpy as np
 
-from urbandrive.agents.traffic.network import EventKind
+from urbandrive.agents.traffic.network import EventKind, gather_where
 from urbandrive.agents.traffic.world import DRIVING_KINDS, TrafficWorld
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 
@@ -56,9 +56,7 @@ def step_pedestrians(
     has_next = pending.any(1)
     start, kind = events.start_s[rows, column], events.kind[rows, column]
     crosswalk = np.where(kind == EventKind.CROSSWALK, events.ref[rows, column], -1)
-    signal = np.where(
-        crosswalk >= 0, walk_now[np.maximum(crosswalk, 0)], CrossingSignal.UNCONTROLLED
-    )
+    signal = gather_where(walk_now, crosswalk, crosswalk >= 0, CrossingSignal.UNCONTROLLED)
     on_road = has_next & (s_m > start - CURB_WAIT_M + 1e-6)
     allowed = _may_cross(world, rows, kind, crosswalk, signal, start)
     wait_point = start - CURB_WAIT_M
@@ -88,7 +86,8 @@ def _may_cross(
 ) -> NDArrayBool:
     """bool[R]: whether each pedestrian may step onto its next crossing now."""
     threatened = _threatened_crosswalks(world)
-    uncontrolled = (signal == CrossingSignal.UNCONTROLLED) & ~threatened[np.maximum(crosswalk, 0)]
+    threatened_here = gather_where(threatened, crosswalk, crosswalk >= 0, False)
+    uncontrolled = (signal == CrossingSignal.UNCONTROLLED) & ~threatened_here
     allowed = (kind == EventKind.CROSSWALK) & ((signal == CrossingSignal.WALK) | uncontrolled)
     jaywalk = (kind == EventKind.JAYWALK) & world.is_jaywalker[rows]
     if jaywalk.any():
