@@ -49,3 +49,28 @@ def test_overlap_agrees_with_shapely(xa, ya, ha, la, wa, xb, yb, hb, lb, wb):
     expected = polygon_a.intersects(polygon_b)
     got = boxes_overlap([xa, ya], ha, [la, wa], [xb, yb], hb, [lb, wb])
     assert bool(got) == expected
+
+
+def test_strict_overlap_needs_a_positive_area():
+    size = np.array([2.0, 2.0])
+    # Corner to corner at (1, 1), and edge to edge along x = 1: touching, no area.
+    for other in ([2.0, 2.0], [2.0, 0.5]):
+        assert boxes_overlap([0, 0], 0.0, size, other, 0.0, size)
+        assert not boxes_overlap([0, 0], 0.0, size, other, 0.0, size, touching_counts=False)
+    # A diamond (square of side sqrt 2 turned 45 degrees, half-diagonal 1) whose left corner
+    # reaches 0.1 m into the first box: a triangle of area 0.1^2 = 0.01 > 0.
+    diamond = np.full(2, np.sqrt(2.0))
+    assert boxes_overlap([0, 0], 0.0, size, [1.9, 0], np.pi / 4, diamond, touching_counts=False)
+    assert not boxes_overlap([0, 0], 0.0, size, [2.1, 0], np.pi / 4, diamond)
+
+
+@settings(max_examples=300, deadline=None)
+@given(coordinate, coordinate, angle, length, length, coordinate, coordinate, angle, length, length)
+def test_strict_overlap_is_a_positive_shapely_area(xa, ya, ha, la, wa, xb, yb, hb, lb, wb):
+    corners_a = box_corners(np.array([xa, ya]), ha, np.array([la, wa]))
+    corners_b = box_corners(np.array([xb, yb]), hb, np.array([lb, wb]))
+    area = shapely.Polygon(corners_a).intersection(shapely.Polygon(corners_b)).area
+    if abs(area) < 1e-9:
+        return  # touching within rounding: either answer is right
+    got = boxes_overlap([xa, ya], ha, [la, wa], [xb, yb], hb, [lb, wb], touching_counts=False)
+    assert bool(got) == (area > 0)

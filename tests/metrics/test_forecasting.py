@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from urbandrive.geometry.boxes import boxes_overlap
 from urbandrive.metrics.forecasting import (
     expected_calibration_error,
     joint_metrics,
@@ -15,6 +16,7 @@ from urbandrive.metrics.forecasting import (
     mode_errors,
     mode_probability_nll,
     overlap_rate,
+    overlaps_with_others,
     world_overlaps,
 )
 
@@ -79,6 +81,60 @@ def test_world_overlaps_radius_and_boxes() -> None:
     ]
     masked = world_overlaps(pred, agent_mask=np.array([True, False, True]))
     assert masked[:, 0].tolist() == [False, False, False]
+
+
+def test_world_overlaps_of_boxes_need_a_positive_area() -> None:
+    # Three 2 m squares, still for 3 steps: a and b touch at the corner (1, 1), b and c share
+    # the edge x = 3, then at step 2 c slides 0.1 m into b (area 0.1 x 2 > 0).
+    xy = np.array([[0.0, 0.0], [2.0, 2.0], [4.0, 2.0]])[:, None, None].repeat(3, 2)
+    xy[2, 0, 2] = [3.9, 2.0]
+    heading, size = np.zeros((3, 1, 3)), np.full((3, 2), 2.0)
+    overlaps = world_overlaps(xy, heading=heading, size_m=size)[:, 0]
+    assert overlaps.tolist() == [False, True, True]
+    xy[2, 0, 2] = [4.0, 2.0]
+    assert not world_overlaps(xy, heading=heading, size_m=size).any()
+    # Turned 45 degrees, a is the diamond |x| + |y| <= sqrt 2: b's corner (0.2, 0.2) is in.
+    heading[0] = np.pi / 4
+    xy[1, 0] = [1.2, 1.2]
+    assert world_overlaps(xy, heading=heading, size_m=size)[:, 0].tolist() == [True, True, False]
+
+
+def test_world_overlaps_of_boxes_equal_the_pairwise_box_test() -> None:
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(-12, 12, (7, 2, 5, 2))  # [A, K, H, 2]
+    heading, size = rng.uniform(-np.pi, np.pi, (7, 2, 5)), rng.uniform(0.3, 4.0, (7, 2))
+    got = world_overlaps(xy, heading=heading, size_m=size)
+    expected = np.zeros((7, 2), bool)
+    for a, b, k, t in np.ndindex(7, 7, 2, 5):
+        if a != b and boxes_overlap(
+            xy[a, k, t], heading[a, k, t], size[a], xy[b, k, t], heading[b, k, t], size[b]
+        ):
+            expected[a, k] = True  # no exact touching with random reals
+    assert expected.any() and not expected.all()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_boxes_need_sizes_and_headings() -> None:
+    xy = np.zeros((2, 1, 3, 2))
+    size = np.array([[4.0, 2.0], [np.nan, np.nan]])
+    with pytest.raises(ValueError, match="agent 1 has size"):
+        world_overlaps(xy, heading=np.zeros((2, 1, 3)), size_m=size)
+    with pytest.raises(ValueError, match="both heading and size_m"):
+        world_overlaps(xy, size_m=np.ones((2, 2)))
+
+
+def test_overlaps_with_others_at_valid_steps_only() -> None:
+    # Agent 0 moves along x through the true boxes of two others (1 m squares at x = 2 and x
+    # = 4); the one at x = 4 is valid at step 0 only, when agent 0 is still at x = 0.
+    xy = np.array([[[0.0, 0.0], [2.0, 0.0], [4.0, 0.0]]])
+    others = np.array([[[2.0, 0.0]] * 3, [[4.0, 0.0]] * 3])
+    args = (xy, np.zeros((1, 3)), np.ones((1, 2)), others, np.zeros((2, 3)), np.ones((2, 2)))
+    valid = np.array([[True, True, True], [True, False, False]])
+    never = np.zeros((1, 2), bool)
+    assert overlaps_with_others(*args, valid, never).tolist() == [True]
+    assert not overlaps_with_others(*args, valid, np.array([[True, False]])).any()  # itself
+    own = np.array([[True, False, False]])
+    assert not overlaps_with_others(*args, valid, never, own).any()
 
 
 def test_laplace_mixture_nll_of_one_mode_by_hand() -> None:

@@ -202,3 +202,32 @@ def test_lane_beats_constant_velocity_on_av2_vehicles(av2_dir):
     }
     assert results["lane"]["count"] == results["cv"]["count"] > 0
     assert results["lane"]["minFDE6"] < 0.8 * results["cv"]["minFDE6"]
+
+
+def _overlap_scene():
+    """Ego far away; pedestrians P1, P2 walk side by side 0.8 m apart (centres within 1 m,
+    0.6 m boxes apart); P3 walks at P4, who stands, but turns away at the window's step 19."""
+    num_steps, t = 60, 0.1 * np.arange(60)
+    velocity = np.zeros((5, num_steps, 2))
+    velocity[0] = [10.0, 0.0]
+    velocity[1:3] = [1.0, 0.0]
+    velocity[3, :20], velocity[3, 20:] = [1.0, 0.0], [0.0, 1.0]
+    start = np.array([[-50.0, -50.0], [0.0, 0.0], [0.0, 0.8], [-3.9, 20.0], [0.0, 20.0]])
+    xy = start[:, None] + np.cumsum(np.concatenate([np.zeros((5, 1, 2)), velocity], 1), 1)[
+        :, :num_steps
+    ] * (t[1] - t[0])
+    types = [AgentType.VEHICLE] + [AgentType.PEDESTRIAN] * 4
+    return scenario_from_states(xy, np.zeros((5, num_steps)), types, velocity=velocity)
+
+
+def test_overlap_figures_by_hand():
+    predictor = ConstantVelocityPredictor(ConstantVelocityConfig(3.0))
+    result = evaluate_predictor([_overlap_scene()], predictor, EvaluationConfig(stride_s=10.0))
+    aggregate = result["aggregate"]
+    # Boxes between the predicted agents: P3's straight line runs into P4 (P1, P2 never touch).
+    assert aggregate["overlap_rate"] == pytest.approx(2 / 4)
+    assert aggregate["overlap_rate_centre_1m"] == pytest.approx(4 / 4)
+    # Against the true boxes: P3's prediction meets the standing P4, P4's does not meet P3.
+    assert aggregate["overlap_rate_womd"] == pytest.approx(1 / 4)
+    assert aggregate["overlap_rate_truth"] == 0.0
+    assert aggregate["overlap_rate_marginal"] == aggregate["overlap_rate"]  # no marginal

@@ -32,12 +32,15 @@ def boxes_overlap(
     xy_b: NDArrayF64,
     heading_b: NDArrayF64,
     size_b: NDArrayF64,
+    touching_counts: bool = True,
 ) -> NDArrayBool:
-    """Whether box a and box b overlap (touching counts), for broadcastable batches.
+    """Whether box a and box b overlap, for broadcastable batches.
 
     xy: float64[..., 2]; heading: float64[...]; size: float64[..., 2] (length, width).
     Returns bool[...] over the broadcast batch shape. Exact separating-axis test on the four
     edge normals, computed as interval overlaps of the half-extents (no corner arrays).
+    touching_counts: boxes that only touch (an edge or a corner) overlap; False: only boxes
+    whose intersection has a positive area do (strict interval overlaps on every axis).
     """
     xy_a, xy_b = np.asarray(xy_a, np.float64), np.asarray(xy_b, np.float64)
     size_a, size_b = np.asarray(size_a, np.float64), np.asarray(size_b, np.float64)
@@ -53,7 +56,10 @@ def boxes_overlap(
     reach_on_a = half_a + np.einsum("...ij,...j->...i", cross_abs, half_b)
     dist_on_b = np.abs(np.einsum("...jd,...d->...j", axes_b, centre))
     reach_on_b = half_b + np.einsum("...ij,...i->...j", cross_abs, half_a)
-    return np.all(dist_on_a <= reach_on_a, axis=-1) & np.all(dist_on_b <= reach_on_b, axis=-1)
+    inside = np.less_equal if touching_counts else np.less
+    return np.all(inside(dist_on_a, reach_on_a), axis=-1) & np.all(
+        inside(dist_on_b, reach_on_b), axis=-1
+    )
 
 
 def _unit_axes(heading: NDArrayF64) -> NDArrayF64:

@@ -2,10 +2,11 @@
 consistency between agents of one predicted world, and calibration of mode probabilities.
 
 Source: argoverse/av2-api `src/av2/datasets/motion_forecasting/eval/metrics.py` (ADE, FDE,
-miss at 2.0 m, brier-FDE = FDE + (1 - p)^2, multi-world ADE/FDE, world collisions at 1.0 m)
-and the AV2 leaderboards. Shapes: predictions `xy: float64[..., A, K, H, 2]` (modes before
-time), joint probabilities `[..., K]`, marginal `[..., A, K]`, ground truth `[..., A, H, 2]`,
-`valid: bool[..., A, H]`; any leading scene axes; metres, any frame shared by all inputs.
+miss at 2.0 m, brier-FDE = FDE + (1 - p)^2, multi-world ADE/FDE, world collisions at 1.0 m),
+the AV2 leaderboards, and the Waymo Open Motion overlap rate (boxes). Shapes: predictions
+`xy: float64[..., A, K, H, 2]` (modes before time), joint probabilities `[..., K]`, marginal
+`[..., A, K]`, ground truth `[..., A, H, 2]`, `valid: bool[..., A, H]`; any leading scene
+axes; metres, any frame shared by all inputs.
 
 Choices where sources differ or are silent:
 
@@ -20,6 +21,13 @@ Choices where sources differ or are silent:
 - Joint: a world's ADE (FDE) is the mean over scored agents; avgMinADE / avgMinFDE are the
   minima over worlds; the best world is the minimum-FDE one; actor miss rate is the fraction of
   scored agents whose FDE in the best world exceeds 2.0 m.
+- Overlaps: AV2's world collisions compare centres (closer than 1.0 m); the Waymo Open Motion
+  overlap rate (waymo-open-dataset `metrics/motion_metrics.cc`, `ComputeOverlapRate`) compares
+  oriented boxes (predicted centre, heading from the predicted path, the track's length and
+  width) and counts an overlap only where the intersection has a positive area, against the
+  true boxes of the other objects seen now. `world_overlaps` with boxes applies that box test
+  between the agents of one predicted world; `overlaps_with_others` is the test against
+  other boxes (e.g. the truth).
 """
 
 from __future__ import annotations
@@ -202,8 +210,9 @@ def world_overlaps(
 
     pred_xy: float64[..., A, K, H, 2]; agent_mask: bool[..., A], agents that exist (others
     never overlap). Without boxes: centres closer than `radius_m` (AV2's world collision test,
-    strict `<`). With heading: float64[..., A, K, H] and size_m: float64[..., A, 2]: the
-    oriented boxes overlap. Memory is A x A x K x H.
+    strict `<`). With heading: float64[..., A, K, H] and size_m: float64[..., A, 2] (length,
+    width, finite and > 0): the oriented boxes intersect with a positive area (WOMD's test;
+    boxes that only touch do not overlap). Memory is A x A x K x H.
     """
     pred_xy = np.asarray(pred_xy, np.float64)
     num_agents = pred_xy.shape[-4]
@@ -211,17 +220,16 @@ def world_overlaps(
         pred_xy[..., :, None, :, :, :],
         pred_xy[..., None, :, :, :, :],
     )  # [..., A, A, K, H, 2]
+    if (heading is None) != (size_m is None):
+        raise ValueError("world_overlaps: give both heading and size_m (boxes) or neither")
     if heading is None or size_m is None:
         touching = np.linalg.norm(first - second, axis=-1) < radius_m
     else:
-        size = np.asarray(size_m, np.float64)[..., None, None, :]  # [..., A, 1, 1, 2]
-        touching = boxes_overlap(
-            first,
-            heading[..., :, None, :, :],
-            size[..., :, None, :, :, :],
-            second,
-            heading[..., None, :, :, :],
-            size[..., None, :, :, :, :],
+        heading = np.asarray(heading, np.float64)
+        size = checked_sizes(size_m, "world_overlaps")[..., None, None, :]  # [..., A, 1, 1, 2]
+        touching = _boxes_overlap_near(
+            (first, heading[..., :, None, :, :], size[..., :, None, :, :, :]),
+            (second, heading[..., None, :, :, :], size[..., None, :, :, :, :]),
         )
     mask = (
         np.ones(pred_xy.shape[:-4] + (num_agents,), bool)
@@ -230,6 +238,84 @@ def world_overlaps(
     )
     pair_mask = mask[..., :, None] & mask[..., None, :] & ~np.eye(num_agents, dtype=bool)
     return np.any(touching.any(-1) & pair_mask[..., None], axis=-2)
+
+
+def overlaps_with_others(
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    size_m: NDArrayF64,
+    other_xy: NDArrayF64,
+    other_heading: NDArrayF64,
+    other_size_m: NDArrayF64,
+    other_valid: NDArrayBool,
+    same: NDArrayBool,
+    valid: NDArrayBool | None = None,
+) -> NDArrayBool:
+    """bool[A]: agent a's box (xy: float64[A, H, 2], heading: [A, H], size_m: [A, 2]) overlaps
+    (positive area) the box of some other agent b (other_xy: [B, H, 2], other_heading: [B, H],
+    other_size_m: [B, 2]) at a step where both are valid (other_valid: bool[B, H]; valid:
+    bool[A, H], default all); same: bool[A, B], the pairs never compared (an agent and
+    itself). WOMD's overlap test of a prediction against the other objects' ground truth.
+    Memory is A x B x H."""
+    size = checked_sizes(size_m, "overlaps_with_others")
+    other_size = checked_sizes(other_size_m, "overlaps_with_others (others)")
+    hit = _boxes_overlap_near(
+        (np.asarray(xy, np.float64)[:, None], np.asarray(heading)[:, None], size[:, None, None]),
+        (
+            np.asarray(other_xy, np.float64)[None],
+            np.asarray(other_heading)[None],
+            other_size[None, :, None],
+        ),
+    )  # [A, B, H]
+    hit &= np.asarray(other_valid, bool)[None] & ~np.asarray(same, bool)[..., None]
+    if valid is not None:
+        hit &= np.asarray(valid, bool)[:, None]
+    return hit.any((-2, -1))
+
+
+def _boxes_overlap_near(
+    first: tuple[NDArrayF64, NDArrayF64, NDArrayF64],
+    second: tuple[NDArrayF64, NDArrayF64, NDArrayF64],
+) -> NDArrayBool:
+    """`boxes_overlap(*first, *second, touching_counts=False)`, each box (xy [..., 2], heading
+    [...], size [..., 2]) broadcast, tested exactly only where the centres are closer than
+    the sum of the half-diagonals (elsewhere the boxes cannot overlap)."""
+    (xy_a, heading_a, size_a), (xy_b, heading_b, size_b) = first, second
+    reach = 0.5 * (
+        np.hypot(size_a[..., 0], size_a[..., 1]) + np.hypot(size_b[..., 0], size_b[..., 1])
+    )
+    near = np.linalg.norm(xy_a - xy_b, axis=-1) < reach
+    index = np.nonzero(near)
+    shape = near.shape
+
+    def pick(values: NDArrayF64, pair: bool) -> NDArrayF64:
+        return np.broadcast_to(values, shape + (2,) if pair else shape)[index]
+
+    result = np.zeros(shape, dtype=bool)
+    result[index] = boxes_overlap(
+        pick(xy_a, True),
+        pick(heading_a, False),
+        pick(size_a, True),
+        pick(xy_b, True),
+        pick(heading_b, False),
+        pick(size_b, True),
+        touching_counts=False,
+    )
+    return result
+
+
+def checked_sizes(size_m: NDArrayF64, where: str) -> NDArrayF64:
+    """float64[..., A, 2] (length, width); `ValueError` naming the first agent (index along
+    A) whose size is missing (NaN), not finite or not positive."""
+    size = np.asarray(size_m, np.float64)
+    bad = ~(np.isfinite(size) & (size > 0)).all(-1)
+    if bad.any():
+        index = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{where}: agent {int(index[-1])} has size {size[tuple(index)]} (length, width); "
+            "boxes need finite positive sizes (loaders fill DEFAULT_SIZE_M by type)"
+        )
+    return size
 
 
 def overlap_rate(overlaps: NDArrayBool, agent_mask: NDArrayBool | None = None) -> NDArrayF64:

@@ -20,10 +20,23 @@ Reported (means over scored agents unless said otherwise; k = `top_k`, default 6
   with agents of that type, the world mean over those agents).
   jointMinADE{k}_marginal, jointMinFDE{k}_marginal: the same over the marginal modes
   combined by rank (`MarginalForecast.combined_by_rank`; the joint figures without one).
-- overlap_rate: fraction of scored agents whose centre comes within `overlap_radius_m` of
-  another predicted agent's (seen now) in the most probable scene mode (the ego is not
-  predicted by default and then not counted); overlap_rate_marginal: the same in the world
-  of every agent's most probable marginal mode (= overlap_rate without a marginal forecast).
+- overlap_rate: fraction of scored agents whose oriented box (predicted centre and heading,
+  the track's length and width) overlaps, with a positive area (touching is not
+  overlapping), the box of another predicted agent (seen now) at some step of the most
+  probable scene mode: WOMD's box test applied between the agents of one predicted world (a
+  scene-consistency figure; the ego is not predicted by default and then not counted).
+  overlap_rate_marginal: the same in the world of every agent's most probable marginal mode
+  (= overlap_rate without a marginal forecast).
+- overlap_rate_centre_1m, overlap_rate_centre_1m_marginal: the same with centres closer than
+  `overlap_radius_m` instead of boxes (AV2's world collisions at 1.0 m; our overlap_rate
+  before boxes).
+- overlap_rate_womd: WOMD's own overlap rate (waymo-open-dataset `ComputeOverlapRate`): the
+  agent's box in the most probable scene mode overlaps (positive area) the *true* box of
+  any other agent seen now (the ego included) at a step where that one is valid. Unlike
+  WOMD: the predicted heading (WOMD: from consecutive predicted centres), one size per track
+  (WOMD: the box of that step), per agent (WOMD's interaction challenge: per joint pair).
+- overlap_rate_truth: the same test for the agent's true future (its valid steps): how
+  often the real futures overlap, a floor for the figures above.
 - nll: -log p of the minimum-FDE mode among the k kept (marginal probabilities as given);
   ece: expected calibration error of the top-mode confidence (`ece_bins` bins), pooled.
 
@@ -52,10 +65,11 @@ from urbandrive.metrics.forecasting import (
     joint_metrics,
     marginal_metrics,
     mode_probability_nll,
+    overlaps_with_others,
     top_k_modes,
     world_overlaps,
 )
-from urbandrive.prediction.interfaces import Prediction, Predictor
+from urbandrive.prediction.interfaces import MarginalForecast, Prediction, Predictor
 
 #: `Observation.ego_index` of scenarios without an ego (e.g. ETH/UCY): outside every row.
 NO_EGO_INDEX = -1
@@ -235,22 +249,111 @@ def _joint_scores(
     return result
 
 
+def _ranked_top_world(marginal: MarginalForecast) -> tuple[NDArrayF64, NDArrayF64]:
+    """xy float64[N, H, 2] and heading [N, H] of the most probable world of the marginal modes
+    combined by rank (`MarginalForecast.combined_by_rank`: every agent's top mode)."""
+    ranked_xy, ranked_probs = marginal.combined_by_rank()
+    rank = int(np.argmax(ranked_probs))
+    mode = np.argsort(-marginal.probs, axis=1, kind="stable")[:, rank]
+    rows = np.arange(mode.size)
+    return ranked_xy[:, rank], marginal.heading[rows, mode]
+
+
 def _overlaps(
     xy: NDArrayF64,
-    probs: NDArrayF64,
+    heading: NDArrayF64,
+    size_m: NDArrayF64,
     seen_now: NDArrayBool,
     positions: NDArrayInt,
-    future: int,
     radius_m: float,
-) -> NDArrayF64:
-    """float64[n]: 1 where a scored agent overlaps another agent seen now in the most
-    probable world. xy: [N, K, H, 2] worlds; probs: [K]; seen_now: bool[N]."""
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """float64[n] twice: 1 where a scored agent's box overlaps (positive area) another
+    predicted agent's box (seen now) at some step of one world, and 1 where its centre comes
+    within `radius_m` of another's. xy: [N, H, 2], heading: [N, H], the world's futures;
+    size_m: [N, 2]; seen_now: bool[N]; positions: int64[n], rows of the scored agents."""
     seen = np.flatnonzero(seen_now)
-    world = int(np.argmax(probs))
-    overlaps = world_overlaps(xy[seen][:, [world], :future], radius_m=radius_m)[:, 0]
-    lookup = np.zeros(xy.shape[0], dtype=bool)
-    lookup[seen] = overlaps
-    return lookup[positions].astype(np.float64)
+    world = xy[seen][:, None]
+    boxes = world_overlaps(world, heading=heading[seen][:, None], size_m=size_m[seen])[:, 0]
+    centres = world_overlaps(world, radius_m=radius_m)[:, 0]
+    result = []
+    for overlaps in (boxes, centres):
+        lookup = np.zeros(xy.shape[0], dtype=bool)
+        lookup[seen] = overlaps
+        result.append(lookup[positions].astype(np.float64))
+    return result[0], result[1]
+
+
+def _overlaps_with_truth(
+    scenario: Scenario,
+    step: int,
+    future: int,
+    rows: NDArrayInt,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    valid: NDArrayBool | None = None,
+) -> NDArrayF64:
+    """float64[n]: 1 where the box of scored agent rows[i] (xy: [n, H, 2], heading: [n, H],
+    at its `valid` steps: bool[n, H], default all) overlaps the true box of another agent of
+    the scenario seen at `step`, at a future step where that agent is valid (WOMD's test)."""
+    tracks = scenario.tracks
+    ahead = slice(step + 1, step + future + 1)
+    others = np.flatnonzero(tracks.valid[:, step])
+    overlaps = overlaps_with_others(
+        xy,
+        heading,
+        tracks.size_m[rows],
+        tracks.xy[others, ahead],
+        tracks.heading[others, ahead],
+        tracks.size_m[others],
+        tracks.valid[others, ahead],
+        rows[:, None] == others[None, :],
+        valid,
+    )
+    return overlaps.astype(np.float64)
+
+
+def _overlap_scores(
+    scenario: Scenario,
+    step: int,
+    prediction: Prediction,
+    positions: NDArrayInt,
+    future: int,
+    config: EvaluationConfig,
+) -> dict[str, NDArrayF64]:
+    """The overlap figures of the scored agents (rows `positions` of `prediction`), float64[n]
+    each (see the module docstring)."""
+    seen_now, radius = prediction.valid[:, 0], config.overlap_radius_m
+    size = scenario.tracks.size_m[prediction.agent_rows]
+    world = int(np.argmax(prediction.probs))
+    xy, heading = prediction.xy[:, world, :future], prediction.heading[:, world, :future]
+    scores = {}
+    scores["overlap_rate"], scores["overlap_rate_centre_1m"] = _overlaps(
+        xy, heading, size, seen_now, positions, radius
+    )
+    if prediction.marginal is None:
+        scores["overlap_rate_marginal"] = scores["overlap_rate"]
+        scores["overlap_rate_centre_1m_marginal"] = scores["overlap_rate_centre_1m"]
+    else:
+        top_xy, top_heading = _ranked_top_world(prediction.marginal)
+        marginal = _overlaps(
+            top_xy[:, :future], top_heading[:, :future], size, seen_now, positions, radius
+        )
+        scores["overlap_rate_marginal"], scores["overlap_rate_centre_1m_marginal"] = marginal
+    rows = prediction.agent_rows[positions]
+    scores["overlap_rate_womd"] = _overlaps_with_truth(
+        scenario, step, future, rows, xy[positions], heading[positions]
+    )
+    tracks, ahead = scenario.tracks, slice(step + 1, step + future + 1)
+    scores["overlap_rate_truth"] = _overlaps_with_truth(
+        scenario,
+        step,
+        future,
+        rows,
+        tracks.xy[rows, ahead],
+        tracks.heading[rows, ahead],
+        tracks.valid[rows, ahead],
+    )
+    return scores
 
 
 def score_window(
@@ -275,18 +378,15 @@ def score_window(
             marginal.xy[positions, :, :future], marginal.probs[positions], gt_xy, gt_valid, config
         )
     )
-    seen_now, radius = prediction.valid[:, 0], config.overlap_radius_m
-    overlap = _overlaps(prediction.xy, prediction.probs, seen_now, positions, future, radius)
     joint = _joint_scores(pred_xy, prediction.probs, gt_xy, gt_valid, types, config)
+    per_agent |= _overlap_scores(scenario, step, prediction, positions, future, config)
     if marginal is None:
-        overlap_marginal, joint_marginal = overlap, joint
+        joint_marginal = joint
     else:
         ranked_xy, ranked_probs = marginal.combined_by_rank()
-        overlap_marginal = _overlaps(ranked_xy, ranked_probs, seen_now, positions, future, radius)
         joint_marginal = _joint_scores(
             ranked_xy[positions, :, :future], ranked_probs, gt_xy, gt_valid, types, config
         )
-    per_agent["overlap_rate"], per_agent["overlap_rate_marginal"] = overlap, overlap_marginal
     return WindowScores(types, per_agent, kept_probs, best_kept, joint, joint_marginal)
 
 
