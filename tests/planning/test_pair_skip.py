@@ -1,5 +1,6 @@
 """The pair finder's `skip` mask: the (candidate, mode, agent) it names never pair, the others
-pair as without it, compiled and numpy alike, in the same order."""
+pair as without it, compiled and numpy alike, in the same order; the contact search's exact
+box test folded into the compiled pair finder."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import contextlib
 import numpy as np
 import pytest
 
+from urbandrive.core.agent_type import AgentType
 from urbandrive.metrics import kernels
-from urbandrive.metrics.states import AgentStates, shared_rows
-from urbandrive.planning.scoring.pairs import StepBoxes, interacting_pairs
+from urbandrive.metrics.collisions import row_kernel_inputs
+from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable, shared_rows
+from urbandrive.planning.scoring.pairs import StepBoxes, contacts_on_rows, interacting_pairs
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -56,3 +59,38 @@ def test_all_modes_holds_where_every_mode_using_a_row_holds() -> None:
     )  # fmt: skip
     np.testing.assert_array_equal(held, expected)
     assert held[0, shared.row_of[0, 1]] and not held[0, shared.row_of[0, 0]]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_contact_search_finds_first_overlaps_and_keeps_the_vulnerable_pairs(seed: int) -> None:
+    """`contacts_on_rows` compiled: the numpy reference's pairs of vulnerable rows, in the
+    same order, and each (candidate, row)'s first overlap as the kernel finds it on every pair."""
+    if not kernels.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(seed)
+    num_rows, num_steps = 9, 23
+    ego = EgoStates(
+        rng.uniform(0, 30, (13, num_steps, 2)), rng.uniform(-np.pi, np.pi, (13, num_steps)),
+        np.zeros((13, num_steps)), np.array([4.8, 2.0]),
+    )  # fmt: skip
+    types = rng.choice([AgentType.VEHICLE, AgentType.PEDESTRIAN, AgentType.CYCLIST], num_rows)
+    rows = AgentStates(
+        rng.uniform(0, 30, (num_rows, num_steps, 2)),
+        rng.uniform(-np.pi, np.pi, (num_rows, num_steps)),
+        np.zeros((num_rows, num_steps, 2)), rng.uniform(0.5, 5.0, (num_rows, 2)),
+        types.astype(np.int64), rng.random((num_rows, num_steps)) < 0.9,
+    )  # fmt: skip
+    pairs, first = contacts_on_rows(ego, rows, 1.5)
+    with kernels.numpy_reference():
+        every, none = contacts_on_rows(ego, rows, 1.5)
+    assert none is None and first is not None
+    vulnerable = is_vulnerable(rows.types)[every[1]]
+    assert 0 < vulnerable.sum() < vulnerable.size
+    for found, expected in zip(pairs, every, strict=True):
+        np.testing.assert_array_equal(found, expected[vulnerable])
+    expected_first = np.full((13, num_rows), num_steps, np.int64)
+    kernels.first_overlap_on_rows(
+        *every, *row_kernel_inputs(ego, rows), np.ascontiguousarray(rows.valid), expected_first
+    )
+    assert (expected_first < num_steps).any()
+    np.testing.assert_array_equal(first, expected_first)

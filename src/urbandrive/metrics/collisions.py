@@ -188,25 +188,28 @@ def no_ego_at_fault_collisions_on_rows(
     ego_changing_lanes_or_offroad: NDArrayBool,
     pairs: tuple[NDArrayInt, ...],
     config: CollisionConfig = CollisionConfig(),
+    first_step: NDArrayInt | None = None,
 ) -> AtFaultCollisionResult:
     """`no_ego_at_fault_collisions_on_pairs` of ego [M, 1] against `shared.expand()` [K, A]:
     the same result (batch [M, K]), each shared row tested and classified once.
 
     ego: batch [M], T steps; ego_changing_lanes_or_offroad: bool[M, T]; pairs: (candidate,
     row, step) int64[P] each into [M, U, T], no duplicates, holding at least every
-    overlapping one (the rows' mode axis of length 1 left out).
+    overlapping one (the rows' mode axis of length 1 left out). first_step: int64[M, U], each
+    (candidate, row)'s first overlapping step (T: none) where the caller has found it (the
+    scorer's pair search tests the boxes as it goes); `pairs` is then not read.
     """
     agents = shared.rows
     shape = pair_shape(ego, agents)  # [M, U, T]
-    if kernels.enabled():
-        boxes = row_kernel_inputs(ego, agents)
-        row_first = np.full(shape[:-1], shape[-1], np.int64)
+    if first_step is None and kernels.enabled():
+        first_step = np.full(shape[:-1], shape[-1], np.int64)
         kernels.first_overlap_on_rows(
-            *(np.ascontiguousarray(axis, np.int64) for axis in pairs), *boxes,
-            np.ascontiguousarray(agents.valid), row_first,
+            *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
+            *row_kernel_inputs(ego, agents), np.ascontiguousarray(agents.valid), first_step,
         )  # fmt: skip
-        first = (*np.nonzero(row_first < shape[-1]),)
-        first = (*first, row_first[first])
+    if first_step is not None:
+        first = (*np.nonzero(first_step < shape[-1]),)
+        first = (*first, first_step[first])
     else:
         hit = _overlap_on_pairs(ego, agents, shape, pairs)
         first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
@@ -218,8 +221,8 @@ def no_ego_at_fault_collisions_on_rows(
     num_steps = shape[-1]
     row_first = np.full(shape[:-1], num_steps, np.int64)  # [M, U]
     row_first[first[:-1]] = first[-1]
-    first_step = row_first[:, shared.row_of]  # [M, K, A]
-    candidate, mode, agent = np.nonzero(first_step < num_steps)
+    mode_first = row_first[:, shared.row_of]  # [M, K, A]
+    candidate, mode, agent = np.nonzero(mode_first < num_steps)
     event_of = np.zeros(shape[:-1], np.int64)
     event_of[first[:-1]] = np.arange(first[0].shape[0])
     event = event_of[candidate, shared.row_of[mode, agent]]
@@ -232,7 +235,7 @@ def no_ego_at_fault_collisions_on_rows(
         row_events.at_fault[event],
         row_events.ego_delta_v_mps[event],
     )
-    return _result_of_events(events, first_step, num_steps, config)
+    return _result_of_events(events, mode_first, num_steps, config)
 
 
 def _classify_compiled(

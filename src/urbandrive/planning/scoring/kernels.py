@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
-from urbandrive.metrics.kernels import box_corners_scalar, njit
+from urbandrive.metrics.kernels import box_corners_scalar, boxes_overlap_scalar, njit
 
 
 @njit
@@ -95,6 +95,9 @@ def masked_pairs_kernel(
     centres_within: bool,
     capacity: int,
     skip: NDArrayBool,
+    boxes: tuple,
+    first_step: NDArrayInt,
+    emit: NDArrayBool,
 ) -> NDArrayInt:
     """int64[4, P]: (candidate, mode, agent, step) rows of the pairs whose per-step boxes
     overlap once the candidate's is grown by margin[agent] (`pairs.interacting_pairs`), the
@@ -103,7 +106,13 @@ def masked_pairs_kernel(
     the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2]; margin:
     float64[A] (slack included); centres_within: also the points ego_low, agent_low within
     the margin (a circle; boxes of points); capacity: the output's first size (it grows);
-    skip: bool[M, K * A] (candidate, row k * A + a) never paired, or bool[0, 0] for none."""
+    skip: bool[M, K * A] (candidate, row k * A + a) never paired, or bool[0, 0] for none.
+    first_step: int64[M, K * A] (start it at T), or int64[0, 0] for none: every pair found is
+    also tested exactly (`metrics.kernels.boxes_overlap_scalar`, centres ego_low, agent_low,
+    boxes = (ego cos, sin [M, T], size [M, 2], agent cos, sin [K * A, T], size [K * A, 2]))
+    and first_step lowered to each row's first overlapping step, as `first_overlap_on_rows`
+    on the pairs would; only the pairs of the rows with emit: bool[K * A] are returned (the
+    others' search stops at their first overlap)."""
     num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
     num_modes, num_agents = agent_low.shape[0], agent_low.shape[1]
     every = np.ones((num_candidates, num_steps), np.bool_)
@@ -117,6 +126,8 @@ def masked_pairs_kernel(
     rows = np.empty((4, max(capacity, 16)), np.int64)
     count = 0
     skipping = skip.shape[0] > 0
+    folding = first_step.shape[0] > 0
+    ego_cos, ego_sin, ego_size, agent_cos, agent_sin, agent_size = boxes
     for g in range(group_low.shape[0]):
         for k in range(num_modes):
             for a in range(num_agents):
@@ -136,6 +147,8 @@ def masked_pairs_kernel(
                     for m in range(g * group_size, min((g + 1) * group_size, num_candidates)):
                         if skipping and skip[m, row]:
                             continue
+                        if folding and not emit[row] and first_step[m, row] < num_steps:
+                            continue  # steps only grow per (m, row): nothing left to find
                         if not (
                             ego_block_low[m, b, 0] - reach <= hbx
                             and lbx <= ego_block_high[m, b, 0] + reach
@@ -157,6 +170,16 @@ def masked_pairs_kernel(
                                 gap_x = rows_low[row, t, 0] - ego_low[m, t, 0]
                                 gap_y = rows_low[row, t, 1] - ego_low[m, t, 1]
                                 if not gap_x * gap_x + gap_y * gap_y <= reach * reach:
+                                    continue
+                            if folding:
+                                if t < first_step[m, row] and boxes_overlap_scalar(
+                                    ego_low[m, t, 0], ego_low[m, t, 1], ego_cos[m, t],
+                                    ego_sin[m, t], ego_size[m, 0], ego_size[m, 1],
+                                    rows_low[row, t, 0], rows_low[row, t, 1], agent_cos[row, t],
+                                    agent_sin[row, t], agent_size[row, 0], agent_size[row, 1],
+                                ):  # fmt: skip
+                                    first_step[m, row] = t
+                                if not emit[row]:
                                     continue
                             if count == rows.shape[1]:
                                 rows = _grow(rows)

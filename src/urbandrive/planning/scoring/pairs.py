@@ -17,6 +17,7 @@ import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics import kernels as metric_kernels
+from urbandrive.metrics.collisions import row_kernel_inputs
 from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable
 
 #: Slack added to every margin, metres: the exact tests compare squared distances, the boxes
@@ -152,11 +153,14 @@ def _masked_pairs_compiled(
     group_size: int,
     centres_within: bool = False,
     skip: NDArrayBool | None = None,
+    overlap: tuple[tuple[np.ndarray, ...], NDArrayInt, NDArrayBool] | None = None,
 ) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayInt]:
     """`interacting_pairs` by the compiled kernel (`scoring.kernels.masked_pairs_kernel`):
     the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2] (not masked);
     valid: bool broadcastable to [K, A, T] (the steps that may pair), None for all;
-    margin: float64[A], slack included; skip: bool[M, K, A] never paired, None for none."""
+    margin: float64[A], slack included; skip: bool[M, K, A] never paired, None for none;
+    overlap: (boxes, first_step, emit) to test each pair's oriented boxes as it is found
+    and return only some rows' pairs (`masked_pairs_kernel`), None for plain pairs."""
     from urbandrive.planning.scoring.kernels import masked_pairs_kernel
 
     def contiguous(array: NDArrayF64) -> NDArrayF64:
@@ -173,12 +177,21 @@ def _masked_pairs_compiled(
         centres_within, _CAPACITY_HINT.get(hint_key, 4096),
         np.zeros((0, 0), np.bool_) if skip is None
         else np.ascontiguousarray(skip).reshape(skip.shape[0], -1),
+        *(_NO_OVERLAP if overlap is None else overlap),
     )  # fmt: skip
     if len(_CAPACITY_HINT) > 64:
         _CAPACITY_HINT.clear()
     _CAPACITY_HINT[hint_key] = rows.shape[1] + rows.shape[1] // 4
     return rows[0], rows[1], rows[2], rows[3]
 
+
+#: `masked_pairs_kernel`'s (boxes, first_step, emit) when it only finds pairs.
+_NO_OVERLAP = (
+    (np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 2)), np.zeros((0, 0)), np.zeros((0, 0)),
+     np.zeros((0, 2))),
+    np.zeros((0, 0), np.int64),
+    np.zeros(0, np.bool_),
+)  # fmt: skip
 
 #: Output sizes of the last pair searches, by problem shape (`_masked_pairs_compiled`).
 _CAPACITY_HINT: dict[tuple[object, ...], int] = {}
@@ -231,13 +244,17 @@ def _reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:
     return 0.5 * (np.hypot(*np.asarray(ego.size_m, np.float64)) + np.hypot(*agents.size_m.T))
 
 
+def _contact_margin(ego: EgoStates, agents: AgentStates, clearance_radius_m: float) -> NDArrayF64:
+    """float64[A]: `_reach`, plus the clearance search radius for vulnerable agents."""
+    vulnerable = is_vulnerable(np.asarray(agents.types))
+    return _reach(ego, agents) + np.where(vulnerable, clearance_radius_m, 0.0)
+
+
 def contact_pairs(
     ego: EgoStates, agents: AgentStates, clearance_radius_m: float
 ) -> tuple[NDArrayInt, ...]:
     """`ScoringPairs.contact` (arguments as `scoring_pairs`)."""
-    reach = _reach(ego, agents)
-    vulnerable = is_vulnerable(np.asarray(agents.types))
-    contact_margin = reach + np.where(vulnerable, clearance_radius_m, 0.0)
+    contact_margin = _contact_margin(ego, agents, clearance_radius_m)
     if metric_kernels.enabled():  # the same pairs, the boxes left unmasked
         return _masked_pairs_compiled(
             ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8,
@@ -247,6 +264,32 @@ def contact_pairs(
         StepBoxes.of_points(ego.xy), StepBoxes.of_points(agents.xy, agents.valid),
         contact_margin, centres_within=True,
     )  # fmt: skip
+
+
+def contacts_on_rows(
+    ego: EgoStates, rows: AgentStates, clearance_radius_m: float
+) -> tuple[tuple[NDArrayInt, ...], NDArrayInt | None]:
+    """(pairs, first_overlap) of candidates `ego` (batch [M]) against agent rows `rows` (no
+    batch, U rows): `contact_pairs` as (candidate, row, step) and, with the compiled kernels,
+    first_overlap int64[M, U]: each (candidate, row)'s first step whose oriented boxes
+    overlap, T where none (what `metrics.kernels.first_overlap_on_rows` finds on all the
+    pairs), found in the pair search, and then only the vulnerable rows' pairs (what the clearance
+    reads); without the kernels, every pair and None."""
+    agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
+                         rows.size_m, rows.types, rows.valid[None])  # fmt: skip
+    if not metric_kernels.enabled():
+        candidate, _, row, step = contact_pairs(ego, agents, clearance_radius_m)
+        return (candidate, row, step), None
+    vulnerable = is_vulnerable(np.asarray(rows.types))
+    contact_margin = _contact_margin(ego, agents, clearance_radius_m)
+    boxes = row_kernel_inputs(ego, rows)
+    first = np.full((ego.xy.shape[0], rows.xy.shape[0]), ego.xy.shape[1], np.int64)
+    candidate, _, row, step = _masked_pairs_compiled(
+        ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8,
+        centres_within=True,
+        overlap=((*boxes[1:4], *boxes[5:8]), first, np.ascontiguousarray(vulnerable)),
+    )  # fmt: skip
+    return (candidate, row, step), first
 
 
 def projection_pairs(

@@ -37,11 +37,15 @@ def at_fault_collisions(
     shared: SharedRows,
     config: CollisionConfig,
     pairs: tuple[NDArrayInt, ...],
+    first_step: NDArrayInt | None = None,
 ) -> AtFaultCollisionResult:
-    """`terms.at_fault_collisions` (batch [M, K]); pairs: the rows' contact pairs."""
+    """`terms.at_fault_collisions` (batch [M, K]); pairs: the rows' contact pairs; first_step:
+    int64[M, U], the rows' first overlapping steps where the pair search found them, or None
+    (`pairs.contacts_on_rows`)."""
     return no_ego_at_fault_collisions_on_rows(
-        buffered_ego(inputs), shared, inputs.lanes.changing_lanes_or_offroad, pairs, config
-    )
+        buffered_ego(inputs), shared, inputs.lanes.changing_lanes_or_offroad, pairs, config,
+        first_step,
+    )  # fmt: skip
 
 
 def time_to_collision(

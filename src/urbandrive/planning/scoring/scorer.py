@@ -30,7 +30,7 @@ from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.reference import reference_lane_context
 from urbandrive.planning.scoring import fast_terms, row_terms, terms
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
-from urbandrive.planning.scoring.pairs import contact_pairs, projection_pairs
+from urbandrive.planning.scoring.pairs import contacts_on_rows, projection_pairs
 from urbandrive.planning.scoring.risk import RiskMeasure, aggregate_modes
 from urbandrive.planning.scoring.table import ScoreTable
 
@@ -205,9 +205,8 @@ class UrbanScorer:
         ego = row_terms.buffered_ego(inputs)
         agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
                              rows.size_m, rows.types, rows.valid[None])  # fmt: skip
-        candidate, _, row, step = contact_pairs(ego, agents, config.required_vru_clearance_m)
-        contact = (candidate, row, step)
-        collisions = row_terms.at_fault_collisions(inputs, shared, config.collision, contact)
+        contact, first = contacts_on_rows(ego, rows, config.required_vru_clearance_m)
+        collisions = row_terms.at_fault_collisions(inputs, shared, config.collision, contact, first)
         # no pair changes the TTC flag of a (candidate, mode) with an at-fault collision at a
         # TTC step (TTC 0 there)
         stride = config.ttc_step_stride
