@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from urbandrive.core import compiled
 from urbandrive.core.errors import DataError
 from urbandrive.maps import ReferencePath, RoadMap
 
@@ -130,3 +131,24 @@ def test_av2_ego_path_in_the_frenet_frame_of_its_route(
         np.testing.assert_allclose(back, xy, atol=1e-6)
         heading_error = np.angle(np.exp(1j * (heading - yaw)))
         assert np.all(np.abs(heading_error) < 0.5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_frenet_kernels_equal_the_numpy_reference_bit_for_bit(seed: int) -> None:
+    """`to_frenet` and `to_cartesian` with the compiled kernels on and off: the same floats,
+    on winding paths (hairpins included) with points far enough off to fall in no sector."""
+    if not compiled.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(seed)
+    turns = np.cumsum(rng.normal(0.0, 0.6 if seed % 2 else 0.15, 60))
+    steps = np.stack([np.cos(turns), np.sin(turns)], -1) * rng.uniform(0.2, 3.0, (60, 1))
+    path = ReferencePath.from_points(np.cumsum(steps, axis=0))
+    points = path.xy[rng.integers(0, len(path.xy), (40, 7))] + rng.normal(0.0, 4.0, (40, 7, 2))
+    s_m = rng.uniform(-5.0, path.length_m + 5.0, (9, 11))
+    d_m = rng.normal(0.0, 3.0, (9, 11))
+    found = (*path.to_frenet(points), *path.to_cartesian(s_m, d_m))
+    with compiled.numpy_reference():
+        expected = (*path.to_frenet(points), *path.to_cartesian(s_m, d_m))
+    for value, reference in zip(found, expected, strict=True):
+        assert value.shape == reference.shape
+        np.testing.assert_array_equal(value, reference)

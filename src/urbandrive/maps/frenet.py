@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from urbandrive.core import compiled
 from urbandrive.core.errors import DataError
 from urbandrive.core.scenario import Route
 from urbandrive.core.typing import NDArrayF64, NDArrayInt
@@ -111,6 +112,8 @@ class ReferencePath:
         path's heading at s: float64[...] (radians, blended between the points' tangents).
         """
         s_m, d_m = np.broadcast_arrays(np.asarray(s_m, np.float64), np.asarray(d_m, np.float64))
+        if compiled.enabled() and s_m.size:
+            return self._to_cartesian_compiled(s_m, d_m)
         segment = np.clip(np.searchsorted(self.s_m, s_m, side="right") - 1, 0, len(self.xy) - 2)
         start, end = self.xy[segment], self.xy[segment + 1]
         ratio = (s_m - self.s_m[segment]) / (self.s_m[segment + 1] - self.s_m[segment])
@@ -125,6 +128,25 @@ class ReferencePath:
         heading = wrap_angle(self.heading[segment] + np.clip(ratio, 0.0, 1.0) * turn)
         return xy, heading
 
+    def _to_cartesian_compiled(
+        self, s_m: NDArrayF64, d_m: NDArrayF64
+    ) -> tuple[NDArrayF64, NDArrayF64]:
+        """`to_cartesian` of broadcast s_m, d_m float64[...] by `_cartesian_kernel`: the same
+        values (the heading's wrap by numpy on the kernel's unwrapped sum)."""
+        xy = np.empty(s_m.shape + (2,))
+        heading = np.empty(s_m.shape)
+        _cartesian_kernel(
+            np.ascontiguousarray(s_m).reshape(-1), np.ascontiguousarray(d_m).reshape(-1),
+            self.s_m, self.xy, self.miter, self.heading, self._segment_turn,
+            xy.reshape(-1, 2), heading.reshape(-1),
+        )  # fmt: skip
+        return xy, wrap_angle(heading)
+
+    @cached_property
+    def _segment_turn(self) -> NDArrayF64:
+        """float64[P - 1]: the tangent's turn over each segment, wrapped, radians."""
+        return wrap_angle(self.heading[1:] - self.heading[:-1])
+
     def to_frenet(self, xy: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64]:
         """Frenet coordinates of `xy: float64[..., 2]`: s_m, d_m: float64[...] (d > 0: left).
 
@@ -136,6 +158,25 @@ class ReferencePath:
         xy = np.asarray(xy, dtype=np.float64)
         flat = xy.reshape(-1, 2)
         _, vertex = self._vertex_tree.query(flat)
+        if compiled.enabled() and flat.shape[0]:
+            s_out, d_out = np.empty(flat.shape[0]), np.empty(flat.shape[0])
+            lost = np.empty(flat.shape[0], np.bool_)
+            _frenet_window_kernel(
+                np.ascontiguousarray(flat), np.ascontiguousarray(vertex, np.int64), _WINDOW,
+                self.s_m, self.xy, self.miter, s_out, d_out, lost,
+            )  # fmt: skip
+        else:
+            s_out, d_out, lost = self._frenet_on_window(flat, vertex)
+        if np.any(lost):
+            s_out[lost], d_out[lost] = self._to_frenet_searching(flat[lost])
+        return s_out.reshape(xy.shape[:-1]), d_out.reshape(xy.shape[:-1])
+
+    def _frenet_on_window(
+        self, flat: NDArrayF64, vertex: NDArrayInt
+    ) -> tuple[NDArrayF64, NDArrayF64, np.ndarray]:
+        """(s, d, lost) of `flat: float64[N, 2]` on the 2 * _WINDOW segments around each
+        nearest vertex `vertex: int[N]` (the smallest |d| of the sectors holding the point);
+        lost: bool[N], no sector holds it (s, d then meaningless)."""
         last = len(self.xy) - 2
         segment = np.clip(vertex[:, None] + np.arange(-_WINDOW, _WINDOW), 0, last)  # [N, 2W]
         s_m, d_m, inside = self._frenet_on_segments(
@@ -143,11 +184,7 @@ class ReferencePath:
         )
         score = np.where(inside, np.abs(d_m), np.inf).reshape(segment.shape)
         best = np.argmin(score, axis=1) + np.arange(len(flat)) * 2 * _WINDOW
-        s_out, d_out = s_m[best], d_m[best]
-        lost = ~np.isfinite(score.min(axis=1))
-        if np.any(lost):
-            s_out[lost], d_out[lost] = self._to_frenet_searching(flat[lost])
-        return s_out.reshape(xy.shape[:-1]), d_out.reshape(xy.shape[:-1])
+        return s_m[best], d_m[best], ~np.isfinite(score.min(axis=1))
 
     def _to_frenet_searching(self, flat: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64]:
         """(s, d) of `flat: float64[M, 2]` over every segment near each point (segment tree)."""
@@ -198,6 +235,80 @@ class ReferencePath:
         foot_offset = offset - ratio[:, None] * delta
         side = np.sign(delta[:, 0] * foot_offset[:, 1] - delta[:, 1] * foot_offset[:, 0])
         return self.s_m[segment] + ratio * length, side * np.linalg.norm(foot_offset, axis=-1)
+
+
+@compiled.njit
+def _frenet_window_kernel(
+    flat: NDArrayF64,
+    vertex: NDArrayInt,
+    window: int,
+    path_s: NDArrayF64,
+    path_xy: NDArrayF64,
+    miter: NDArrayF64,
+    s_out: NDArrayF64,
+    d_out: NDArrayF64,
+    lost: np.ndarray,
+) -> None:
+    """`ReferencePath._frenet_on_window` point by point: fills s_out, d_out float64[N] and
+    lost bool[N] for flat float64[N, 2] and vertex int64[N], the path's s_m [P], xy [P, 2] and
+    miter [P, 2]; the operations of `_frenet_on_segments` in the same order, the first
+    smallest |d| as np.argmin takes it."""
+    last = path_xy.shape[0] - 2
+    for n in range(flat.shape[0]):
+        best, best_s, best_d = np.inf, 0.0, 0.0
+        first = True
+        for j in range(-window, window):
+            segment = min(max(vertex[n] + j, 0), last)
+            length = path_s[segment + 1] - path_s[segment]
+            unit_x = (path_xy[segment + 1, 0] - path_xy[segment, 0]) / length
+            unit_y = (path_xy[segment + 1, 1] - path_xy[segment, 1]) / length
+            offset_x, offset_y = flat[n, 0] - path_xy[segment, 0], flat[n, 1] - path_xy[segment, 1]
+            d = unit_x * offset_y - unit_y * offset_x
+            scale = length + d * (
+                (miter[segment + 1, 0] - miter[segment, 0]) * unit_x
+                + (miter[segment + 1, 1] - miter[segment, 1]) * unit_y
+            )
+            along = (offset_x - d * miter[segment, 0]) * unit_x + (
+                offset_y - d * miter[segment, 1]
+            ) * unit_y
+            ratio = along / (scale if scale > 0 else np.inf)
+            inside = (
+                scale > 0
+                and (ratio >= -1e-9 or segment == 0)
+                and (ratio <= 1 + 1e-9 or segment == last)
+            )
+            score = abs(d) if inside else np.inf
+            if first or score < best:
+                best, best_s, best_d, first = score, path_s[segment] + ratio * length, d, False
+        s_out[n], d_out[n], lost[n] = best_s, best_d, not np.isfinite(best)
+
+
+@compiled.njit
+def _cartesian_kernel(
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    path_s: NDArrayF64,
+    path_xy: NDArrayF64,
+    miter: NDArrayF64,
+    heading: NDArrayF64,
+    turn: NDArrayF64,
+    xy_out: NDArrayF64,
+    heading_out: NDArrayF64,
+) -> None:
+    """`ReferencePath.to_cartesian` point by point: xy_out[N, 2] and the heading before its
+    wrap heading_out[N] of s_m, d_m float64[N], the path's s_m [P], xy [P, 2], miter [P, 2],
+    heading [P] and wrapped turn per segment [P - 1]; the numpy path's operations in order."""
+    last = path_s.shape[0] - 2
+    for n in range(s_m.shape[0]):
+        s, d = s_m[n], d_m[n]
+        segment = min(max(np.searchsorted(path_s, s, side="right") - 1, 0), last)
+        ratio = (s - path_s[segment]) / (path_s[segment + 1] - path_s[segment])
+        for c in range(2):
+            start, end = path_xy[segment, c], path_xy[segment + 1, c]
+            xy_out[n, c] = (start + d * miter[segment, c]) + ratio * (
+                end - start + d * (miter[segment + 1, c] - miter[segment, c])
+            )
+        heading_out[n] = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
 
 
 def _tangents_and_miters(xy: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:

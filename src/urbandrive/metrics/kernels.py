@@ -7,61 +7,30 @@ approach and projected boxes of the TTC), so it gives the same answers bit for b
 whose rounding could differ between libraries (cos, sin, hypot) are computed by numpy and
 passed in.
 
-The switch: `enabled()` is True when numba imports and `set_enabled(False)` (or the
-`numpy_reference()` context) has not turned it off. Without numba the package still imports
-and every metric runs its numpy version. Kernels compile on first use (`cache=True` keeps
+The switch (`enabled()`, `set_enabled`, `numpy_reference()`, `njit`) is
+`urbandrive.core.compiled`'s, re-exported here. Without numba the package still imports and
+every metric runs its numpy version. Kernels compile on first use (`cache=True` keeps
 them on disk); call `warm_up()` before timing.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 
+from urbandrive.core.compiled import (  # noqa: F401 - re-exported: the kernels' switch
+    HAVE_NUMBA,
+    enabled,
+    njit,
+    numpy_reference,
+    set_enabled,
+)
 from urbandrive.core.typing import NDArrayInt
 
-try:  # numba is optional: without it the numpy reference runs
-    import numba
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    numba = None
-
-HAVE_NUMBA = numba is not None
 #: Slack on the lower bound (centre gap - half-diagonals) of a box distance, metres: far above
 #: the rounding of either side, so a skipped pair could never have lowered a minimum.
 LOWER_BOUND_SLACK_M = 1e-6
-_STATE = {"enabled": HAVE_NUMBA}
-
-
-def njit(function: Callable[..., Any]) -> Callable[..., Any]:
-    """`numba.njit(cache=True)` when numba is installed, else the function unchanged."""
-    if numba is None:  # pragma: no cover
-        return function
-    return numba.njit(cache=True)(function)
-
-
-def enabled() -> bool:
-    """Whether the compiled kernels run (numba present and not switched off)."""
-    return _STATE["enabled"]
-
-
-def set_enabled(flag: bool) -> None:
-    """Turn the compiled kernels on (only if numba is installed) or off (numpy reference)."""
-    _STATE["enabled"] = bool(flag) and HAVE_NUMBA
-
-
-@contextlib.contextmanager
-def numpy_reference() -> Iterator[None]:
-    """Run the numpy reference inside the block, whatever the switch said before."""
-    before = _STATE["enabled"]
-    _STATE["enabled"] = False
-    try:
-        yield
-    finally:
-        _STATE["enabled"] = before
 
 
 def as_batch2(array: np.ndarray, shape: tuple[int, ...], trailing: int) -> np.ndarray | None:
