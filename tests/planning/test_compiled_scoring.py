@@ -151,6 +151,12 @@ def test_compiled_idm_profiles_equal_numpy(name: str) -> None:
         # the compiled power / rounding may differ by an ulp (2.5454568022367480 vs ...83
         # once the 3 m/s^2 braking clip is hit), carried along the rollout
         np.testing.assert_allclose(found, values, rtol=1e-12, atol=1e-12)
+    # the kernel lists each step's obstacles once per run of paths with one offset: paths in
+    # another order (offsets interleaved, no runs) give each path the same floats
+    order = np.random.default_rng(0).permutation(offset.size)
+    shuffled = idm_profiles(context, obstacles, offset[order], target[order], config)
+    for found, values in zip(shuffled, compiled, strict=True):
+        np.testing.assert_array_equal(found, values[order])
 
 
 @pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])

@@ -187,15 +187,24 @@ def idm_rollout(
     # Obstacles step-major [H, O]: the inner loop over obstacles reads contiguous memory.
     valid_t, center_t = valid.T.copy(), center_s_m.T.copy()
     rear_t, d_t = rear_s_m.T.copy(), obstacle_d_m.T.copy()
+    # The obstacles valid and beside a path's offset at this step, in index order: one list
+    # for a run of paths with the same offset (the speed fractions of one lateral path).
+    beside = np.empty(num_obstacles, np.int64)
     for step in range(num_steps - 1):
         desired_all = np.interp(s_m[:, step], path_s_m, comfortable_speed_mps)
+        count = -1
         for p in range(num_paths):
             s_now, offset = s_m[p, step], offsets_m[p]
+            if count < 0 or offset != offsets_m[p - 1]:
+                count = 0
+                for o in range(num_obstacles):
+                    if valid_t[step, o] and abs(d_t[step, o] - offset) < reach_m[o]:
+                        beside[count] = o
+                        count += 1
             gap, nearest = np.inf, 0  # `nearest_obstacle_gaps`, inline
-            for o in range(num_obstacles):
-                if not (valid_t[step, o] and center_t[step, o] > s_now):
-                    continue
-                if not abs(d_t[step, o] - offset) < reach_m[o]:
+            for i in range(count):
+                o = beside[i]
+                if not center_t[step, o] > s_now:
                     continue
                 value = rear_t[step, o] - s_now - half_length_m
                 if value < gap:
