@@ -24,6 +24,8 @@ from urbandrive.prediction.model import (
     ModelConfig,
     RelativeAttention,
     count_parameters,
+    nearest_point_distance,
+    softmax_last,
 )
 from urbandrive.testing import straight_road
 
@@ -208,3 +210,38 @@ def test_rotating_and_translating_the_scene_leaves_global_predictions_unchanged(
     cos, sin = np.cos(angle), np.sin(angle)
     expected = before @ np.array([[cos, -sin], [sin, cos]]).T + shift
     np.testing.assert_allclose(after, expected, atol=1e-4, rtol=0)
+
+
+def test_nearest_point_distance_is_cdist_then_the_minimum_over_each_polylines_points() -> None:
+    torch.manual_seed(4)
+    xy, points = 40.0 * torch.randn(2, 30, 2), 40.0 * torch.randn(2, 7, 5, 2)
+    points[1, 3] = 1.0e7  # a padding polyline: far away
+    expected = torch.cdist(xy, points.flatten(1, 2)).unflatten(-1, (7, 5)).amin(-1)
+    got = nearest_point_distance(xy, points)
+    torch.testing.assert_close(got, expected, atol=1e-3, rtol=1e-6)
+    assert bool((got[1, :, 3] > 1e6).all())
+
+
+def test_softmax_last_is_softmax_also_for_masked_rows() -> None:
+    scores = torch.randn(3, 5, 8).masked_fill(torch.rand(3, 5, 8) > 0.6, -1e9)
+    scores[0, 0] = -1e9  # nothing valid: uniform, as torch.softmax
+    torch.testing.assert_close(softmax_last(scores), torch.softmax(scores, -1))
+
+
+def test_inference_weights_follow_parameter_updates() -> None:
+    """`infer` folds weights once; an in-place update (an optimiser step, `load_state_dict`)
+    is seen by the next call."""
+    batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
+    model = tiny_model(joint_from_marginal=True)
+    model.infer(batch)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+        slow = model(batch, scales=False)
+    fast = model.infer(batch)
+    real = batch.agent_mask
+    _close(fast.joint_xy[real], slow.joint_xy[real])
+    _close(fast.marginal_xy[real], slow.marginal_xy[real])
+    model.load_state_dict(tiny_model(joint_from_marginal=True).state_dict())
+    with torch.no_grad():
+        _close(model.infer(batch).scene_logits, model(batch, scales=False).scene_logits)

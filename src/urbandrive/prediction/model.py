@@ -23,8 +23,10 @@ Decoder:
 
 Inference (`infer`) computes the same outputs without scales, faster on CPU: the relative
 pose enters each attention through the pose MLP's hidden layer (`RelativeAttention.infer`,
-no per-pair key / value rows), and the map's keys and values may come precomputed
-(`EncodedMap`, cached per map piece by `prediction.map_cache`).
+no per-pair key / value rows), the layers that follow one another linearly folded into one
+(`RelativeAttention.folded`, kept while the parameters are unchanged), and the map's keys
+and values may come precomputed (`EncodedMap`, cached per map piece by
+`prediction.map_cache`).
 
 Trajectories are in each agent's frame now; with `residual_to_constant_velocity` the
 network outputs a correction to the constant-velocity extrapolation.
@@ -33,7 +35,7 @@ network outputs a correction to the constant-velocity extrapolation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -153,6 +155,7 @@ class RelativeAttention(nn.Module):
         self.ffn = nn.Sequential(
             nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim)
         )
+        self._folded: tuple[tuple[tuple[int, int], ...], InferenceWeights] | None = None
 
     def forward(
         self,
@@ -186,16 +189,85 @@ class RelativeAttention(nn.Module):
         x = x + self.out(attended) * mask.any(-1, keepdim=True)
         return x + self.ffn(x)
 
+    def folded(self) -> InferenceWeights:
+        """The weights of `infer` / `infer_all` / `keys_values` (`InferenceWeights`), derived
+        once from the module's and kept while its parameters are unchanged (checked by their
+        storage and version counters: an optimiser step or `load_state_dict` refolds)."""
+        params = self._folded_params()
+        stamp = tuple((p.data_ptr(), p._version) for p in params)
+        if self._folded is None or self._folded[0] != stamp:
+            with torch.inference_mode(False), torch.no_grad():  # usable in and out of inference
+                weights = self._fold() if self.pose is not None else self._fold_all()
+            self._folded = (stamp, weights)
+        return self._folded[1]
+
+    def _folded_params(self) -> tuple[torch.Tensor, ...]:
+        linears = [self.query, self.key, self.value, self.out]
+        if self.pose is not None:
+            linears.append(self.pose[-1])
+        return tuple(p for layer in linears for p in (layer.weight, layer.bias))
+
+    def _fold(self) -> InferenceWeights:
+        """`infer`'s weights, per head h (d = D / h) with W_pk[h] / W_pv[h] (d, c) the pose
+        MLP's key / value output rows: query rows = [W_q / sqrt(d); blockdiag(W_pk[h]^T) W_q
+        / sqrt(d)] (the scaled query, then its projection onto the pose hidden layer); key /
+        value bias + the pose MLP's output bias (every pair adds it); out = [W_o, W_o
+        blockdiag(W_pv[h])] (attended values, then pooled pose hidden layers)."""
+        assert self.pose is not None
+        heads, dim = self.num_heads, self.query.weight.shape[0]
+        size, last = dim // heads, self.pose[-1]
+        pose_key = torch.block_diag(*last.weight[:dim].unflatten(0, (heads, size)))  # (D, h c)
+        pose_value = torch.block_diag(*last.weight[dim:].unflatten(0, (heads, size)))
+        query_weight, query_bias = self.query.weight / size**0.5, self.query.bias / size**0.5
+        return InferenceWeights(
+            torch.cat([query_weight, pose_key.T @ query_weight]),
+            torch.cat([query_bias, pose_key.T @ query_bias]),
+            torch.cat([self.key.weight, self.value.weight]),
+            torch.cat([self.key.bias, self.value.bias]) + last.bias,
+            torch.cat([self.out.weight, self.out.weight @ pose_value], 1),
+            self.out.bias.clone(),
+        )
+
+    def _fold_all(self) -> InferenceWeights:
+        """`infer_all`'s weights: per head h, the scaled query's projection onto the normed
+        context W_k[h]^T W_q[h] / sqrt(d) (h D rows) and its key-bias score b_k[h] . q_h
+        (h rows), then out = W_o blockdiag(W_v[h]) from the pooled normed context (h D) with
+        bias W_o b_v + b_o (the attention weights of a query with a key sum to 1)."""
+        heads, dim = self.num_heads, self.query.weight.shape[0]
+        size = dim // heads
+        query_weight = (self.query.weight / size**0.5).unflatten(0, (heads, size))  # (h, d, D)
+        query_bias = (self.query.bias / size**0.5).view(heads, size)
+        key_weight = self.key.weight.unflatten(0, (heads, size))  # (h, d, D)
+        key_bias = self.key.bias.view(heads, 1, size)
+        value = torch.block_diag(*self.value.weight.unflatten(0, (heads, size)))  # (D, h D)
+        return InferenceWeights(
+            torch.cat(
+                [(key_weight.mT @ query_weight).flatten(0, 1), (key_bias @ query_weight)[:, 0]]
+            ),
+            torch.cat(
+                [
+                    (key_weight.mT @ query_bias[..., None]).flatten(),
+                    (key_bias[:, 0] * query_bias).sum(-1),
+                ]
+            ),
+            torch.cat([self.key.weight, self.value.weight]),
+            torch.cat([self.key.bias, self.value.bias]),
+            self.out.weight @ value,
+            self.out.weight @ self.value.bias + self.out.bias,
+        )
+
     def keys_values(self, context: torch.Tensor) -> torch.Tensor:
-        """(..., N, 2D): the keys and values of `context` (..., N, D), side by side."""
-        weight = torch.cat([self.key.weight, self.value.weight])
-        bias = torch.cat([self.key.bias, self.value.bias])
-        return functional.linear(self.norm_key(context), weight, bias)
+        """(..., N, 2D): the keys and values of `context` (..., N, D), side by side, each with
+        the pose MLP's output bias added (what every pair adds; `infer` reads them so)."""
+        folded = self.folded()
+        return functional.linear(_layer_norm(self.norm_key, context), *folded.keys_values)
 
     def pose_hidden(self, pose: torch.Tensor) -> torch.Tensor:
         """(..., Q, k, D / 2): the pose MLP's hidden layer of relative poses (..., Q, k, 5)."""
         assert self.pose is not None
-        return self.pose[:-1](pose)
+        first, norm = self.pose[0], self.pose[1]
+        hidden = _layer_norm(norm, functional.linear(pose, first.weight, first.bias))
+        return hidden.relu_()
 
     def infer(
         self,
@@ -211,79 +283,129 @@ class RelativeAttention(nn.Module):
         (..., Q, k, D / 2) (`pose_hidden`); mask: bool (..., Q, k); leading axes broadcast.
 
         The pose MLP's last layer is linear, so with h the pose hidden layer of pair (i, j)
-        and n = neighbours[i, j], per head: score = q_i . K_n + (W_k^T q_i) . h + q_i . b_k,
-        and the output sum_j w_ij (V_n + W_v h + b_v) = (dense w) V + W_v (sum_j w_ij h)
-        + b_v sum_j w_ij."""
-        assert self.pose is not None
+        and n = neighbours[i, j], per head: score = q_i . (K_n + b_pk) + (W_pk^T q_i) . h,
+        and the output sum_j w_ij (V_n + b_pv + W_pv h) = (dense w) (V + b_pv) + W_pv (sum_j
+        w_ij h); the projections and biases are folded into the layers (`_fold`)."""
+        folded = self.folded()
         heads, dim = self.num_heads, x.shape[-1]
         size = dim // heads
-        last = self.pose[-1]
-        pose_key = last.weight[:dim].unflatten(0, (heads, size))  # (h, d, c)
-        pose_value = last.weight[dim:].unflatten(0, (heads, size))
-        bias_key, bias_value = last.bias[:dim].view(heads, size), last.bias[dim:].view(heads, size)
-        query = self.query(self.norm_query(x)).unflatten(-1, (heads, size))  # (..., Q, h, d)
+        both = functional.linear(_layer_norm(self.norm_query, x), *folded.query)
+        query = both[..., :dim].unflatten(-1, (heads, size))  # (..., Q, h, d), scaled
+        projected = both[..., dim:].unflatten(-1, (heads, -1))  # (..., Q, h, c)
         key, value = keys_values.unflatten(-1, (2 * heads, size)).transpose(-2, -3).chunk(2, -3)
-        dense = query.transpose(-2, -3) @ key.transpose(-1, -2)  # (..., h, Q, N)
+        dense = (query.transpose(-2, -3) @ key.transpose(-1, -2)).transpose(-2, -3)  # (.., Q, h, N)
         lead = dense.shape[:-1]
-        index = neighbours[..., None, :, :].expand(*lead, neighbours.shape[-1])  # (..., h, Q, k)
-        scores = dense.gather(-1, index).movedim(-3, -1)  # (..., Q, k, h)
-        projected = torch.einsum("...qhe,hec->...qhc", query, pose_key)  # (..., Q, h, c)
+        index = neighbours[..., None, :].expand(*lead, neighbours.shape[-1])  # (..., Q, h, k)
+        scores = dense.gather(-1, index)  # (..., Q, h, k)
         shared = pose_hidden.dim() >= 5 and pose_hidden.shape[-4] == 1 < query.shape[-4]
         scores = scores + _pose_scores(pose_hidden, projected, shared)
-        scores = (scores + (query * bias_key).sum(-1)[..., None, :]) / size**0.5
-        scores = scores.masked_fill(~mask[..., None], -1e9)
-        weights = torch.softmax(scores, dim=-2) * mask[..., None]  # (..., Q, k, h)
+        # A masked key gets weight exp(-1e9) = 0; a query without any valid key is kept below.
+        weights = softmax_last(scores.masked_fill_(~mask[..., None, :], -1e9))
         spread = torch.zeros(*lead, key.shape[-2], dtype=weights.dtype)
-        spread.scatter_add_(-1, index, weights.movedim(-1, -3))  # (..., h, Q, N)
-        attended = (spread @ value).transpose(-2, -3)  # (..., Q, h, d)
-        pooled = _pose_pooled(weights, pose_hidden, shared)  # (..., Q, h, c)
-        attended = attended + torch.einsum("...qhc,hec->...qhe", pooled, pose_value)
-        attended = attended + bias_value * weights.sum(-2)[..., None]
-        x = x + self.out(attended.flatten(-2)) * mask.any(-1, keepdim=True)
-        return x + self.ffn(x)
+        spread.scatter_add_(-1, index, weights)  # (..., Q, h, N)
+        attended = (spread.transpose(-2, -3) @ value).transpose(-2, -3).flatten(-2)  # (..., Q, D)
+        pooled = _pose_pooled(weights, pose_hidden, shared).flatten(-2)  # (..., Q, h c)
+        update = functional.linear(torch.cat([attended, pooled], -1), *folded.out)
+        x = x + update * mask.any(-1, keepdim=True)
+        return x + _feed_forward(self.ffn, x)
 
     def infer_all(self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """`forward` without neighbours or poses (every query sees all N keys), computed
         without key / value rows: per head, score = (W_k^T q) . LN(c) + q . b_k and output
-        W_v (sum_n w_n LN(c_n)) + b_v sum_n w_n. x: (..., Q, D); context: (..., N, D); mask:
-        bool (..., Q, N). Equal to `forward` up to float rounding."""
-        heads, dim = self.num_heads, x.shape[-1]
-        size = dim // heads
-        query = self.query(self.norm_query(x)).unflatten(-1, (heads, size))  # (..., Q, h, d)
-        normed = self.norm_key(context)  # (..., N, D)
-        key_weight = self.key.weight.unflatten(0, (heads, size))  # (h, d, D)
-        projected = torch.einsum("...qhe,hec->...qhc", query, key_weight).flatten(-3, -2)
+        W_v (sum_n w_n LN(c_n)) + b_v, the projections folded into the layers (`_fold_all`).
+        x: (..., Q, D); context: (..., N, D); mask: bool (..., Q, N). Equal to `forward` up
+        to float rounding."""
+        folded = self.folded()
+        heads = self.num_heads
+        both = functional.linear(_layer_norm(self.norm_query, x), *folded.query)
+        projected = both[..., :-heads].unflatten(-1, (-1, x.shape[-1])).flatten(-3, -2)
+        normed = _layer_norm(self.norm_key, context)  # (..., N, D)
         scores = (projected @ normed.transpose(-1, -2)).unflatten(-2, (-1, heads))
-        scores = scores + (query * self.key.bias.view(heads, size)).sum(-1)[..., None]
-        scores = (scores / size**0.5).masked_fill(~mask[..., None, :], -1e9)  # (..., Q, h, N)
-        weights = torch.softmax(scores, dim=-1) * mask[..., None, :]
+        scores = scores + both[..., -heads:, None]  # (..., Q, h, N)
+        scores = scores.masked_fill_(~mask[..., None, :], -1e9)
+        weights = softmax_last(scores)
         pooled = (weights.flatten(-3, -2) @ normed).unflatten(-2, (-1, heads))  # (..., Q, h, D)
-        value_weight = self.value.weight.unflatten(0, (heads, size))
-        attended = torch.einsum("...qhc,hec->...qhe", pooled, value_weight)
-        attended = attended + self.value.bias.view(heads, size) * weights.sum(-1)[..., None]
-        x = x + self.out(attended.flatten(-2)) * mask.any(-1, keepdim=True)
-        return x + self.ffn(x)
+        update = functional.linear(pooled.flatten(-2), *folded.out)
+        x = x + update * mask.any(-1, keepdim=True)
+        return x + _feed_forward(self.ffn, x)
+
+
+class InferenceWeights(NamedTuple):
+    """`RelativeAttention.folded`: (weight, bias) pairs of the inference path's three
+    linear maps: query (from the normed queries), keys_values (from the normed context) and
+    out (to the residual update)."""
+
+    query_weight: torch.Tensor
+    query_bias: torch.Tensor
+    keys_values_weight: torch.Tensor
+    keys_values_bias: torch.Tensor
+    out_weight: torch.Tensor
+    out_bias: torch.Tensor
+
+    @property
+    def query(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.query_weight, self.query_bias
+
+    @property
+    def keys_values(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.keys_values_weight, self.keys_values_bias
+
+    @property
+    def out(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.out_weight, self.out_bias
+
+
+def softmax_last(x: torch.Tensor) -> torch.Tensor:
+    """`torch.softmax(x, -1)` spelled out (max, exp, sum, divide): several times faster on
+    CPU over a short last axis (8 of 12k values: 47 vs 220 us), the same up to rounding."""
+    exp = (x - x.amax(-1, keepdim=True)).exp_()
+    return exp / exp.sum(-1, keepdim=True)
+
+
+def _layer_norm(norm: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
+    """`norm(x)` without the module call (inference)."""
+    return functional.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+
+
+def _feed_forward(ffn: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """`ffn(x)` (LayerNorm, Linear, ReLU, Linear) without the module calls (inference)."""
+    norm, first, _, last = ffn
+    hidden = functional.linear(_layer_norm(norm, x), first.weight, first.bias).relu_()
+    return functional.linear(hidden, last.weight, last.bias)
+
+
+def mlp_hidden(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """`layers[:-1](x)` for an `mlp` (Linear, LayerNorm, ReLU) without the module calls
+    (inference)."""
+    first, norm = layers[0], layers[1]
+    return _layer_norm(norm, functional.linear(x, first.weight, first.bias)).relu_()
+
+
+def run_mlp(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """`layers(x)` for an `mlp` without the module calls (inference)."""
+    last = layers[-1]
+    return functional.linear(mlp_hidden(layers, x), last.weight, last.bias)
 
 
 def _pose_scores(hidden: torch.Tensor, projected: torch.Tensor, shared: bool) -> torch.Tensor:
-    """(..., Q, k, h): pose hidden (..., Q, k, c) . projected queries (..., Q, h, c); `shared`:
+    """(..., Q, h, k): projected queries (..., Q, h, c) . pose hidden (..., Q, k, c); `shared`:
     hidden has size 1 on axis -4 where projected has M (e.g. one neighbourhood for every
     scene mode), folded into the heads rather than copied."""
     if not shared:
-        return hidden @ projected.transpose(-1, -2)
+        return projected @ hidden.transpose(-1, -2)
     modes, heads = projected.shape[-4], projected.shape[-2]
     folded = projected.movedim(-4, -3).flatten(-3, -2)  # (..., Q, M h, c)
-    scores = hidden.squeeze(-4) @ folded.transpose(-1, -2)  # (..., Q, k, M h)
-    return scores.unflatten(-1, (modes, heads)).movedim(-2, -4)
+    scores = folded @ hidden.squeeze(-4).transpose(-1, -2)  # (..., Q, M h, k)
+    return scores.unflatten(-2, (modes, heads)).movedim(-3, -4)
 
 
 def _pose_pooled(weights: torch.Tensor, hidden: torch.Tensor, shared: bool) -> torch.Tensor:
-    """(..., Q, h, c): sum over the k neighbours of weights (..., Q, k, h) x pose hidden
+    """(..., Q, h, c): sum over the k neighbours of weights (..., Q, h, k) x pose hidden
     (..., Q, k, c); `shared` as in `_pose_scores`."""
     if not shared:
-        return weights.transpose(-1, -2) @ hidden
-    modes, heads = weights.shape[-4], weights.shape[-1]
-    folded = weights.movedim(-4, -3).transpose(-1, -2).flatten(-3, -2)  # (..., Q, M h, k)
+        return weights @ hidden
+    modes, heads = weights.shape[-4], weights.shape[-2]
+    folded = weights.movedim(-4, -3).flatten(-3, -2)  # (..., Q, M h, k)
     pooled = folded @ hidden.squeeze(-4)  # (..., Q, M h, c)
     return pooled.unflatten(-2, (modes, heads)).movedim(-3, -4)
 
@@ -300,6 +422,20 @@ def gather_neighbours(values: torch.Tensor, neighbours: torch.Tensor) -> torch.T
     return flat.index_select(0, index.flatten()).reshape(*lead, num_queries, k, dim)
 
 
+def nearest_point_distance(xy: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """(B, A, L): the distance from each point xy (B, A, 2) to the nearest of each polyline's
+    points (B, L, P, 2): `torch.cdist`'s matrix-product form |x|^2 - 2 x.p + |p|^2, with the
+    minimum over P taken before the square root (the same values, one root per polyline),
+    over a point-major layout (the minimum then runs over an outer axis)."""
+    num_points = points.shape[2]
+    by_point = points.transpose(1, 2).flatten(1, 2)  # (B, P * L, 2)
+    xy_norm, point_norm = xy.square().sum(-1, keepdim=True), by_point.square().sum(-1, keepdim=True)
+    left = torch.cat([-2 * xy, xy_norm, torch.ones_like(xy_norm)], -1)  # (B, A, 4)
+    right = torch.cat([by_point, torch.ones_like(point_norm), point_norm], -1)  # (B, P L, 4)
+    squared = (left @ right.mT).unflatten(-1, (num_points, -1)).amin(-2)
+    return squared.clamp_min_(0.0).sqrt_()
+
+
 def nearest(
     distance: torch.Tensor, valid: torch.Tensor, count: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -309,11 +445,6 @@ def nearest(
     masked = distance.masked_fill(~valid, float("inf"))
     value, index = torch.topk(masked, k, dim=-1, largest=False, sorted=True)
     return index, torch.isfinite(value)
-
-
-def _pick_pairs(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """values (B, Q, N, F), index (B, Q, k) -> (B, Q, k, F)."""
-    return torch.gather(values, 2, index[..., None].expand(-1, -1, -1, values.shape[-1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,11 +490,16 @@ class JointPredictionModel(nn.Module):
         self.register_buffer("_rows_no_scale", rows, persistent=False)
         modes_rows = (rows + out * torch.arange(modes)[:, None]).flatten()
         self.register_buffer("_rows_no_scale_modes", modes_rows, persistent=False)
+        self._head_rows: dict[
+            int, tuple[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]]
+        ] = {}
 
     def encode_agents(self, batch: Batch, fast: bool = False) -> torch.Tensor:
         """(B, A, D): each agent's history (own frame), type and confidence, over time;
         `fast`: through `RelativeAttention.infer_all` (inference)."""
-        steps = self.step_embed(agent_step_inputs(batch)) + self.time_embed
+        inputs = agent_step_inputs(batch)
+        embedded = run_mlp(self.step_embed, inputs) if fast else self.step_embed(inputs)
+        steps = embedded + self.time_embed
         static = self.type_embed(batch.types) + self.confidence_embed(batch.confidence[..., None])
         steps = steps + static[:, :, None]
         now = steps[..., -1:, :]  # (B, A, 1, D)
@@ -400,11 +536,13 @@ class JointPredictionModel(nn.Module):
         """Each agent's nearest agents now (itself included): indices (B, A, k), mask
         (B, A, k) and relative poses (B, A, k, 5)."""
         xy, heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
-        poses = relative_pose(xy[:, :, None], heading[:, :, None], xy[:, None], heading[:, None])
         distance = torch.cdist(xy, xy)
         valid = batch.agent_mask[:, :, None] & batch.agent_mask[:, None, :]
         index, mask = nearest(distance, valid, self.config.agent_neighbours)
-        return index, mask, _pick_pairs(poses, index)
+        other_xy = gather_neighbours(xy, index)  # (B, A, k, 2)
+        other_heading = gather_neighbours(heading[..., None], index)[..., 0]
+        poses = relative_pose(xy[:, :, None], heading[:, :, None], other_xy, other_heading)
+        return index, mask, poses
 
     def map_neighbours(
         self, batch: Batch, origin: torch.Tensor, heading: torch.Tensor
@@ -414,8 +552,7 @@ class JointPredictionModel(nn.Module):
         xy, agent_heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
         far = torch.tensor(_FAR_M, dtype=batch.map_points.dtype)  # padding points: far away
         points = torch.where(batch.map_point_valid[..., None], batch.map_points, far)
-        gap = torch.cdist(xy, points.flatten(1, 2))  # (B, A, L * P)
-        gap = gap.unflatten(-1, batch.map_points.shape[1:3]).amin(-1)  # (B, A, L)
+        gap = nearest_point_distance(xy, points)  # (B, A, L)
         valid = batch.agent_mask[:, :, None] & batch.map_mask[:, None, :]
         index, mask = nearest(gap, valid, self.config.map_neighbours)
         line_xy = gather_neighbours(origin, index)  # (B, A, k, 2)
@@ -462,18 +599,10 @@ class JointPredictionModel(nn.Module):
         `modes` = M modes of 4H + 1 outputs each (None: one, no mode axis). Without
         `scales` the scale rows are not computed (scales all 1)."""
         steps = self.config.future_steps
-        width = 4 * steps + 1
         if scales:
             raw = head(x)
         else:
-            last = head[-1]
-            if modes is None:
-                rows = self._rows_no_scale
-            elif modes == self.config.num_modes:
-                rows = self._rows_no_scale_modes
-            else:
-                rows = (self._rows_no_scale + width * torch.arange(modes)[:, None]).flatten()
-            raw = functional.linear(head[:-1](x), last.weight[rows], last.bias[rows])
+            raw = functional.linear(mlp_hidden(head, x), *self._rows_without_scales(head, modes))
         if modes is not None:
             raw = raw.unflatten(-1, (modes, -1))
         xy = raw[..., : 2 * steps].unflatten(-1, (steps, 2)) + prior
@@ -481,6 +610,27 @@ class JointPredictionModel(nn.Module):
             return xy, torch.ones(()).expand(xy.shape), raw[..., -1]
         scale = functional.softplus(raw[..., 2 * steps : 4 * steps].unflatten(-1, (steps, 2)))
         return xy, scale + _MIN_SCALE_M, raw[..., -1]
+
+    def _rows_without_scales(
+        self, head: nn.Sequential, modes: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weight and bias rows of `head`'s last layer that `_head` reads without scales,
+        kept per head while its parameters are unchanged (`RelativeAttention.folded`)."""
+        last, width = head[-1], 4 * self.config.future_steps + 1
+        if modes is None:
+            rows = self._rows_no_scale
+        elif modes == self.config.num_modes:
+            rows = self._rows_no_scale_modes
+        else:
+            rows = (self._rows_no_scale + width * torch.arange(modes)[:, None]).flatten()
+            return last.weight[rows], last.bias[rows]
+        stamp = (modes, last.weight.data_ptr(), last.weight._version, last.bias._version)
+        kept = self._head_rows.get(id(last))
+        if kept is None or kept[0] != stamp:
+            with torch.inference_mode(False), torch.no_grad():  # usable in and out of inference
+                kept = (stamp, (last.weight[rows], last.bias[rows]))
+            self._head_rows[id(last)] = kept
+        return kept[1]
 
     def forward(self, batch: Batch, scales: bool = True) -> ModelOutput:
         """Decode K joint scene modes and K marginal modes per agent (see `ModelOutput`);
@@ -530,8 +680,10 @@ class JointPredictionModel(nn.Module):
             self.marginal_head, agents, prior, scales, config.num_modes
         )
         # Joint: (B, K, A, D) tokens, attention over the agents of the same mode.
+        run = run_mlp if fast else _call
         if config.joint_from_marginal:
-            agents = agents + self.marginal_summary(_mode_summary(marginal_xy, marginal_logits))
+            summary = _mode_summary(marginal_xy, marginal_logits)
+            agents = agents + run(self.marginal_summary, summary)
         tokens = agents[:, None] + self.mode_queries[None, :, None]
         near = config.decoder_neighbours
         index, mask = index[:, None, :, :near], mask[:, None, :, :near]
@@ -543,8 +695,9 @@ class JointPredictionModel(nn.Module):
         else:
             tokens = attention(tokens, tokens, index, pose, mask)
         if config.joint_from_marginal:
-            raw = self.joint_head(tokens.transpose(1, 2))  # (B, A, K, K + 1)
-            choice = torch.softmax(raw[..., :-1], -1)  # (B, A, K scene, K marginal)
+            raw = run(self.joint_head, tokens.transpose(1, 2))  # (B, A, K, K + 1)
+            logits = raw[..., :-1]  # (B, A, K scene, K marginal)
+            choice = softmax_last(logits) if fast else torch.softmax(logits, -1)
             joint_xy = torch.einsum("bajm,bamhc->bajhc", choice, marginal_xy.detach())
             joint_scale = (
                 torch.einsum("bajm,bamhc->bajhc", choice, marginal_scale.detach())
@@ -567,6 +720,10 @@ class JointPredictionModel(nn.Module):
             marginal_scale,
             marginal_logits,
         )
+
+
+def _call(layers: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return layers(x)
 
 
 def _mode_summary(marginal_xy: torch.Tensor, marginal_logits: torch.Tensor) -> torch.Tensor:
