@@ -24,12 +24,14 @@ def scene(
     num_lanes: int = 2,
     crosswalk_at_m: float | None = None,
     red_light_lane: int | None = None,
+    ego_lane: int = 0,
 ) -> Scenario:
-    """The ego in lane 0 (y = 0) heading +x, and `others` = (x, y, vx, vy, type) at now,
-    every agent at constant velocity over the whole log; route along lane 0."""
+    """The ego in lane `ego_lane` (y = 3.5 x ego_lane) heading +x, and `others` = (x, y, vx,
+    vy, type) at now, every agent at constant velocity over the whole log; route along the
+    ego's lane."""
     road_map = straight_road(num_lanes=num_lanes, crosswalk_at_m=crosswalk_at_m)
     times = 0.1 * (np.arange(NUM_STEPS) - NOW)
-    rows = [(ego_x_m, 0.0, ego_speed_mps, 0.0, AgentType.VEHICLE), *others]
+    rows = [(ego_x_m, 3.5 * ego_lane, ego_speed_mps, 0.0, AgentType.VEHICLE), *others]
     start = np.array([[x, y] for x, y, *_ in rows])
     velocity = np.array([[vx, vy] for _, _, vx, vy, _ in rows])
     xy = start[:, None] + velocity[:, None] * times[None, :, None]
@@ -43,7 +45,7 @@ def scene(
         current_index=NOW,
         road_map=road_map,
     )
-    scenario = dataclasses.replace(scenario, route=Route((0, 1)))
+    scenario = dataclasses.replace(scenario, route=Route((100 * ego_lane, 100 * ego_lane + 1)))
     if red_light_lane is None:
         return scenario
     signals = {7: TrafficSignal(7, np.array([100.0, -3.0]), lane_ids=(red_light_lane,))}

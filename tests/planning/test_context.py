@@ -8,6 +8,12 @@ from tests.planning.scenes import observation_now, scene
 
 from urbandrive.core.agent_type import AgentType
 from urbandrive.planning.planner import UrbanPlanner
+from urbandrive.planning.proposals.context import (
+    MERGE_HORIZON_S,
+    MERGE_SURE_PROB,
+    MERGE_SURE_S,
+    merge_commitment,
+)
 
 
 def _cycle(others: list[tuple[float, float, float, float, AgentType]]):
@@ -21,7 +27,8 @@ def test_a_car_cutting_in_settles_in_the_lane_or_stays_in_its_own() -> None:
     cycle = _cycle([(25.0, 3.5, 7.0, -2.5, AgentType.VEHICLE)])
     agents = cycle.context.agents
     assert agents.mode_probs.shape == (2,)
-    np.testing.assert_allclose(agents.mode_probs, [0.5, 0.5])
+    # predicted across the reference in 1.4 s (< MERGE_SURE_S): mostly settling
+    np.testing.assert_allclose(agents.mode_probs, [MERGE_SURE_PROB, 1.0 - MERGE_SURE_PROB])
     row = int(np.flatnonzero(agents.types == AgentType.VEHICLE)[-1])
     settled, kept = agents.d_m[row, 0], agents.d_m[row, 1]
     assert settled.min() >= -1e-9 and abs(settled[-1]) < 1e-6  # on the reference, not across
@@ -29,6 +36,36 @@ def test_a_car_cutting_in_settles_in_the_lane_or_stays_in_its_own() -> None:
     # positions follow the new offsets (the scorer reads xy, the proposals read s and d)
     np.testing.assert_allclose(agents.states.xy[0, row, -1, 1], 0.0, atol=1e-6)
     np.testing.assert_allclose(agents.states.xy[1, row, -1, 1], 3.5, atol=1e-6)
+
+
+def test_merge_commitment_by_hand() -> None:
+    # three agents at d = 3 moving to d < 0 at constant lateral speed, one mode each pair
+    times = 0.1 * np.arange(81)
+    cross_at = np.array([1.0, 2.75, 4.0])  # seconds
+    d_m = 3.0 - (3.0 / cross_at)[:, None, None] * (times + 0.05)  # crosses just before
+    merging = np.ones((3, 1), bool)
+    # the most committed agent counts: crossing within MERGE_SURE_S
+    np.testing.assert_allclose(merge_commitment(d_m, merging, times), [MERGE_SURE_PROB])
+    ramp = (MERGE_HORIZON_S - 2.8) / (MERGE_HORIZON_S - MERGE_SURE_S)
+    expected = 0.5 + (MERGE_SURE_PROB - 0.5) * ramp  # the second crosses at step 28
+    np.testing.assert_allclose(merge_commitment(d_m, np.array([[0], [1], [1]], bool), times),
+                               [expected])  # fmt: skip
+    np.testing.assert_allclose(merge_commitment(d_m, np.array([[0], [0], [1]], bool), times),
+                               [0.5])  # fmt: skip
+    np.testing.assert_allclose(merge_commitment(d_m, np.zeros((3, 1), bool), times), [0.5])
+
+
+def test_the_planner_brakes_for_a_close_committed_cut_in() -> None:
+    # cut_in-003 at t = 3.9 s: 11.4 m/s in the middle lane, a car 5.6 m ahead (centres) at
+    # 8.6 m/s, 2.2 m to the right moving in at 2.2 m/s. At an even split a plan hitting it
+    # once settled kept a hard product of 0.5 and won over braking (here pdm left at full
+    # speed); the ego hit the car.
+    car = (15.6, 1.3, 8.6, 2.2, AgentType.VEHICLE)
+    scenario = scene(ego_speed_mps=11.4, num_lanes=3, ego_lane=1, others=[car])
+    cycle = UrbanPlanner(scenario).cycle(observation_now(scenario))
+    chosen = cycle.selection.index
+    settled = cycle.scoring.per_mode["no_at_fault_collision"][chosen, 0]
+    assert settled == 1.0 or cycle.candidates.labels[chosen] == "stop hard"
 
 
 def test_a_parallel_car_and_a_crossing_pedestrian_are_not_split() -> None:

@@ -133,3 +133,28 @@ def test_all_unsafe_takes_the_stop_that_hits_latest_then_the_softest() -> None:
     assert candidates.labels[hits_later.index] == "stop hard"
     same_time = select(table, candidates, np.array([0.5, 1.0, 1.0]), 8.0, None, config)
     assert candidates.labels[same_time.index] == "stop comfortable"
+
+
+def test_all_unsafe_takes_the_slower_stop_when_both_hit_at_the_same_step() -> None:
+    # cut_in-003: both stops hit 0.2 s ahead (buffered boxes); the comfortable one won on the
+    # soft terms and the ego hit the car. At the same collision time the slower one is taken.
+    times = 0.1 * np.arange(5)
+    kind = np.array([ProposalKind.PDM, ProposalKind.EMERGENCY_STOP, ProposalKind.EMERGENCY_STOP])
+    speed = np.array([10.0, 10.0, 10.0])[:, None] - np.array([0.0, 3.5, 7.0])[:, None] * times
+    states = pack_states(
+        np.zeros((3, 5, 2)), np.zeros((3, 5)), speed, np.zeros((3, 5)), np.zeros((3, 5)),
+        np.zeros((3, 5)),
+    )  # fmt: skip
+    candidates = Candidates(times, states, kind, ("go", "stop comfortable", "stop hard"))
+    table = ScoreTable.from_columns(
+        {"collision": np.zeros(3), "comfort": np.array([1.0, 1.0, 0.0])},
+        hard=("collision",),
+        weights={"comfort": 1.0},
+    )
+    config = SelectionConfig()
+    same_step = select(table, candidates, np.array([0.1, 0.2, 0.2]), 10.0, None, config)
+    assert same_step.reason == SelectionReason.ALL_UNSAFE
+    assert candidates.labels[same_step.index] == "stop hard"
+    # neither hits: the softer one
+    none = select(table, candidates, np.array([0.1, np.inf, np.inf]), 10.0, None, config)
+    assert candidates.labels[none.index] == "stop comfortable"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from urbandrive.core.typing import NDArrayF64
-from urbandrive.planning.proposals.candidates import Candidates, ProposalKind
+from urbandrive.planning.proposals.candidates import CandidateIndex, Candidates, ProposalKind
 from urbandrive.planning.scoring.table import ScoreTable
 
 
@@ -85,15 +85,25 @@ def best_emergency_stop(
 ) -> int:
     """Row of the emergency stop with the best hard product, then the latest at-fault collision
     (`time_to_at_fault_collision_s: float64[M]`, inf for none; None: not compared), then the
-    best soft score; the last row if there is none (then the caller's candidates lack stops).
-    A comfortable stop that still hits is not taken over a hard one that hits later or not at
-    all (town:standard cyclist_merge-001: the ego braked at 3.5 m/s^2 into a cyclist it could
-    have stopped short of)."""
+    slowest at that collision, then the best soft score; the last row if there is none (then
+    the caller's candidates lack stops). A comfortable stop that still hits is not taken over a
+    hard one that hits later or not at all (town:standard cyclist_merge-001: the ego braked at
+    3.5 m/s^2 into a cyclist it could have stopped short of), nor over one that hits at the
+    same step more slowly (cut_in-003: both stops hit 0.2 s ahead in the buffered check, the
+    comfortable one won on comfort and the ego hit the car at 8.7 m/s)."""
     stops = np.flatnonzero(candidates.kind == ProposalKind.EMERGENCY_STOP)
     if stops.size == 0:
         return int(np.argmax(table.total()))
     later = np.zeros(stops.size)
+    slower = np.zeros(stops.size)
     if time_to_at_fault_collision_s is not None:
         later = time_to_at_fault_collision_s[stops]
-    order = np.lexsort((table.soft_score()[stops], later, table.hard_product()[stops]))
+        hits = np.isfinite(later)
+        dt_s = float(candidates.times_s[1] - candidates.times_s[0])
+        step = np.round(np.where(hits, later, 0.0) / dt_s).astype(np.int64)
+        step = np.minimum(step, candidates.times_s.shape[0] - 1)
+        speed = candidates.states[stops, step, CandidateIndex.SPEED]
+        slower = np.where(hits, -speed, 0.0)
+    soft = table.soft_score()[stops]
+    order = np.lexsort((soft, slower, later, table.hard_product()[stops]))
     return int(stops[order[-1]])
