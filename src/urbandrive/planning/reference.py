@@ -8,12 +8,16 @@ positive to the left.
 `reference_lane_context` gives the per-step lane facts the driving metrics consume
 (`metrics.map_context.EgoLaneContext`) for candidates expressed in this Frenet frame, without
 matching every pose against the whole map: the lane of a candidate step is the route lane at
-its `s`, and it is "changing lanes or off its lane" where its box leaves that lane.
+its `s`, and it is "changing lanes or off its lane" where its box leaves that lane, or where
+its centre is on one of the route's own lane changes (`lane_change_s_m`: the path crosses
+from one lane into its neighbour there, so following it is changing lanes; counted as
+keeping its lane, a side collision there was never at fault for the planner, while the
+evaluation, on the map's lanes, found it at fault: town:standard lane_change_dense-006).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -55,6 +59,8 @@ class RouteReference:
     comfortable_speed_mps: float64[P] per path point: the speed limit, capped so curves are
     taken within CURVE_LATERAL_ACCEL_MPS2 and reached braking at most
     CURVE_ANTICIPATION_DECEL_MPS2.
+    lane_change_s_m: float64[G, 2], (start, end) along the path of each of the route's lane
+    changes (from the last point in a lane to the first in its neighbour).
     """
 
     path: ReferencePath
@@ -71,6 +77,7 @@ class RouteReference:
     crosswalk_s_m: NDArrayF64
     crosswalk_polygons: NDArrayF64
     comfortable_speed_mps: NDArrayF64
+    lane_change_s_m: NDArrayF64 = field(default_factory=lambda: np.zeros((0, 2)))
 
     @property
     def length_m(self) -> float:
@@ -122,7 +129,25 @@ def build_route_reference(road_map: RoadMap, route: Route) -> RouteReference:
         crosswalk_s_m=crosswalk_s,
         crosswalk_polygons=polygons,
         comfortable_speed_mps=comfortable_speeds(path),
+        lane_change_s_m=_lane_changes(road_map, path, route_lanes, starts),
     )
+
+
+def _lane_changes(
+    road_map: RoadMap, path: ReferencePath, route: NDArrayInt, starts: NDArrayF64
+) -> NDArrayF64:
+    """float64[G, 2]: (start, end) arc lengths of the path's crossings from a route lane into
+    the next one where that one is its neighbour, not its successor."""
+    changes = []
+    for index in range(route.shape[0] - 1):
+        lane, following = road_map.lanes[int(route[index])], int(route[index + 1])
+        on_lane = np.flatnonzero(path.lane_ids == route[index])
+        if following in lane.successors or on_lane.size == 0:
+            continue
+        start, end = float(path.s_m[on_lane[-1]]), float(starts[index + 1])
+        if following in (lane.left_neighbor, lane.right_neighbor) and end > start:
+            changes.append((start, end))
+    return np.asarray(changes, dtype=np.float64).reshape(-1, 2)
 
 
 def comfortable_speeds(path: ReferencePath) -> NDArrayF64:
@@ -239,6 +264,10 @@ def reference_lane_context(
     lane = reference.lane_index_at(s_m)
     half_width = reference.lane_half_width_m[lane]
     leaves = np.abs(d_m) + 0.5 * width_m > half_width + LANE_EXIT_TOLERANCE_M
+    changes = reference.lane_change_s_m
+    if changes.shape[0]:
+        ahead = s_m[..., None]
+        leaves |= ((ahead > changes[:, 0]) & (ahead < changes[:, 1])).any(-1)
     progress = np.diff(s_m, axis=-1, prepend=s_m[..., :1])
     same_lane = np.concatenate(
         [np.zeros((*lane.shape[:-1], 1), bool), lane[..., 1:] == lane[..., :-1]], -1
