@@ -15,7 +15,7 @@ from urbandrive.metrics.states import shared_rows
 from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.candidates import concatenate
 from urbandrive.planning.scoring import fast_terms, row_terms, terms
-from urbandrive.planning.scoring.kernels import box_corners_rows
+from urbandrive.planning.scoring.kernels import _equal_modes, box_corners_rows
 from urbandrive.planning.scoring.scorer import scoring_inputs
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
@@ -23,6 +23,17 @@ pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not ins
 
 def _cases() -> dict[str, object]:
     return {**_scenes(), "busy": busy_scene(0), "busy_seed_2": busy_scene(2)}
+
+
+def test_headway_kernel_walks_each_agent_mode_once() -> None:
+    """`_equal_modes` names the first equal mode; NaN or one differing step keeps them apart."""
+    s_a = np.zeros((2, 4, 3))
+    s_a[0, 1, 2] = 1.0  # agent 0: modes 0, 2, 3 alike, mode 1 differs at one step
+    s_a[1, 2, 0] = np.nan  # agent 1: mode 2 is NaN somewhere, equal to none
+    d_a, live = np.zeros_like(s_a), np.ones(s_a.shape, np.bool_)
+    live[1, 3, 1] = False  # agent 1: mode 3 not live at one step
+    same = _equal_modes(s_a, d_a, live)
+    np.testing.assert_array_equal(same, [[0, 1, 0, 0], [0, 0, 2, 3]])
 
 
 @pytest.mark.parametrize("name", list(_cases()))
@@ -40,6 +51,10 @@ def test_compiled_headway_equals_numpy(name: str) -> None:
     np.testing.assert_array_equal(compiled, reference)
     if name.startswith("busy"):
         assert np.any(reference < 1.0)  # the busy scene has agents to follow
+        rows = terms.headway_rows(*arguments)
+        assert rows is not None
+        same = _equal_modes(rows.s_a, rows.d_a, rows.live)
+        assert np.any(same != np.arange(same.shape[1]))  # modes shared: the kernel reuses them
 
 
 @pytest.mark.parametrize("name", list(_cases()))

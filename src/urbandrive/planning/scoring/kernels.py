@@ -207,7 +207,9 @@ def headway_shortfall(
     max over agents n of clip(1 - gap / wanted, 0, 1) where agent n is live, ahead (s_a -
     s_e > 0) and across the ego's path (|d_a - d_e| < reach_m[n]); gap = s_a - s_e -
     half_lengths_m[n], wanted = min_gap_m + headway_s * speed_e. Candidates s_e, d_e,
-    speed_e [M, T]; agents s_a, d_a, live [N, K, T]. The numpy path's operations."""
+    speed_e [M, T]; agents s_a, d_a, live [N, K, T]. The numpy path's operations; an agent's
+    mode equal to an earlier one (s_a, d_a and live alike at every step) is not walked
+    again: the earlier one's shares go to both (a maximum does not depend on the order)."""
     num_candidates, num_steps = s_e.shape
     num_agents, num_modes = s_a.shape[0], s_a.shape[1]
     s_t, d_t = s_e.T.copy(), d_e.T.copy()  # [T, M]: the inner loop reads contiguous memory
@@ -215,20 +217,57 @@ def headway_shortfall(
     for t in range(num_steps):
         for m in range(num_candidates):
             wanted[t, m] = min_gap_m + headway_s * speed_e[m, t]
-    for k in range(num_modes):
-        for t in range(num_steps):
-            for n in range(num_agents):
+    same = _equal_modes(s_a, d_a, live)  # [N, K]: the first mode equal to each
+    uses = np.empty(num_modes, np.int64)
+    for n in range(num_agents):
+        reach, half_lengths = reach_m[n], half_lengths_m[n]
+        for k in range(num_modes):
+            if same[n, k] != k:
+                continue
+            count = 0
+            for j in range(k, num_modes):
+                if same[n, j] == k:
+                    uses[count] = j
+                    count += 1
+            for t in range(num_steps):
                 if not live[n, k, t]:
                     continue
                 agent_s, agent_d = s_a[n, k, t], d_a[n, k, t]
-                reach, half_lengths = reach_m[n], half_lengths_m[n]
                 for m in range(num_candidates):
                     ahead = agent_s - s_t[t, m]
                     if not (ahead > 0.0 and abs(agent_d - d_t[t, m]) < reach):
                         continue
                     share = min(max(1.0 - (ahead - half_lengths) / wanted[t, m], 0.0), 1.0)
-                    if share > worst[m, k, t]:
-                        worst[m, k, t] = share
+                    for i in range(count):
+                        if share > worst[m, uses[i], t]:
+                            worst[m, uses[i], t] = share
+
+
+@njit
+def _equal_modes(s_a: NDArrayF64, d_a: NDArrayF64, live: NDArrayBool) -> NDArrayInt:
+    """int64[N, K]: for each agent and mode, the first mode whose s_a, d_a and live [N, K, T]
+    are equal to its own at every step (itself where none is; NaN never equal)."""
+    num_agents, num_modes, num_steps = s_a.shape
+    same = np.empty((num_agents, num_modes), np.int64)
+    for n in range(num_agents):
+        for k in range(num_modes):
+            same[n, k] = k
+            for j in range(k):
+                if same[n, j] != j:
+                    continue
+                equal = True
+                for t in range(num_steps):
+                    if not (
+                        s_a[n, j, t] == s_a[n, k, t]
+                        and d_a[n, j, t] == d_a[n, k, t]
+                        and live[n, j, t] == live[n, k, t]
+                    ):
+                        equal = False
+                        break
+                if equal:
+                    same[n, k] = j
+                    break
+    return same
 
 
 @njit
