@@ -13,6 +13,7 @@ import torch
 from urbandrive.core import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import observe
+from urbandrive.metrics.forecasting import world_overlaps
 from urbandrive.prediction.features import collate, observation_features
 from urbandrive.prediction.learned import (
     LearnedConfig,
@@ -275,6 +276,7 @@ def test_registry_has_the_near_variant_for_planners() -> None:
     assert isinstance(predictor, LearnedPredictor)
     assert predictor.config.max_model_agents == NEAR_AGENTS == 32
     assert predictor.config.torch_threads == 1 and predictor.config.hold_still_m == 1.0
+    assert predictor.config.separation is None
     prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
     prediction.validate()
     assert prediction.marginal is None and prediction.xy.shape[2] == 80
@@ -330,3 +332,21 @@ def test_torch_threads_are_set_for_the_block_and_restored() -> None:
         assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="torch_threads"):
         LearnedConfig(torch_threads=0)
+
+
+def test_scene_mode_separation_removes_overlaps_and_keeps_the_rest() -> None:
+    _shipped()
+    scenario = mixed_scene(2, num_agents=30, num_steps=40)
+    observation = observe(scenario, 30)
+    on = LearnedPredictor().predict(observation)
+    off = LearnedPredictor(config=LearnedConfig(separation=None)).predict(observation)
+    size = scenario.tracks.size_m[on.agent_rows]
+
+    def overlapping(prediction) -> int:
+        xy, heading = prediction.xy[:, :, :30], prediction.heading[:, :, :30]
+        return int(world_overlaps(xy, heading=heading, size_m=size).sum())
+
+    assert overlapping(on) < overlapping(off)
+    assert not np.array_equal(on.xy, off.xy)
+    np.testing.assert_array_equal(on.probs, off.probs)
+    np.testing.assert_array_equal(on.marginal.xy, off.marginal.xy)

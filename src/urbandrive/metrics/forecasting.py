@@ -227,7 +227,7 @@ def world_overlaps(
     else:
         heading = np.asarray(heading, np.float64)
         size = checked_sizes(size_m, "world_overlaps")[..., None, None, :]  # [..., A, 1, 1, 2]
-        touching = _boxes_overlap_near(
+        touching = boxes_overlap_near(
             (first, heading[..., :, None, :, :], size[..., :, None, :, :, :]),
             (second, heading[..., None, :, :, :], size[..., None, :, :, :, :]),
         )
@@ -259,7 +259,7 @@ def overlaps_with_others(
     Memory is A x B x H."""
     size = checked_sizes(size_m, "overlaps_with_others")
     other_size = checked_sizes(other_size_m, "overlaps_with_others (others)")
-    hit = _boxes_overlap_near(
+    hit = boxes_overlap_near(
         (np.asarray(xy, np.float64)[:, None], np.asarray(heading)[:, None], size[:, None, None]),
         (
             np.asarray(other_xy, np.float64)[None],
@@ -273,7 +273,7 @@ def overlaps_with_others(
     return hit.any((-2, -1))
 
 
-def _boxes_overlap_near(
+def boxes_overlap_near(
     first: tuple[NDArrayF64, NDArrayF64, NDArrayF64],
     second: tuple[NDArrayF64, NDArrayF64, NDArrayF64],
 ) -> NDArrayBool:

@@ -31,6 +31,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import Observation
 from urbandrive.core.typing import NDArrayF64
@@ -44,6 +45,12 @@ from urbandrive.prediction.features import (
 from urbandrive.prediction.interfaces import MarginalForecast, Prediction
 from urbandrive.prediction.map_cache import MapEncodingCache
 from urbandrive.prediction.model import JointPredictionModel
+from urbandrive.prediction.scene_modes import (
+    DEFAULT_SEPARATION,
+    Futures,
+    SeparationConfig,
+    separate_scene_modes,
+)
 from urbandrive.prediction.training import load_model, read_checkpoint
 
 DEFAULT_CHECKPOINT = "default.pt"
@@ -76,7 +83,8 @@ class LearnedConfig:
     torch_threads: torch's intra-op threads while predicting, restored after (None: torch's
     setting) - a closed loop runs one process per core, and torch's default of one thread
     per core made a `learned_near` prediction 11x slower on a loaded 2-core machine
-    (707 ms vs 62 ms, town:standard/crosswalk_crowd-000)."""
+    (707 ms vs 62 ms, town:standard/crosswalk_crowd-000); separation: re-choose the
+    marginal modes of agents whose boxes overlap in a scene mode (`scene_modes`; None: not)."""
 
     horizon_s: float | None = None
     include_ego: bool = False
@@ -86,6 +94,7 @@ class LearnedConfig:
     hold_still_m: float | None = None
     hold_still_mps: float = 0.5
     torch_threads: int | None = None
+    separation: SeparationConfig | None = DEFAULT_SEPARATION
 
     def __post_init__(self) -> None:
         if self.mode_source not in ("joint", "marginal"):
@@ -185,6 +194,31 @@ def torch_threads(count: int | None) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
+def _separated(
+    observation: Observation,
+    rows: np.ndarray,
+    xy: NDArrayF64,
+    choice: torch.Tensor,
+    config: SeparationConfig,
+) -> NDArrayF64:
+    """The scene modes xy[0] ([A', K, H, 2], global) kept apart (`separate_scene_modes`)
+    with the marginal modes xy[1] and the choice weights (A', K, K)."""
+    history = observation.history
+    now_xy, now_heading = history.xy[rows, -1], history.heading[rows, -1]
+    joint, marginal = (Futures(x, headings_along(x, now_xy, now_heading)) for x in xy)
+    weights = choice.double().numpy()
+    types = history.types[rows]
+    moving = types != AgentType.STATIC  # a static object's jitter is not a choice of mode
+    judged = moving[:, None] & moving[None]
+    walking = types == AgentType.PEDESTRIAN
+    if config.pedestrians == "with_others":
+        judged &= ~(walking[:, None] & walking[None])
+    elif config.pedestrians == "never":
+        judged &= ~(walking[:, None] | walking[None])
+    size = history.size_m[rows]
+    return separate_scene_modes(joint, marginal, weights, now_xy, now_heading, size, config, judged)
+
+
 def _softmax(logits: torch.Tensor) -> np.ndarray:
     return torch.softmax(logits.double(), dim=-1).numpy()
 
@@ -235,7 +269,12 @@ class LearnedPredictor:
             _softmax(output.scene_logits[0]),
             _softmax(output.joint_agent_logits[0]),
         )
-        return scene.agent_rows, xy[0], probs / probs.sum(), marginal_probs, xy[1], head_probs
+        joint_xy = xy[0]
+        separation = self.config.separation
+        if separation is not None and output.joint_choice is not None:
+            choice = output.joint_choice[0]
+            joint_xy = _separated(observation, scene.agent_rows, xy, choice, separation)
+        return scene.agent_rows, joint_xy, probs / probs.sum(), marginal_probs, xy[1], head_probs
 
     def predict(self, observation: Observation) -> Prediction:
         history = observation.history
@@ -340,16 +379,19 @@ def learned_from_settings(
     marginal_forecast: bool = True,
     hold_still_m: float | None = None,
     torch_threads: int | None = None,
+    separation: SeparationConfig | None = DEFAULT_SEPARATION,
 ) -> LearnedPredictor:
     """Factory for the predictor registry: a `PredictorSettings` (horizon_s, dt_s,
     num_modes) -> the default checkpoint (`max_model_agents`, `marginal_forecast`,
-    `hold_still_m`, `torch_threads`: `LearnedConfig`); `UrbandriveError` if its step or modes differ."""
+    `hold_still_m`, `torch_threads`, `separation`: `LearnedConfig`); `UrbandriveError` if its
+    step or modes differ."""
     config = LearnedConfig(
         horizon_s=getattr(settings, "horizon_s", None),
         max_model_agents=max_model_agents,
         marginal_forecast=marginal_forecast,
         hold_still_m=hold_still_m,
         torch_threads=torch_threads,
+        separation=separation,
     )
     predictor = LearnedPredictor(config=config)
     dt_s, modes = getattr(settings, "dt_s", None), getattr(settings, "num_modes", None)
@@ -365,11 +407,13 @@ def learned_from_settings(
 def learned_near_from_settings(settings: object) -> LearnedPredictor:
     """`learned_from_settings` for a planner's closed loop: the model on the `NEAR_AGENTS`
     agents nearest the ego (the far ones at constant velocity), no marginal forecast, the
-    still agents' creeping modes held (`NEAR_HOLD_STILL_M`), on one torch thread."""
+    still agents' creeping modes held (`NEAR_HOLD_STILL_M`), on one torch thread, no scene
+    mode separation (its cost per cycle is not measured in closed loop yet)."""
     return learned_from_settings(
         settings,
         NEAR_AGENTS,
         marginal_forecast=False,
         hold_still_m=NEAR_HOLD_STILL_M,
         torch_threads=1,
+        separation=None,
     )

@@ -118,7 +118,8 @@ class ModelOutput:
 
     joint_xy, joint_scale: (B, A, K, H, 2) m; joint_agent_logits: (B, A, K);
     scene_logits: (B, K). marginal_xy, marginal_scale: (B, A, K, H, 2); marginal_logits:
-    (B, A, K). Padded agents hold finite junk.
+    (B, A, K). joint_choice: (B, A, K, K), with `joint_from_marginal` the weights of agent a's
+    marginal modes (last axis) in scene mode k, else None. Padded agents hold finite junk.
     """
 
     joint_xy: torch.Tensor
@@ -128,6 +129,7 @@ class ModelOutput:
     marginal_xy: torch.Tensor
     marginal_scale: torch.Tensor
     marginal_logits: torch.Tensor
+    joint_choice: torch.Tensor | None = None
 
 
 def mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
@@ -706,6 +708,7 @@ class JointPredictionModel(nn.Module):
             )
             agent_logits = raw[..., -1]
         else:
+            choice = None
             joint_xy, joint_scale, agent_logits = self._head(
                 self.joint_head, tokens.transpose(1, 2), prior, scales
             )
@@ -719,6 +722,7 @@ class JointPredictionModel(nn.Module):
             marginal_xy,
             marginal_scale,
             marginal_logits,
+            choice,
         )
 
 
