@@ -132,7 +132,7 @@ class ReferencePath:
         self, s_m: NDArrayF64, d_m: NDArrayF64
     ) -> tuple[NDArrayF64, NDArrayF64]:
         """`to_cartesian` of broadcast s_m, d_m float64[...] by `_cartesian_kernel`: the same
-        values (the heading's wrap by numpy on the kernel's unwrapped sum)."""
+        values."""
         xy = np.empty(s_m.shape + (2,))
         heading = np.empty(s_m.shape)
         _cartesian_kernel(
@@ -140,7 +140,7 @@ class ReferencePath:
             self.s_m, self.xy, self.miter, self.heading, self._segment_turn,
             xy.reshape(-1, 2), heading.reshape(-1),
         )  # fmt: skip
-        return xy, wrap_angle(heading)
+        return xy, heading
 
     @cached_property
     def _segment_turn(self) -> NDArrayF64:
@@ -295,9 +295,10 @@ def _cartesian_kernel(
     xy_out: NDArrayF64,
     heading_out: NDArrayF64,
 ) -> None:
-    """`ReferencePath.to_cartesian` point by point: xy_out[N, 2] and the heading before its
-    wrap heading_out[N] of s_m, d_m float64[N], the path's s_m [P], xy [P, 2], miter [P, 2],
-    heading [P] and wrapped turn per segment [P - 1]; the numpy path's operations in order."""
+    """`ReferencePath.to_cartesian` point by point: xy_out[N, 2] and heading_out[N] of s_m,
+    d_m float64[N], the path's s_m [P], xy [P, 2], miter [P, 2], heading [P] and wrapped turn
+    per segment [P - 1]; the numpy path's operations in order (np.mod's float remainder is
+    fmod's, exact, in both)."""
     last = path_s.shape[0] - 2
     for n in range(s_m.shape[0]):
         s, d = s_m[n], d_m[n]
@@ -308,7 +309,9 @@ def _cartesian_kernel(
             xy_out[n, c] = (start + d * miter[segment, c]) + ratio * (
                 end - start + d * (miter[segment + 1, c] - miter[segment, c])
             )
-        heading_out[n] = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
+        angle = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
+        wrapped = np.mod(angle + np.pi, 2.0 * np.pi) - np.pi  # `geometry.angles.wrap_angle`
+        heading_out[n] = np.pi if wrapped == -np.pi else wrapped
 
 
 def _tangents_and_miters(xy: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
