@@ -119,7 +119,21 @@ def test_shared_rows_expand_to_the_modes_and_are_distinct(seed: int) -> None:
     assert item.shape[0] == shared.row_of.size
 
 
-def test_rows_differing_in_one_bit_are_not_shared() -> None:
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000))
+def test_compiled_row_check_shares_the_rows_numpy_shares(seed: int) -> None:
+    if not kernels.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    _, agents, _ = _scene(seed)
+    found = shared_rows(agents)
+    with kernels.numpy_reference():
+        expected = shared_rows(agents)
+    for name in ("row_of", "agent_of", "mode_start", "modes"):
+        np.testing.assert_array_equal(getattr(found, name), getattr(expected, name))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rows_differing_in_one_bit_are_not_shared(backend: str) -> None:
     _, agents, _ = _scene(3)
     heading = agents.heading.copy()
     heading[1] = heading[0]
@@ -128,7 +142,8 @@ def test_rows_differing_in_one_bit_are_not_shared() -> None:
     xy[1], velocity[1] = xy[0], velocity[0]
     valid = np.broadcast_to(agents.valid, heading.shape).copy()
     valid[1] = valid[0]
-    shared = shared_rows(AgentStates(xy, heading, velocity, agents.size_m, agents.types, valid))
+    with _backend(backend):
+        shared = shared_rows(AgentStates(xy, heading, velocity, agents.size_m, agents.types, valid))
     assert shared.row_of[1, 2] != shared.row_of[0, 2]
     np.testing.assert_array_equal(np.delete(shared.row_of[1], 2), np.delete(shared.row_of[0], 2))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from urbandrive.core import compiled
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError
 from urbandrive.core.tracks import Tracks
@@ -249,11 +250,14 @@ def shared_rows(agents: AgentStates) -> SharedRows:
     proposed = np.argmax(digest[:, None, :] == digest[None, :, :], axis=1)  # [K, A]
     agent = np.arange(num_agents)
     same = proposed != np.arange(num_modes)[:, None]
-    for field_bits in fields:
-        if not same.any():
-            break
-        k, a = np.nonzero(same)
-        same[k, a] = np.all(field_bits[k, a] == field_bits[proposed[k, a], a], axis=-1)
+    if compiled.enabled():
+        _confirm_same_rows(*fields[:3], np.ascontiguousarray(valid), proposed, same)
+    else:
+        for field_bits in fields:
+            if not same.any():
+                break
+            k, a = np.nonzero(same)
+            same[k, a] = np.all(field_bits[k, a] == field_bits[proposed[k, a], a], axis=-1)
     first = np.where(same, proposed, np.arange(num_modes)[:, None])  # [K, A]
     keep = np.arange(num_modes) == first.T  # [A, K]: the kept (agent, mode) rows
     agent_of, mode_of = np.nonzero(keep)
@@ -274,6 +278,39 @@ def shared_rows(agents: AgentStates) -> SharedRows:
         valid=valid[mode_of, agent_of],
     )
     return SharedRows(rows, row_of, agent_of, np.r_[0, np.cumsum(counts)], modes)
+
+
+@compiled.njit
+def _confirm_same_rows(
+    xy: NDArrayInt,
+    heading: NDArrayInt,
+    velocity: NDArrayInt,
+    valid: NDArrayBool,
+    proposed: NDArrayInt,
+    same: NDArrayBool,
+) -> None:
+    """`shared_rows`' check by the bits, in place: same[k, a] stays True only where row
+    (k, a) equals row (proposed[k, a], a) in every field (`_bits` of xy, heading, velocity:
+    int64[K, A, F]; valid: bool[K, A, T])."""
+    for k in range(same.shape[0]):
+        for a in range(same.shape[1]):
+            if not same[k, a]:
+                continue
+            j = proposed[k, a]
+            equal = True
+            for field in (xy, heading, velocity):
+                for f in range(field.shape[2]):
+                    if field[k, a, f] != field[j, a, f]:
+                        equal = False
+                        break
+                if not equal:
+                    break
+            if equal:
+                for t in range(valid.shape[2]):
+                    if valid[k, a, t] != valid[j, a, t]:
+                        equal = False
+                        break
+            same[k, a] = equal
 
 
 def _bits(values: NDArrayF64, num_modes: int, num_agents: int) -> NDArrayInt:
