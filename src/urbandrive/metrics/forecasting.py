@@ -284,7 +284,8 @@ def boxes_overlap_near(
     reach = 0.5 * (
         np.hypot(size_a[..., 0], size_a[..., 1]) + np.hypot(size_b[..., 0], size_b[..., 1])
     )
-    near = np.linalg.norm(xy_a - xy_b, axis=-1) < reach
+    gap = xy_a - xy_b
+    near = gap[..., 0] ** 2 + gap[..., 1] ** 2 < reach**2
     index = np.nonzero(near)
     shape = near.shape
 
