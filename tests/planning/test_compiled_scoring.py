@@ -19,6 +19,8 @@ from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
 from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.candidates import concatenate
+from urbandrive.planning.proposals.kernels import feasible_rows
+from urbandrive.planning.proposals.lattice import LatticeConfig, is_feasible
 from urbandrive.planning.proposals.obstacles import path_obstacles
 from urbandrive.planning.proposals.pdm import idm_profiles, path_offsets, track_compiled
 from urbandrive.planning.scoring.pairs import (
@@ -202,3 +204,30 @@ def test_pair_finder_with_centres_within_keeps_exactly_the_points_within_the_mar
     limit = (margin + SLACK_M)[None, None, :, None]
     expected = (gap[..., 0] * gap[..., 0] + gap[..., 1] * gap[..., 1] <= limit * limit) & valid
     np.testing.assert_array_equal(found, expected)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_lattice_feasibility_equals_numpy(seed: int) -> None:
+    """`feasible_rows`: numpy's unwrapped yaw rate bit for bit (headings crossing +-pi,
+    steps near pi) and so the same feasible rows as `is_feasible`'s numpy path."""
+    rng = np.random.default_rng(seed)
+    heading = np.cumsum(rng.normal(0.0, 0.02, (300, 41)), axis=-1) + rng.uniform(-4, 4, (300, 1))
+    heading = np.angle(np.exp(1j * heading))  # wrapped: jumps of ~2 pi to undo
+    heading[:5, 7] += np.pi  # steps of about pi: the unwrap's boundary
+    speed = rng.uniform(0.0, 15.0, heading.shape)
+    accel = np.cumsum(rng.normal(0.0, 0.1, heading.shape), axis=-1)
+    config = LatticeConfig()
+    yaw_rate = np.empty(heading.shape)
+    limits = np.array(
+        [
+            config.max_curvature_1pm, config.max_lateral_accel_mps2, config.max_accel_mps2,
+            config.max_decel_mps2, config.max_jerk_mps3,
+        ]
+    )  # fmt: skip
+    found = feasible_rows(heading, speed, accel, 0.1, limits, yaw_rate)
+    np.testing.assert_array_equal(yaw_rate, np.gradient(np.unwrap(heading, axis=-1), 0.1, axis=-1))
+    with kernels.numpy_reference():
+        expected = is_feasible(heading, speed, accel, 0.1, config)
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(is_feasible(heading, speed, accel, 0.1, config), expected)
+    assert 0 < expected.sum() < expected.size  # both answers occur

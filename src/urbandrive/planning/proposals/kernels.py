@@ -223,3 +223,67 @@ def idm_rollout(
             s_m[p, step + 1] = s_m[p, step] + 0.5 * (speed[p, step] + speed[p, step + 1]) * dt_s
     for p in range(num_paths):
         accel[p, num_steps - 1] = accel[p, num_steps - 2]
+
+
+@njit
+def feasible_rows(
+    heading: NDArrayF64,
+    speed: NDArrayF64,
+    accel: NDArrayF64,
+    dt_s: float,
+    limits: NDArrayF64,
+    yaw_rate: NDArrayF64,
+) -> NDArrayBool:
+    """`lattice.is_feasible` row by row: bool[N] of heading, speed, accel float64[N, H];
+    limits: max curvature, max lateral accel, max accel, max decel, max jerk. Fills
+    yaw_rate[N, H] = np.gradient(np.unwrap(heading), dt_s) by numpy's operations in order
+    (unwrap: a remainder and a running sum; gradient: central differences, one-sided at the
+    ends), so every test sees the same floats."""
+    max_curvature, max_lateral, max_accel, max_decel, max_jerk = (
+        limits[0], limits[1], limits[2], limits[3], limits[4],
+    )  # fmt: skip
+    num_rows, num_steps = heading.shape
+    period, half = 2.0 * np.pi, np.pi
+    unwrapped = np.empty(num_steps)
+    jerk = np.empty(num_steps)
+    feasible = np.empty(num_rows, np.bool_)
+    for n in range(num_rows):
+        unwrapped[0] = heading[n, 0]
+        correction = 0.0
+        for t in range(1, num_steps):
+            step = heading[n, t] - heading[n, t - 1]
+            wrapped = np.mod(step - -half, period) + -half
+            if wrapped == -half and step > 0:
+                wrapped = half
+            fix = wrapped - step
+            if abs(step) < half:
+                fix = 0.0
+            correction += fix
+            unwrapped[t] = heading[n, t] + correction
+        _gradient_row(unwrapped, dt_s, yaw_rate[n])
+        _gradient_row(accel[n], dt_s, jerk)
+        ok = True
+        for t in range(num_steps):
+            rate, v, a = abs(yaw_rate[n, t]), speed[n, t], accel[n, t]
+            curvature = rate / v if v > 1.0 else 0.0
+            if not (
+                curvature <= max_curvature
+                and rate * v <= max_lateral
+                and a <= max_accel
+                and a >= -max_decel
+                and abs(jerk[t]) <= max_jerk
+            ):
+                ok = False
+                break
+        feasible[n] = ok
+    return feasible
+
+
+@njit
+def _gradient_row(values: NDArrayF64, dx: float, out: NDArrayF64) -> None:
+    """out[H] = np.gradient(values[H], dx) (H >= 2): the same operations."""
+    last = values.shape[0] - 1
+    for t in range(1, last):
+        out[t] = (values[t + 1] - values[t - 1]) / (2.0 * dx)
+    out[0] = (values[1] - values[0]) / dx
+    out[last] = (values[last] - values[last - 1]) / dx

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.metrics import kernels
 from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.proposals.obstacles import ObstacleConfig
@@ -296,7 +297,23 @@ def is_feasible(
     heading: NDArrayF64, speed: NDArrayF64, accel: NDArrayF64, dt_s: float, config: LatticeConfig
 ) -> NDArrayBool:
     """bool[N]: curvature, lateral and longitudinal acceleration and jerk within the limits at
-    every step (heading, speed, accel: float64[N, H])."""
+    every step (heading, speed, accel: float64[N, H]). With the compiled kernels, by
+    `proposals.kernels.feasible_rows` (the same floats, so the same answers)."""
+    if kernels.enabled() and heading.ndim == 2 and heading.shape[0] and heading.shape[1] > 1:
+        from urbandrive.planning.proposals.kernels import feasible_rows
+
+        limits = np.array(
+            [
+                config.max_curvature_1pm, config.max_lateral_accel_mps2, config.max_accel_mps2,
+                config.max_decel_mps2, config.max_jerk_mps3,
+            ],
+            np.float64,
+        )  # fmt: skip
+        return feasible_rows(
+            np.ascontiguousarray(heading, np.float64), np.ascontiguousarray(speed, np.float64),
+            np.ascontiguousarray(accel, np.float64), float(dt_s), limits,
+            np.empty(heading.shape),
+        )  # fmt: skip
     yaw_rate = np.gradient(np.unwrap(heading, axis=-1), dt_s, axis=-1)
     moving = speed > 1.0
     curvature = np.where(moving, np.abs(yaw_rate) / np.where(moving, speed, 1.0), 0.0)
