@@ -242,10 +242,10 @@ def lane_centering(inputs: ScoringInputs) -> NDArrayF64:
     reference = inputs.reference
     lane = reference.lane_index_at(inputs.s_m)
     half_width = reference.lane_half_width_m[lane]
-    centres = np.stack(
-        [np.zeros(lane.shape), reference.left_offset_m[lane], reference.right_offset_m[lane]], -1
+    nearest = np.fmin(  # to the nearest of the three centres (NaN: no lane), elementwise
+        np.fmin(np.abs(inputs.d_m - 0.0), np.abs(inputs.d_m - reference.left_offset_m[lane])),
+        np.abs(inputs.d_m - reference.right_offset_m[lane]),
     )
-    nearest = np.nanmin(np.abs(inputs.d_m[..., None] - centres), axis=-1)
     cost = 0.7 * np.clip(nearest / half_width, 0.0, 1.0) + 0.3 * np.clip(
         np.abs(inputs.d_m) / (2.0 * half_width), 0.0, 1.0
     )
