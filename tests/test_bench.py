@@ -30,3 +30,12 @@ def test_timer_reports_percentiles_and_baseline_ratio(monkeypatch):
     assert result["speedup_vs_baseline"] > 1.0
     with pytest.raises(KeyError, match="no benchmark matches"):
         registry.run_benchmarks("nothing-like-this")
+
+
+def test_only_selects_the_names_containing_any_comma_separated_part(monkeypatch):
+    monkeypatch.setattr(registry, "BENCHMARKS", {})
+    monkeypatch.setattr(registry, "_load_modules", lambda: None)
+    for name in ("alpha_one", "beta_two", "gamma"):
+        registry.benchmark(name)(lambda: registry.Case(run=lambda: None, repeats=1))
+    assert sorted(registry.run_benchmarks("alpha,two")) == ["alpha_one", "beta_two"]
+    assert sorted(registry.run_benchmarks("ha_")) == ["alpha_one"]

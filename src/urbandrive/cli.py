@@ -180,7 +180,7 @@ def _print_score_table(summary: dict) -> None:
 @app.command()
 def bench(
     only: Annotated[
-        str | None, typer.Option(help="Run benchmarks whose name contains this.")
+        str | None, typer.Option(help="Run benchmarks whose name contains this (a,b: either).")
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write results here.")

@@ -1,6 +1,7 @@
 """Benchmarks of the learned predictor: inference on a busy scene (64 agents, 128 map
-polylines) against the constant-velocity baseline and the same model without the map, and
-training throughput in scenes per second. One thread (`torch.set_num_threads(1)`)."""
+polylines) against the constant-velocity baseline, the same without scene-mode separation
+and the same model without the map, and training throughput in scenes per second. One
+thread (`torch.set_num_threads(1)`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from urbandrive.core.observation import Observation, observe
 from urbandrive.core.scenario import Scenario
 from urbandrive.prediction.baselines import ConstantVelocityPredictor
 from urbandrive.prediction.features import collate, window_features
-from urbandrive.prediction.learned import LearnedPredictor, shipped_checkpoint
+from urbandrive.prediction.learned import LearnedConfig, LearnedPredictor, shipped_checkpoint
 from urbandrive.prediction.model import JointPredictionModel
 from urbandrive.prediction.training import load_train_config, make_optimizer, train_step
 from urbandrive.testing import scenario_from_states, straight_road
@@ -39,10 +40,11 @@ def busy_observation(seed: int = 0) -> Observation:
     return observe(scenario, HISTORY_STEPS - 1, HISTORY_STEPS)
 
 
-def _inference_case(observation: Observation) -> Case:
-    """`LearnedPredictor.predict` on `observation`, with the cv baseline timed beside it."""
+def _inference_case(observation: Observation, config: LearnedConfig | None = None) -> Case:
+    """`LearnedPredictor.predict` on `observation` (`config`: its settings, None: the
+    default), with the cv baseline timed beside it."""
     torch.set_num_threads(1)
-    learned = LearnedPredictor()
+    learned = LearnedPredictor(config=config)
     baseline = ConstantVelocityPredictor()
     return Case(
         run=lambda: learned.predict(observation),
@@ -57,6 +59,13 @@ def _inference_case(observation: Observation) -> Case:
 def prediction_inference() -> Case:
     """One `LearnedPredictor.predict` (64 agents, 128 polylines) vs the cv baseline."""
     return _inference_case(busy_observation())
+
+
+@benchmark("prediction_inference_no_separation")
+def prediction_inference_no_separation() -> Case:
+    """The same predictor without scene-mode separation (`prediction.scene_modes`): the model
+    and its features alone."""
+    return _inference_case(busy_observation(), LearnedConfig(separation=None))
 
 
 @benchmark("prediction_inference_no_map")

@@ -541,9 +541,8 @@ class JointPredictionModel(nn.Module):
         distance = torch.cdist(xy, xy)
         valid = batch.agent_mask[:, :, None] & batch.agent_mask[:, None, :]
         index, mask = nearest(distance, valid, self.config.agent_neighbours)
-        other_xy = gather_neighbours(xy, index)  # (B, A, k, 2)
-        other_heading = gather_neighbours(heading[..., None], index)[..., 0]
-        poses = relative_pose(xy[:, :, None], heading[:, :, None], other_xy, other_heading)
+        other = gather_neighbours(torch.cat([xy, heading[..., None]], -1), index)  # (B, A, k, 3)
+        poses = relative_pose(xy[:, :, None], heading[:, :, None], other[..., :2], other[..., 2])
         return index, mask, poses
 
     def map_neighbours(
@@ -557,9 +556,10 @@ class JointPredictionModel(nn.Module):
         gap = nearest_point_distance(xy, points)  # (B, A, L)
         valid = batch.agent_mask[:, :, None] & batch.map_mask[:, None, :]
         index, mask = nearest(gap, valid, self.config.map_neighbours)
-        line_xy = gather_neighbours(origin, index)  # (B, A, k, 2)
-        line_heading = gather_neighbours(heading[..., None], index)[..., 0]
-        poses = relative_pose(xy[:, :, None], agent_heading[:, :, None], line_xy, line_heading)
+        line = gather_neighbours(torch.cat([origin, heading[..., None]], -1), index)  # (B, A, k, 3)
+        poses = relative_pose(
+            xy[:, :, None], agent_heading[:, :, None], line[..., :2], line[..., 2]
+        )
         return index, mask, poses
 
     def _uses_map(self, batch: Batch) -> bool:
