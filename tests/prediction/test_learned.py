@@ -23,6 +23,7 @@ from urbandrive.prediction.learned import (
     extended_headings,
     headings_along,
     hold_still,
+    merge_modes,
     shipped_checkpoint,
     torch_threads,
 )
@@ -277,6 +278,7 @@ def test_registry_has_the_near_variant_for_planners() -> None:
     assert predictor.config.max_model_agents == NEAR_AGENTS == 32
     assert predictor.config.torch_threads == 1 and predictor.config.hold_still_m == 1.0
     assert predictor.config.separation is None
+    assert predictor.config.merge_modes_m == 0.05
     prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
     prediction.validate()
     assert prediction.marginal is None and prediction.xy.shape[2] == 80
@@ -350,3 +352,48 @@ def test_scene_mode_separation_removes_overlaps_and_keeps_the_rest() -> None:
     assert not np.array_equal(on.xy, off.xy)
     np.testing.assert_array_equal(on.probs, off.probs)
     np.testing.assert_array_equal(on.marginal.xy, off.marginal.xy)
+
+
+def test_merge_modes_joins_a_mode_to_the_first_more_probable_one_within_the_gap() -> None:
+    """Two agents, three modes (probs 0.2, 0.5, 0.3): mode 0 is 1 cm from mode 2 and 1 m from
+    mode 1, so 1 and 2 are kept and 0 joins 2; with no agent, every mode joins mode 1."""
+    xy = np.zeros((2, 3, 4, 2))
+    xy[:, 1, :, 0] = 1.0
+    xy[1, 0, -1, 1] = 0.01
+    probs = np.array([0.2, 0.5, 0.3])
+    np.testing.assert_array_equal(merge_modes(xy, probs, 0.05), [2, 1, 2])
+    np.testing.assert_array_equal(merge_modes(xy, probs, 0.005), [0, 1, 2])
+    np.testing.assert_array_equal(merge_modes(xy, probs, 2.0), [1, 1, 1])
+    np.testing.assert_array_equal(merge_modes(xy[:0], probs, 0.05), [1, 1, 1])
+
+
+def test_merged_scene_modes_sum_their_probabilities(tiny_checkpoint: Path) -> None:
+    """The tiny model's modes differ by metres: a 100 m gap merges all three into the most
+    probable (probability 1, its own positions); a 1 mm gap keeps them; with no reach beyond
+    the ego's own (8 m/s x 1.2 s) the agents, 12 m ahead and more, cannot tell them apart."""
+    observation = observe(road_scene(), 19, 10)
+    plain = LearnedPredictor(tiny_checkpoint).predict(observation)
+    top = int(np.argmax(plain.probs))
+    merged = LearnedPredictor(tiny_checkpoint, LearnedConfig(merge_modes_m=100.0))
+    one = merged.predict(observation)
+    one.validate()
+    assert one.xy.shape == (3, 1, 12, 2) and one.probs.tolist() == [1.0]
+    np.testing.assert_allclose(one.xy[:, 0], plain.xy[:, top])
+    np.testing.assert_allclose(one.heading[:, 0], plain.heading[:, top])
+    np.testing.assert_allclose(one.marginal_probs, 1.0)
+    kept = LearnedPredictor(tiny_checkpoint, LearnedConfig(merge_modes_m=0.001))
+    np.testing.assert_array_equal(kept.predict(observation).xy, plain.xy)
+    blind = LearnedConfig(merge_modes_m=0.001, merge_reach_m=0.0)
+    assert LearnedPredictor(tiny_checkpoint, blind).predict(observation).xy.shape[1] == 1
+    with pytest.raises(ValueError, match="merge_modes_m"):
+        LearnedConfig(merge_modes_m=0.0)
+
+
+def test_closest_squared_distance_reaches_inside_the_last_segment() -> None:
+    """Points (0, 0), (10, 0) and the ego at (5, 3): 3 m from the segment between them, not
+    the 5.8 m to either point; a polyline of one point is its point."""
+    from urbandrive.prediction.learned import _closest_squared
+
+    xy = np.array([[[[0.0, 0.0], [10.0, 0.0]]]])  # [N, K, S, 2]
+    np.testing.assert_allclose(_closest_squared(xy, np.array([5.0, 3.0])), [9.0])
+    np.testing.assert_allclose(_closest_squared(xy[:, :, :1], np.array([5.0, 3.0])), [34.0])
