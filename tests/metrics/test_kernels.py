@@ -1,6 +1,6 @@
 """The compiled kernels (`urbandrive.metrics.kernels`) equal the numpy reference exactly: the
-scalar box tests on random and touching boxes, and every `*_on_pairs` entry point and the
-crosswalk-yield rule with the kernels on and off, over random scenes."""
+scalar box tests on random and touching boxes, and the crosswalk-yield rule with the kernels
+on and off, over random scenes (the `*_on_rows` entry points: tests/metrics/test_shared_rows)."""
 
 from __future__ import annotations
 
@@ -16,23 +16,10 @@ from urbandrive.geometry.boxes import (
     boxes_overlap_convex_polygons,
 )
 from urbandrive.metrics import kernels
-from urbandrive.metrics.clearance import vulnerable_road_user_clearance_on_pairs
-from urbandrive.metrics.collisions import (
-    no_ego_at_fault_collisions,
-    no_ego_at_fault_collisions_on_pairs,
-)
 from urbandrive.metrics.states import AgentStates, EgoStates
-from urbandrive.metrics.time_to_collision import time_to_collision_within_bound_on_pairs
 from urbandrive.metrics.traffic_rules import YieldConfig, pedestrian_yield_compliance
 
-from .test_on_pairs import (
-    NUM_AGENTS,
-    NUM_CANDIDATES,
-    NUM_MODES,
-    NUM_STEPS,
-    _assert_same_collisions,
-    _random_scene,
-)
+from .helpers import NUM_AGENTS, random_scene
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
 
@@ -111,53 +98,10 @@ def _both(function, *args):  # type: ignore[no-untyped-def]
         return compiled, function(*args)
 
 
-def _pairs(seed: int, keep: float) -> tuple[np.ndarray, ...]:
-    """A random share `keep` of every (candidate, mode, agent, step), shuffled."""
-    mask = np.random.default_rng(seed).random((NUM_CANDIDATES, NUM_MODES, NUM_AGENTS, NUM_STEPS))
-    pairs = np.nonzero(mask < keep)
-    order = np.random.default_rng(seed + 1).permutation(pairs[0].size)
-    return tuple(axis[order] for axis in pairs)
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from([0.3, 1.0]))
-def test_compiled_collisions_on_pairs_equal_numpy(seed: int, keep: float) -> None:
-    ego, agents, lateral = _random_scene(seed)
-    compiled, reference = _both(
-        no_ego_at_fault_collisions_on_pairs, ego, agents, lateral, _pairs(seed, keep)
-    )
-    _assert_same_collisions(compiled, reference)
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from([0.3, 1.0]))
-def test_compiled_time_to_collision_on_pairs_equals_numpy(seed: int, keep: float) -> None:
-    ego, agents, lateral = _random_scene(seed)
-    junction = np.random.default_rng(seed + 1).random(lateral.shape) < 0.3
-    collisions = no_ego_at_fault_collisions(ego, agents, lateral)
-    compiled, reference = _both(
-        time_to_collision_within_bound_on_pairs,
-        ego, agents, collisions, lateral, junction, _pairs(seed, keep),
-    )  # fmt: skip
-    np.testing.assert_array_equal(compiled.time_to_collision_s, reference.time_to_collision_s)
-    np.testing.assert_array_equal(compiled.within_bound, reference.within_bound)
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.integers(0, 10_000), st.sampled_from([0.3, 1.0]), st.sampled_from([1.0, 3.0]))
-def test_compiled_clearance_on_pairs_equals_numpy(seed: int, keep: float, radius_m: float) -> None:
-    ego, agents, _ = _random_scene(seed)
-    compiled, reference = _both(
-        vulnerable_road_user_clearance_on_pairs, ego, agents, _pairs(seed, keep), 1.0, radius_m
-    )
-    np.testing.assert_array_equal(compiled.clearance_per_step_m, reference.clearance_per_step_m)
-    np.testing.assert_array_equal(compiled.min_clearance_m, reference.min_clearance_m)
-
-
 def _crosswalk_scene(seed: int) -> tuple[EgoStates, AgentStates, np.ndarray]:
     """Egos [M, 1] driving across x = 10, pedestrians [K] on and around crosswalks there."""
     rng = np.random.default_rng(seed)
-    ego, agents, _ = _random_scene(seed)
+    ego, agents, _ = random_scene(seed)
     xy = agents.xy.copy()
     xy[..., 0] = 8.0 + rng.uniform(-3, 3, xy.shape[:-3] + (1, 1)) + 0.3 * (xy[..., 0] - 10)
     types = np.where(rng.random(NUM_AGENTS) < 0.7, AgentType.PEDESTRIAN, agents.types)

@@ -1,6 +1,7 @@
 """Agents whose modes share trajectories (`SharedRows`): the rows are found exactly, and the
-metrics' `*_on_rows` entry points equal the `*_on_pairs` ones on the modes, compiled kernels
-and numpy reference alike."""
+metrics' `*_on_rows` entry points, given any superset of the pairs that can interact (every
+pair, a circle broad phase), equal the dense metrics on the modes, compiled kernels and numpy
+reference alike."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.metrics.test_on_pairs import _assert_same_collisions, _random_scene
+from tests.metrics.helpers import assert_same_collisions, random_scene
 
 from urbandrive.metrics import kernels
 from urbandrive.metrics.clearance import (
-    vulnerable_road_user_clearance_on_pairs,
+    vulnerable_road_user_clearance,
     vulnerable_road_user_clearance_on_rows,
 )
 from urbandrive.metrics.collisions import (
-    no_ego_at_fault_collisions_on_pairs,
+    no_ego_at_fault_collisions,
     no_ego_at_fault_collisions_on_rows,
 )
 from urbandrive.metrics.states import (
@@ -29,7 +30,7 @@ from urbandrive.metrics.states import (
     shared_rows,
 )
 from urbandrive.metrics.time_to_collision import (
-    time_to_collision_within_bound_on_pairs,
+    time_to_collision_within_bound,
     time_to_collision_within_bound_on_rows,
 )
 
@@ -65,7 +66,7 @@ def _with_shared_modes(agents: AgentStates, seed: int) -> AgentStates:
 
 def _scene(seed: int) -> tuple[EgoStates, AgentStates, np.ndarray]:
     """Ego batch [M], agents batch [K] with shared rows, lateral flags [M, T]."""
-    ego, agents, lateral = _random_scene(seed)
+    ego, agents, lateral = random_scene(seed)
     ego = EgoStates(ego.xy[:, 0], ego.heading[:, 0], ego.speed_mps[:, 0], ego.size_m)
     return ego, _with_shared_modes(agents, seed), lateral[:, 0]
 
@@ -84,12 +85,6 @@ def _row_pairs(ego: EgoStates, shared: SharedRows, margin_m: float | None) -> tu
     gap = np.linalg.norm(rows.xy[None] - ego.xy[:, None], axis=-1)
     reach = 0.5 * (np.hypot(*ego.size_m) + np.hypot(*rows.size_m.T))[:, None]
     return np.nonzero(gap <= reach + margin_m)
-
-
-def _mode_pairs(shared: SharedRows, pairs: tuple) -> tuple:
-    """The row pairs as (candidate, mode, agent, step) pairs of the modes."""
-    item, mode = shared.spread(pairs[1])
-    return pairs[0][item], mode, shared.agent_of[pairs[1][item]], pairs[2][item]
 
 
 @settings(max_examples=30, deadline=None)
@@ -150,23 +145,34 @@ def test_rows_differing_in_one_bit_are_not_shared(backend: str) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10_000), st.booleans(), st.sampled_from(BACKENDS))
-def test_collisions_on_rows_equal_on_pairs(seed: int, every_pair: bool, backend: str) -> None:
+def test_collisions_on_rows_equal_dense(seed: int, every_pair: bool, backend: str) -> None:
     ego, agents, lateral = _scene(seed)
     shared = shared_rows(agents)
     pairs = _row_pairs(ego, shared, None if every_pair else 0.0)
+    order = np.random.default_rng(seed).permutation(pairs[0].size)  # any order will do
     with _backend(backend):
-        rows = no_ego_at_fault_collisions_on_rows(ego, shared, lateral, pairs)
-        modes = no_ego_at_fault_collisions_on_pairs(
-            _per_mode(ego), agents, lateral[:, None], _mode_pairs(shared, pairs)
+        rows = no_ego_at_fault_collisions_on_rows(
+            ego, shared, lateral, tuple(axis[order] for axis in pairs)
         )
-    _assert_same_collisions(rows, modes)
+    with kernels.numpy_reference():
+        dense = no_ego_at_fault_collisions(_per_mode(ego), agents, lateral[:, None])
+    assert_same_collisions(rows, dense)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_pairs_means_no_collision(backend: str) -> None:
+    ego, agents, lateral = _scene(0)
+    empty = tuple(np.zeros(0, np.int64) for _ in range(3))
+    with _backend(backend):
+        result = no_ego_at_fault_collisions_on_rows(ego, shared_rows(agents), lateral, empty)
+    assert result.events.num_events == 0
+    assert np.all(result.first_collision_step == ego.num_steps)
+    assert np.all(result.multiplier == 1.0)
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10_000), st.booleans(), st.sampled_from(BACKENDS))
-def test_time_to_collision_on_rows_equals_on_pairs(
-    seed: int, every_pair: bool, backend: str
-) -> None:
+def test_time_to_collision_on_rows_equals_dense(seed: int, every_pair: bool, backend: str) -> None:
     ego, agents, lateral = _scene(seed)
     junction = np.random.default_rng(seed + 1).random(lateral.shape) < 0.3
     shared = shared_rows(agents)
@@ -177,10 +183,10 @@ def test_time_to_collision_on_rows_equals_on_pairs(
         rows = time_to_collision_within_bound_on_rows(
             ego, shared, collisions, lateral, junction, pairs
         )
-        modes = time_to_collision_within_bound_on_pairs(
-            _per_mode(ego), agents, collisions, lateral[:, None], junction[:, None],
-            _mode_pairs(shared, pairs),
-        )  # fmt: skip
+    with kernels.numpy_reference():
+        modes = time_to_collision_within_bound(
+            _per_mode(ego), agents, collisions, lateral[:, None], junction[:, None]
+        )
     np.testing.assert_array_equal(rows.within_bound, modes.within_bound)
     np.testing.assert_array_equal(rows.time_to_collision_s, modes.time_to_collision_s)
     with _backend(backend):  # the scorer's flag only: the same flags, values upper bounds
@@ -195,7 +201,7 @@ def test_time_to_collision_on_rows_equals_on_pairs(
 @given(
     st.integers(0, 10_000), st.booleans(), st.sampled_from([1.0, 3.0]), st.sampled_from(BACKENDS)
 )
-def test_clearance_on_rows_equals_on_pairs(
+def test_clearance_on_rows_equals_dense(
     seed: int, every_pair: bool, radius_m: float, backend: str
 ) -> None:
     ego, agents, lateral = _scene(seed)
@@ -203,9 +209,8 @@ def test_clearance_on_rows_equals_on_pairs(
     pairs = _row_pairs(ego, shared, None if every_pair else radius_m)
     with _backend(backend):
         rows = vulnerable_road_user_clearance_on_rows(ego, shared, pairs, 1.0, radius_m)
-        modes = vulnerable_road_user_clearance_on_pairs(
-            _per_mode(ego), agents, _mode_pairs(shared, pairs), 1.0, radius_m
-        )
+    with kernels.numpy_reference():
+        modes = vulnerable_road_user_clearance(_per_mode(ego), agents, 1.0, radius_m)
     np.testing.assert_array_equal(rows.clearance_per_step_m, modes.clearance_per_step_m)
     np.testing.assert_array_equal(rows.within_bound, modes.within_bound)
     collisions = no_ego_at_fault_collisions_on_rows(ego, shared, lateral, pairs)

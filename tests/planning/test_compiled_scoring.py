@@ -26,8 +26,9 @@ from urbandrive.planning.proposals.pdm import idm_profiles, path_offsets, track_
 from urbandrive.planning.scoring.pairs import (
     SLACK_M,
     StepBoxes,
+    contact_pairs,
     interacting_pairs,
-    scoring_pairs,
+    projection_pairs,
 )
 from urbandrive.planning.scoring.scorer import scoring_inputs
 
@@ -169,16 +170,17 @@ def test_compiled_scoring_pairs_equal_numpy(name: str) -> None:
     context = planner.context(observation, planner.predictor.predict(observation))
     candidates = concatenate([generator.generate(context) for generator in planner.generators])
     inputs = scoring_inputs(context, candidates, planner.scorer.config)
-    arguments = (inputs.ego, inputs.agents, 1.5, (0.0, 1.1), 5)
-    compiled = scoring_pairs(*arguments)
-    again = scoring_pairs(*arguments)  # with the output size hint of the first call
+    ego, agents = inputs.ego, inputs.agents
+
+    def both() -> tuple[tuple[np.ndarray, ...], ...]:
+        return contact_pairs(ego, agents, 1.5), projection_pairs(ego, agents, (0.0, 1.1), 5)
+
+    compiled = both()
+    again = both()  # with the output size hint of the first call
     with kernels.numpy_reference():
-        reference = scoring_pairs(*arguments)
+        reference = both()
     for found in (compiled, again):
-        for pairs, expected in (
-            (found.contact, reference.contact),
-            (found.projection, reference.projection),
-        ):
+        for pairs, expected in zip(found, reference, strict=True):
             for axis, values in zip(pairs, expected, strict=True):
                 np.testing.assert_array_equal(axis, values)
 

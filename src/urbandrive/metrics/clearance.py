@@ -14,7 +14,7 @@ import numpy as np
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_distance
 from urbandrive.metrics import kernels
-from urbandrive.metrics.collisions import box_kernel_inputs, pair_shape, row_kernel_inputs, take
+from urbandrive.metrics.collisions import pair_shape, row_kernel_inputs, take
 from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, is_vulnerable
 
 
@@ -53,31 +53,6 @@ def vulnerable_road_user_clearance(
     return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
 
 
-def vulnerable_road_user_clearance_on_pairs(
-    ego: EgoStates,
-    agents: AgentStates,
-    pairs: tuple[NDArrayInt, ...],
-    required_clearance_m: float = 1.0,
-    search_radius_m: float = 30.0,
-) -> ClearanceResult:
-    """`vulnerable_road_user_clearance` with the broad phase done by the caller: the same result.
-
-    pairs: np.nonzero-style int64 index arrays into the broadcast [*B, A, T] (batch axes,
-    agent, step), holding at least every vulnerable (batch, agent, step) whose centres are
-    within `search_radius_m` plus both half-diagonals; box distances run on these only.
-    """
-    shape = pair_shape(ego, agents)
-    if kernels.enabled() and len(shape) <= 4:
-        per_step = _per_step_compiled(ego, agents, shape, pairs, search_radius_m)
-        minimum = per_step.min(axis=-1)
-        return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
-    index = _counted_pairs(ego, agents, shape, pairs, search_radius_m)
-    per_step = np.full(shape[:-2] + shape[-1:], np.inf)
-    np.minimum.at(per_step, (*index[:-2], index[-1]), _distance_on_pairs(ego, agents, shape, index))
-    minimum = per_step.min(axis=-1)
-    return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
-
-
 def _counted_pairs(
     ego: EgoStates,
     agents: AgentStates,
@@ -109,8 +84,9 @@ def vulnerable_road_user_clearance_on_rows(
     minimum_only: bool = False,
     touching: NDArrayBool | None = None,
 ) -> ClearanceResult:
-    """`vulnerable_road_user_clearance_on_pairs` of ego [M, 1] against `shared.expand()`
-    [K, A]: the same result (batch [M, K]), each shared row's distances computed once.
+    """`vulnerable_road_user_clearance` of ego [M, 1] against `shared.expand()` [K, A], the
+    broad phase done by the caller: the same result (batch [M, K]), each shared row's
+    distances computed once (box distances on the pairs only).
     minimum_only: the compiled kernel skips the pairs that cannot lower the minimum over the
     steps below max(search_radius_m, required_clearance_m): within_bound exact, and
     min_clearance_m below that (at least that, maybe inf, elsewhere); clearance_per_step_m
@@ -150,29 +126,6 @@ def vulnerable_road_user_clearance_on_rows(
         np.minimum.at(per_step, (index[0][item], mode, index[2][item]), distance[item])
     minimum = per_step.min(axis=-1)
     return ClearanceResult(minimum, per_step, minimum >= required_clearance_m)
-
-
-def _per_step_compiled(
-    ego: EgoStates,
-    agents: AgentStates,
-    shape: tuple[int, ...],
-    pairs: tuple[NDArrayInt, ...],
-    search_radius_m: float,
-) -> NDArrayF64:
-    """float64[*B, T]: the per-step clearance of the `*_on_pairs` entry, by the compiled kernel."""
-    boxes = box_kernel_inputs(ego, agents, shape)
-    counts = agents.valid & is_vulnerable(agents.types_per_step())
-    padded = (1,) * (4 - len(shape)) + shape
-    per_step = np.full(padded[:2] + padded[-1:], np.inf)
-    kernels.min_clearance_per_step(
-        *kernels.pairs_batch2(pairs),
-        *boxes,
-        kernels.as_batch2(counts, shape, 0),
-        kernels.as_batch2(_reach(ego, agents), shape, 0),
-        float(search_radius_m),
-        per_step,
-    )
-    return per_step.reshape(shape[:-2] + shape[-1:])
 
 
 def _reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:

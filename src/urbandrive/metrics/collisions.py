@@ -161,27 +161,6 @@ def no_ego_at_fault_collisions(
     )
 
 
-def no_ego_at_fault_collisions_on_pairs(
-    ego: EgoStates,
-    agents: AgentStates,
-    ego_changing_lanes_or_offroad: NDArrayBool,
-    pairs: tuple[NDArrayInt, ...],
-    config: CollisionConfig = CollisionConfig(),
-) -> AtFaultCollisionResult:
-    """`no_ego_at_fault_collisions` with the broad phase done by the caller: the same result.
-
-    pairs: np.nonzero-style int64 index arrays into the broadcast [*B, A, T] (batch axes,
-    agent, step), any order, no duplicates, holding at least every (batch, agent, step) whose
-    boxes overlap; the exact box test runs on these pairs only.
-    """
-    shape = pair_shape(ego, agents)
-    first = _first_overlaps_compiled(ego, agents, shape, pairs) if kernels.enabled() else None
-    if first is None:
-        hit = _overlap_on_pairs(ego, agents, shape, pairs)
-        first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
-    return _collision_result(ego, agents, first, shape, ego_changing_lanes_or_offroad, config)
-
-
 def no_ego_at_fault_collisions_on_rows(
     ego: EgoStates,
     shared: SharedRows,
@@ -190,8 +169,9 @@ def no_ego_at_fault_collisions_on_rows(
     config: CollisionConfig = CollisionConfig(),
     first_step: NDArrayInt | None = None,
 ) -> AtFaultCollisionResult:
-    """`no_ego_at_fault_collisions_on_pairs` of ego [M, 1] against `shared.expand()` [K, A]:
-    the same result (batch [M, K]), each shared row tested and classified once.
+    """`no_ego_at_fault_collisions` of ego [M, 1] against `shared.expand()` [K, A], the
+    broad phase done by the caller: the same result (batch [M, K]), each shared row tested
+    and classified once (the exact box test on the pairs only).
 
     ego: batch [M], T steps; ego_changing_lanes_or_offroad: bool[M, T]; pairs: (candidate,
     row, step) int64[P] each into [M, U, T], no duplicates, holding at least every
@@ -289,44 +269,6 @@ def row_kernel_inputs(ego: EgoStates, agents: AgentStates) -> tuple[np.ndarray, 
         np.ascontiguousarray(agents.xy, np.float64), agent_cos, agent_sin,
         np.broadcast_to(np.asarray(agents.size_m, np.float64), (num_rows, 2)),
     )  # fmt: skip
-
-
-def box_kernel_inputs(
-    ego: EgoStates, agents: AgentStates, shape: tuple[int, ...]
-) -> tuple[np.ndarray, ...] | None:
-    """The boxes as the compiled kernels take them, views broadcast to [B0, B1, A, T]: ego xy,
-    cos, sin, size, agent xy, cos, sin, size (xy and size with a last axis of 2); None when
-    the batch has more than two axes (the numpy path then runs)."""
-    ego_cos, ego_sin = kernels.cos_sin(ego.heading)
-    agent_cos, agent_sin = kernels.cos_sin(agents.heading)
-    views = (
-        kernels.as_batch2(ego.xy[..., None, :, :], shape, 1),
-        kernels.as_batch2(ego_cos[..., None, :], shape, 0),
-        kernels.as_batch2(ego_sin[..., None, :], shape, 0),
-        kernels.as_batch2(ego.size_per_step()[..., None, :], shape, 1),
-        kernels.as_batch2(agents.xy, shape, 1),
-        kernels.as_batch2(agent_cos, shape, 0),
-        kernels.as_batch2(agent_sin, shape, 0),
-        kernels.as_batch2(agents.size_per_step(), shape, 1),
-    )
-    return None if views[0] is None else tuple(np.asarray(v, np.float64) for v in views)
-
-
-def _first_overlaps_compiled(
-    ego: EgoStates, agents: AgentStates, shape: tuple[int, ...], pairs: tuple[NDArrayInt, ...]
-) -> tuple[NDArrayInt, ...] | None:
-    """Each (batch, agent) row's first overlapping step among `pairs` by the compiled kernel,
-    as `first_step_per_row` of the overlapping pairs gives it; None if it cannot run."""
-    boxes = box_kernel_inputs(ego, agents, shape)
-    if boxes is None:
-        return None
-    padded = (1,) * (4 - len(shape)) + shape
-    first_step = np.full(padded[:-1], shape[-1], np.int64)
-    valid = kernels.as_batch2(agents.valid, shape, 0)
-    kernels.first_overlap_steps(*kernels.pairs_batch2(pairs), *boxes, valid, first_step)
-    first_step = first_step.reshape(shape[:-1])
-    rows = np.nonzero(first_step < shape[-1])
-    return (*rows, first_step[rows])
 
 
 def first_step_per_row(

@@ -1,4 +1,4 @@
-"""Compiled kernels for the metrics' `*_on_pairs` entry points (numba); numpy stays the reference.
+"""Compiled kernels for the metrics' `*_on_rows` entry points (numba); numpy stays the reference.
 
 Each kernel walks the (batch, agent, step) pairs one by one and does, in scalar code, exactly
 the floating-point operations of the numpy path in the same order (separating axes of
@@ -26,30 +26,10 @@ from urbandrive.core.compiled import (  # noqa: F401 - re-exported: the kernels'
     numpy_reference,
     set_enabled,
 )
-from urbandrive.core.typing import NDArrayInt
 
 #: Slack on the lower bound (centre gap - half-diagonals) of a box distance, metres: far above
 #: the rounding of either side, so a skipped pair could never have lowered a minimum.
 LOWER_BOUND_SLACK_M = 1e-6
-
-
-def as_batch2(array: np.ndarray, shape: tuple[int, ...], trailing: int) -> np.ndarray | None:
-    """`array` broadcast (a view) to `shape` = [*B, A, T] plus its `trailing` last axes, with
-    the batch padded to exactly two axes: [B0, B1, A, T, ...]; None if len(B) > 2."""
-    if len(shape) > 4:
-        return None
-    array = np.asarray(array)
-    tail = array.shape[array.ndim - trailing :] if trailing else ()
-    full = (1,) * (4 - len(shape)) + tuple(shape)
-    return np.broadcast_to(array, full + tail)
-
-
-def pairs_batch2(pairs: tuple[NDArrayInt, ...]) -> tuple[NDArrayInt, ...]:
-    """np.nonzero-style pairs into [*B, A, T] (len(B) <= 2) as four int64 arrays into
-    [B0, B1, A, T] (missing batch axes index 0)."""
-    size = pairs[0].shape[0]
-    padding = tuple(np.zeros(size, np.int64) for _ in range(4 - len(pairs)))
-    return tuple(np.ascontiguousarray(axis, np.int64) for axis in padding + tuple(pairs))
 
 
 def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -236,101 +216,6 @@ def boxes_distance_scalar(
 
 
 @njit
-def first_overlap_steps(
-    b0: np.ndarray,
-    b1: np.ndarray,
-    agent: np.ndarray,
-    step: np.ndarray,
-    ego_xy: np.ndarray,
-    ego_cos: np.ndarray,
-    ego_sin: np.ndarray,
-    ego_size: np.ndarray,
-    agent_xy: np.ndarray,
-    agent_cos: np.ndarray,
-    agent_sin: np.ndarray,
-    agent_size: np.ndarray,
-    valid: np.ndarray,
-    first_step: np.ndarray,
-) -> None:
-    """Lower first_step[B0, B1, A] (start it at T) to the first step with a valid agent whose
-    box overlaps the ego's, over the pairs (b0, b1, agent, step) int64[P]. Arrays are
-    [B0, B1, A, T] (+2 for xy and size, metres); cos / sin of the headings. A pair at or after
-    its row's first overlap so far is skipped (only the first overlap is used)."""
-    for p in range(b0.shape[0]):
-        i, j, a, t = b0[p], b1[p], agent[p], step[p]
-        if t >= first_step[i, j, a] or not valid[i, j, a, t]:
-            continue
-        if boxes_overlap_scalar(
-            ego_xy[i, j, a, t, 0],
-            ego_xy[i, j, a, t, 1],
-            ego_cos[i, j, a, t],
-            ego_sin[i, j, a, t],
-            ego_size[i, j, a, t, 0],
-            ego_size[i, j, a, t, 1],
-            agent_xy[i, j, a, t, 0],
-            agent_xy[i, j, a, t, 1],
-            agent_cos[i, j, a, t],
-            agent_sin[i, j, a, t],
-            agent_size[i, j, a, t, 0],
-            agent_size[i, j, a, t, 1],
-        ):
-            first_step[i, j, a] = t
-
-
-@njit
-def min_clearance_per_step(
-    b0: np.ndarray,
-    b1: np.ndarray,
-    agent: np.ndarray,
-    step: np.ndarray,
-    ego_xy: np.ndarray,
-    ego_cos: np.ndarray,
-    ego_sin: np.ndarray,
-    ego_size: np.ndarray,
-    agent_xy: np.ndarray,
-    agent_cos: np.ndarray,
-    agent_sin: np.ndarray,
-    agent_size: np.ndarray,
-    counts: np.ndarray,
-    reach_m: np.ndarray,
-    search_radius_m: float,
-    per_step: np.ndarray,
-) -> None:
-    """Lower per_step[B0, B1, T] (start it at inf) to the ego-to-agent box distance, metres,
-    over the pairs whose agent `counts` (valid and vulnerable, bool[B0, B1, A, T]) and whose
-    centres are within `search_radius_m` + reach_m[B0, B1, A, T] (the sum of half-diagonals).
-    Arrays as `first_overlap_steps`. A pair whose lower bound gap - reach already exceeds the
-    step's minimum so far (by more than any rounding) is skipped: the same minimum."""
-    for p in range(b0.shape[0]):
-        i, j, a, t = b0[p], b1[p], agent[p], step[p]
-        if not counts[i, j, a, t]:
-            continue
-        dx = agent_xy[i, j, a, t, 0] - ego_xy[i, j, a, t, 0]
-        dy = agent_xy[i, j, a, t, 1] - ego_xy[i, j, a, t, 1]
-        gap, reach = np.sqrt(dx * dx + dy * dy), reach_m[i, j, a, t]
-        if not gap <= search_radius_m + reach:
-            continue
-        if gap - reach > per_step[i, j, t] + LOWER_BOUND_SLACK_M:
-            continue  # box distance >= gap - reach: this pair cannot lower the minimum
-        distance = boxes_distance_scalar(
-            ego_xy[i, j, a, t, 0],
-            ego_xy[i, j, a, t, 1],
-            ego_cos[i, j, a, t],
-            ego_sin[i, j, a, t],
-            ego_size[i, j, a, t, 0],
-            ego_size[i, j, a, t, 1],
-            agent_xy[i, j, a, t, 0],
-            agent_xy[i, j, a, t, 1],
-            agent_cos[i, j, a, t],
-            agent_sin[i, j, a, t],
-            agent_size[i, j, a, t, 0],
-            agent_size[i, j, a, t, 1],
-        )
-        if distance < per_step[i, j, t]:
-            per_step[i, j, t] = distance
-
-
-@njit
 def _worst_of_modes(
     per_step: np.ndarray, m: int, t: int, mode_start: np.ndarray, modes: np.ndarray, u: int
 ) -> float:
@@ -384,8 +269,9 @@ def first_overlap_on_rows(
     valid: np.ndarray,
     first_step: np.ndarray,
 ) -> None:
-    """`first_overlap_steps` of ego rows against agent rows: lower first_step[M, U] (start
-    it at T) over the pairs (candidate, row, step) int64[P]. Ego: xy [M, T, 2], cos / sin
+    """Lower first_step[M, U] (start it at T) to the first step with a valid agent row whose
+    box overlaps the candidate's, over the pairs (candidate, row, step) int64[P]; a pair at
+    or after its row's first overlap so far is skipped. Ego: xy [M, T, 2], cos / sin
     [M, T], size [M, 2]; agents: xy [U, T, 2], cos / sin [U, T], size [U, 2], valid [U, T]."""
     for p in range(candidate.shape[0]):
         m, u, t = candidate[p], row[p], step[p]
@@ -422,7 +308,8 @@ def min_clearance_on_rows(
     per_step: np.ndarray,
     minimum: np.ndarray,
 ) -> None:
-    """`min_clearance_per_step` over shared rows: lower per_step[M, K, T] and minimum[M, K, 1]
+    """The box distance to valid vulnerable agents (centres within search_radius_m + reach)
+    over shared rows: lower per_step[M, K, T] and minimum[M, K, 1]
     (start both at inf) for every mode that uses the pair's row (`SharedRows` CSR
     mode_start, modes), each box distance computed once. Pairs (candidate, row, step)
     int64[P]; arrays as `first_overlap_on_rows`, counts: bool[U, T] (valid and vulnerable),
@@ -486,7 +373,8 @@ def min_ttc_on_rows(
     decided: np.ndarray,
     ttc: np.ndarray,
 ) -> None:
-    """`min_ttc_per_step` over shared rows: lower ttc[M, K, T] for every mode that uses the
+    """nuPlan's projected TTC (relevance, closest approach, projected boxes: module doc of
+    `metrics.time_to_collision`) over shared rows: lower ttc[M, K, T] for every mode that uses the
     pair's row (`SharedRows` CSR), each projection computed once (up to the largest of those
     modes' minima so far). Pairs (candidate, row, step) int64[P]; arrays as
     `first_overlap_on_rows`, ego_speed [M, T], agent_velocity [U, T, 2] (along the heading),
@@ -657,77 +545,6 @@ def _meets(
     closest = min(max(closest, first_s), last_s)
     gx, gy = rx + closest * vx, ry + closest * vy
     return gx * gx + gy * gy <= reach_m * reach_m
-
-
-@njit
-def min_ttc_per_step(
-    b0: np.ndarray,
-    b1: np.ndarray,
-    agent: np.ndarray,
-    step: np.ndarray,
-    ego_xy: np.ndarray,
-    ego_cos: np.ndarray,
-    ego_sin: np.ndarray,
-    ego_speed: np.ndarray,
-    ego_size: np.ndarray,
-    agent_xy: np.ndarray,
-    agent_cos: np.ndarray,
-    agent_sin: np.ndarray,
-    agent_velocity: np.ndarray,
-    agent_size: np.ndarray,
-    valid: np.ndarray,
-    first_collision_step: np.ndarray,
-    lateral: np.ndarray,
-    reach_m: np.ndarray,
-    rear_axle_m: float,
-    stopped_mps: float,
-    cos_ahead: float,
-    cos_not_behind: float,
-    times_s: np.ndarray,
-    ttc: np.ndarray,
-) -> None:
-    """Lower ttc[B0, B1, T] (start it at inf) to each relevant pair's projected TTC, seconds
-    (`time_to_collision_within_bound_on_pairs`). Arrays [B0, B1, A, T] (+2 for xy, size,
-    velocity); first_collision_step: int64[B0, B1, A]; lateral: bool[B0, B1, A, T];
-    reach_m: the sum of half-diagonals; times_s: the projection grid."""
-    for p in range(b0.shape[0]):
-        i, j, a, t = b0[p], b1[p], agent[p], step[p]
-        speed_e = ego_speed[i, j, a, t]
-        if not valid[i, j, a, t] or t >= first_collision_step[i, j, a]:
-            continue
-        if not abs(speed_e) > stopped_mps:
-            continue
-        cos_e, sin_e = ego_cos[i, j, a, t], ego_sin[i, j, a, t]
-        ex, ey = ego_xy[i, j, a, t, 0], ego_xy[i, j, a, t, 1]
-        ax, ay = agent_xy[i, j, a, t, 0], agent_xy[i, j, a, t, 1]
-        rear_x, rear_y = ex - rear_axle_m * cos_e, ey - rear_axle_m * sin_e
-        if not _pair_relevant(
-            ax - rear_x, ay - rear_y, cos_e, sin_e, cos_ahead, cos_not_behind, lateral[i, j, a, t]
-        ):
-            continue
-        velocity_a = agent_velocity[i, j, a, t]
-        relative_vx = velocity_a[0] - speed_e * cos_e
-        relative_vy = velocity_a[1] - speed_e * sin_e
-        reach = reach_m[i, j, a, t]
-        if not _meets(ax - ex, ay - ey, relative_vx, relative_vy, reach, times_s[0], times_s[-1]):
-            continue
-        hit = _first_projected_hit(
-            ego_xy[i, j, a, t],
-            cos_e,
-            sin_e,
-            speed_e,
-            ego_size[i, j, a, t],
-            agent_xy[i, j, a, t],
-            agent_cos[i, j, a, t],
-            agent_sin[i, j, a, t],
-            velocity_a,
-            agent_size[i, j, a, t],
-            reach,
-            times_s,
-            ttc[i, j, t],
-        )
-        if hit < ttc[i, j, t]:
-            ttc[i, j, t] = hit
 
 
 @njit

@@ -39,7 +39,6 @@ from urbandrive.metrics import kernels
 from urbandrive.metrics.collisions import (
     AtFaultCollisionResult,
     agent_angle_from_heading,
-    box_kernel_inputs,
     pair_shape,
     row_kernel_inputs,
     take,
@@ -109,33 +108,6 @@ def time_to_collision_within_bound(
     return _ttc_result(pair_ttc, index, pairs.shape, collisions, config)
 
 
-def time_to_collision_within_bound_on_pairs(
-    ego: EgoStates,
-    agents: AgentStates,
-    collisions: AtFaultCollisionResult,
-    ego_changing_lanes_or_offroad: NDArrayBool,
-    ego_in_intersection: NDArrayBool | None,
-    pairs: tuple[NDArrayInt, ...],
-    config: TimeToCollisionConfig = TimeToCollisionConfig(),
-) -> TimeToCollisionResult:
-    """`time_to_collision_within_bound` with the broad phase done by the caller: the same result.
-
-    pairs: np.nonzero-style int64 index arrays into the broadcast [*B, A, T] (batch axes,
-    agent, step), no duplicates, holding at least every (batch, agent, step) whose projected
-    centres come within the sum of the bounding radii during the projection horizon. The
-    relevance rules and the exact projections run on these pairs only.
-    """
-    lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
-    shape = pair_shape(ego, agents)
-    if kernels.enabled() and len(shape) <= 4:
-        ttc = _per_step_compiled(ego, agents, collisions, lateral, shape, pairs, config)
-        return _ttc_from_per_step(ttc, collisions, config)
-    index, pair_ttc = _pair_ttc(
-        ego, agents, collisions.first_collision_step, lateral, shape, pairs, config
-    )
-    return _ttc_result(pair_ttc, index, shape, collisions, config)
-
-
 def time_to_collision_within_bound_on_rows(
     ego: EgoStates,
     shared: SharedRows,
@@ -146,8 +118,9 @@ def time_to_collision_within_bound_on_rows(
     config: TimeToCollisionConfig = TimeToCollisionConfig(),
     within_bound_only: bool = False,
 ) -> TimeToCollisionResult:
-    """`time_to_collision_within_bound_on_pairs` of ego [M, 1] against `shared.expand()`
-    [K, A]: the same result (batch [M, K]), each shared row's projections computed once.
+    """`time_to_collision_within_bound` of ego [M, 1] against `shared.expand()` [K, A], the
+    broad phase done by the caller: the same result (batch [M, K]), each shared row's
+    projections computed once (the relevance rules and projections on the pairs only).
     within_bound_only: the compiled kernel skips the pairs of a (candidate, mode) already out
     of bound (an at-fault collision, a TTC at or below the bound): within_bound exact, the
     TTC values upper bounds.
@@ -155,7 +128,7 @@ def time_to_collision_within_bound_on_rows(
     ego: batch [M], T steps; collisions: batch [M, K], A agents (on the same inputs);
     ego_changing_lanes_or_offroad, ego_in_intersection: bool[M, T]; pairs: (candidate, row,
     step) int64[P] each into [M, U, T], no duplicates, holding at least the pairs whose
-    projected centres can meet (`*_on_pairs`).
+    projected centres come within the sum of the bounding radii during the projection.
     """
     lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
     agents = shared.rows
@@ -261,48 +234,6 @@ def _ttc_from_per_step(
     ttc = np.where(collisions.at_fault_step, 0.0, ttc)
     within = np.all(config.least_min_ttc_s < ttc, axis=-1)
     return TimeToCollisionResult(within, np.min(ttc, axis=-1), ttc)
-
-
-def _per_step_compiled(
-    ego: EgoStates,
-    agents: AgentStates,
-    collisions: AtFaultCollisionResult,
-    lateral: NDArrayBool,
-    shape: tuple[int, ...],
-    pairs: tuple[NDArrayInt, ...],
-    config: TimeToCollisionConfig,
-) -> NDArrayF64:
-    """float64[*B, T]: the per-step TTC over the pairs (inf: none), by the compiled kernel."""
-    ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
-        box_kernel_inputs(ego, agents, shape)  # type: ignore[misc]
-    )
-    reach = _pair_reach(ego, agents)
-    padded = (1,) * (4 - len(shape)) + shape
-    ttc = np.full(padded[:2] + padded[-1:], np.inf)
-    kernels.min_ttc_per_step(
-        *kernels.pairs_batch2(pairs),
-        ego_xy,
-        ego_cos,
-        ego_sin,
-        kernels.as_batch2(np.asarray(ego.speed_mps, np.float64)[..., None, :], shape, 0),
-        ego_size,
-        agent_xy,
-        agent_cos,
-        agent_sin,
-        kernels.as_batch2(_agent_velocity_along_heading(agents), shape, 1),
-        agent_size,
-        kernels.as_batch2(agents.valid, shape, 0),
-        kernels.as_batch2(np.asarray(collisions.first_collision_step)[..., None], shape, 0)[..., 0],
-        kernels.as_batch2(lateral[..., None, :], shape, 0),
-        kernels.as_batch2(reach, shape, 0),
-        float(config.rear_axle_to_center_m),
-        float(config.ego_stopped_speed_mps),
-        kernels.arccos_threshold(float(np.deg2rad(config.agent_ahead_angle_deg)), True),
-        kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
-        np.ascontiguousarray(config.projection_times_s),
-        ttc,
-    )
-    return ttc.reshape(shape[:-2] + shape[-1:])
 
 
 def _pair_reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:

@@ -5,7 +5,7 @@ point for a centre, or the segment a TTC projection sweeps). A pair can interact
 two boxes, the candidate's grown by the pair's margin, overlap. The test runs coarse to fine:
 boxes over time blocks of `block_steps` steps for groups of `group_size` consecutive
 candidates, then for each candidate, then per step. Each level's boxes contain the next
-level's, so no pair whose per-step boxes overlap is ever dropped. The metrics' `*_on_pairs`
+level's, so no pair whose per-step boxes overlap is ever dropped. The metrics' `*_on_rows`
 entry points then run their exact tests on the surviving pairs only.
 """
 
@@ -205,40 +205,6 @@ def _overlap(
     return np.all((low_a - margin <= high_b) & (low_b <= high_a + margin), axis=-1)
 
 
-@dataclass(frozen=True, slots=True)
-class ScoringPairs:
-    """The pairs the scorer's metrics test, as np.nonzero-style (candidate, mode, agent, step)
-    int64[P] index arrays into [M, K, A, T].
-
-    contact: every pair whose centres are within the sum of half-diagonals (plus the clearance
-    search radius for vulnerable agents), on every step: for collisions and VRU clearance.
-    projection: every pair whose constant-velocity projections over `lookahead_s` can meet, on
-    the steps 0, stride, 2 stride, ... (step index in those strided units): for TTC.
-    """
-
-    contact: tuple[NDArrayInt, ...]
-    projection: tuple[NDArrayInt, ...]
-
-
-def scoring_pairs(
-    ego: EgoStates,
-    agents: AgentStates,
-    clearance_radius_m: float,
-    projection_window_s: tuple[float, float],
-    step_stride: int,
-) -> ScoringPairs:
-    """The broad phase of one cycle (`ScoringPairs`).
-
-    ego: batch [M], T steps; agents: batch [K], A agents, T steps (valid [..., A, T]
-    broadcastable); clearance_radius_m: the VRU clearance search radius; projection_window_s:
-    the first and last TTC projection times, seconds; step_stride: TTC's step stride.
-    """
-    return ScoringPairs(
-        contact_pairs(ego, agents, clearance_radius_m),
-        projection_pairs(ego, agents, projection_window_s, step_stride),
-    )
-
-
 def _reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:
     """float64[A]: the sum of the ego's and each agent's half-diagonals, metres."""
     return 0.5 * (np.hypot(*np.asarray(ego.size_m, np.float64)) + np.hypot(*agents.size_m.T))
@@ -253,7 +219,10 @@ def _contact_margin(ego: EgoStates, agents: AgentStates, clearance_radius_m: flo
 def contact_pairs(
     ego: EgoStates, agents: AgentStates, clearance_radius_m: float
 ) -> tuple[NDArrayInt, ...]:
-    """`ScoringPairs.contact` (arguments as `scoring_pairs`)."""
+    """(candidate, mode, agent, step) int64[P] each: every pair whose centres are within the
+    sum of half-diagonals (plus `clearance_radius_m` for vulnerable agents), on every step:
+    for collisions and VRU clearance. ego: batch [M], T steps; agents: batch [K], A agents,
+    T steps (valid [..., A, T] broadcastable)."""
     contact_margin = _contact_margin(ego, agents, clearance_radius_m)
     if metric_kernels.enabled():  # the same pairs, the boxes left unmasked
         return _masked_pairs_compiled(
@@ -299,8 +268,11 @@ def projection_pairs(
     step_stride: int,
     skip: NDArrayBool | None = None,
 ) -> tuple[NDArrayInt, ...]:
-    """`ScoringPairs.projection` (arguments as `scoring_pairs`); skip: bool[M, K, A],
-    (candidate, mode, agent) left out (None: none)."""
+    """(candidate, mode, agent, step) int64[P] each: every pair whose constant-velocity
+    projections over `projection_window_s` (first and last TTC projection time, seconds) can
+    meet, on the steps 0, step_stride, 2 step_stride, ... (step index in those strided units):
+    for TTC. ego, agents as `contact_pairs`; skip: bool[M, K, A], (candidate, mode, agent)
+    left out (None: none)."""
     reach = _reach(ego, agents)
     steps = slice(0, None, step_stride)
     heading_e = ego.heading[:, steps]

@@ -1,7 +1,7 @@
 """The agent terms of `terms` (collisions, TTC, VRU clearance) on shared rows: each distinct
 (agent, trajectory) of the K predicted modes tested once (`metrics.states.SharedRows`), the
 results spread back to every mode that uses it. The same float64[M, K] as `terms`' on the
-modes' pairs; the pairs are (candidate, row, step) (`ScoringPairs` of the rows)."""
+modes' pairs; the pairs are (candidate, row, step) (`pairs` of the rows)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The scorer: every term over all candidates (and modes) at once, aggregated into a `ScoreTable`.
 
 Stages: (1) pack the candidates as metric inputs and find the (candidate, mode, agent, step)
-pairs that can interact (`pairs.scoring_pairs`: boxes over time blocks, coarse to fine);
+pairs that can interact (`pairs.contacts_on_rows`, `pairs.projection_pairs`: boxes over time
+blocks, coarse to fine);
 (2) hard terms per mode, the exact box tests on those pairs only, aggregated over modes
 (expectation or CVaR); (3) progress normalised by the best candidate that keeps every hard
 constraint (PDM); (4) soft terms; (5) the table.
@@ -40,7 +41,7 @@ class BroadPhase(enum.IntEnum):
 
     NONE: every agent to the dense metrics (the reference). AGENTS: only the agents whose swept
     box meets the swept bounding box of all candidates (`relevant_agents`; the previous
-    implementation). PAIRS: the sparse pair set of `pairs.scoring_pairs` (the default).
+    implementation). PAIRS: the sparse pairs of `pairs` (the default).
     """
 
     NONE = 0
@@ -198,7 +199,7 @@ class UrbanScorer:
         self, inputs: terms.ScoringInputs
     ) -> tuple[AtFaultCollisionResult, dict[str, NDArrayF64]]:
         """`_agent_terms` on the modes' distinct agent rows (`SharedRows`) and the sparse
-        pairs (`pairs.scoring_pairs`): the same values."""
+        pairs (`pairs.contacts_on_rows`, `pairs.projection_pairs`): the same values."""
         config = self.config
         shared = shared_rows(inputs.agents)
         rows = shared.rows
