@@ -75,11 +75,14 @@ def path_obstacles(
     `stop_points` of (context, config) where already computed, else None."""
     agents = context.agents
     keep = agents.mode_probs >= config.min_mode_probability
-    s_m = agents.s_m[:, keep].reshape(-1, context.num_steps)
-    d_m = agents.d_m[:, keep].reshape(-1, context.num_steps)
+
+    def kept_modes(values: NDArrayF64) -> NDArrayF64:  # [N, K, H] -> [N * kept, H]
+        return (values if keep.all() else values[:, keep]).reshape(-1, context.num_steps)
+
+    s_m, d_m = kept_modes(agents.s_m), kept_modes(agents.d_m)
     half_length = np.repeat(0.5 * agents.size_m[:, 0], keep.sum())
     half_width = np.repeat(0.5 * agents.size_m[:, 1], keep.sum())
-    speed = np.maximum(agents.speed_along_mps[:, keep].reshape(-1, context.num_steps), 0.0)
+    speed = np.maximum(kept_modes(agents.speed_along_mps), 0.0)
     valid = np.repeat(agents.valid, keep.sum(), axis=0)
     stops = stop_points(context, config) if stops is None else stops
     stop_s = np.repeat(stops[:, None], context.num_steps, 1)
