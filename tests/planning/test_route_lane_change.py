@@ -48,3 +48,15 @@ def test_the_planner_does_not_follow_the_route_into_a_car_beside_it() -> None:
     car_now = car_x + 10.0 * chosen.times_s
     beside = np.abs(chosen.xy[:, 0] - car_now) < CAR_LENGTH_M + 0.5
     assert not np.any(beside & (chosen.xy[:, 1] > 1.0))  # never in its lane alongside it
+
+
+def test_the_planner_keeps_its_route_lane_behind_a_car_at_half_the_limit() -> None:
+    # lane_change_dense-003: in the target lane behind a stream at ~70 % of the limit, the
+    # ego changed into the free lane beside it (not on its route) and ended the run there.
+    # It still passes a car crawling at 3 m/s (22 % of the 13.4 m/s limit).
+    for lead_speed, passes in ((7.0, False), (3.0, True)):
+        car = (30.0, 0.0, lead_speed, 0.0, AgentType.VEHICLE)
+        scenario = scene(ego_speed_mps=lead_speed, others=[car])
+        cycle = UrbanPlanner(scenario).cycle(observation_now(scenario))
+        chosen = cycle.candidates.trajectory(cycle.selection.index)
+        assert (chosen.xy[-1, 1] > 1.75) == passes, (lead_speed, chosen.xy[-1, 1])

@@ -45,9 +45,9 @@ from urbandrive.prediction.registry import PREDICTORS, PredictorSettings
 #: -4.2 m/s^2 and failed `ego_is_comfortable` (score 81.7 -> 96.0 with 3.5).
 COMFORTABLE_STOP_DECEL_MPS2 = 3.5
 #: The urban planner's soft-term weights: nuPlan's for progress, TTC, speed limit and comfort;
-#: lane centering at 4 (a neighbour lane costs 0.3 of it, lingering between lanes more): a lane
-#: change the route does not ask for must gain a quarter of the progress term
-#: (town:standard cut_in-000).
+#: lane centering at 4 (a neighbour lane costs 0.4 of it, lingering between lanes more): a lane
+#: change the route does not ask for must gain a third of the progress term
+#: (town:standard cut_in-000, lane_change_dense-003).
 URBAN_WEIGHTS = (
     ("progress", 5.0),
     ("time_to_collision", 5.0),
