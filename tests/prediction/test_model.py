@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -245,3 +246,7 @@ def test_inference_weights_follow_parameter_updates() -> None:
     model.load_state_dict(tiny_model(joint_from_marginal=True).state_dict())
     with torch.no_grad():
         _close(model.infer(batch).scene_logits, model(batch, scales=False).scene_logits)
+    twin = copy.deepcopy(model)  # caches copied with the weights, then the twin's change
+    with torch.no_grad():
+        twin.marginal_head[-1].weight.mul_(1.5)
+        _close(twin.infer(batch).marginal_xy[real], twin(batch, scales=False).marginal_xy[real])

@@ -195,8 +195,7 @@ class RelativeAttention(nn.Module):
         """The weights of `infer` / `infer_all` / `keys_values` (`InferenceWeights`), derived
         once from the module's and kept while its parameters are unchanged (checked by their
         storage and version counters: an optimiser step or `load_state_dict` refolds)."""
-        params = self._folded_params()
-        stamp = tuple((p.data_ptr(), p._version) for p in params)
+        stamp = tuple([(p.data_ptr(), p._version) for p in self._folded_params()])
         if self._folded is None or self._folded[0] != stamp:
             with torch.inference_mode(False), torch.no_grad():  # usable in and out of inference
                 weights = self._fold() if self.pose is not None else self._fold_all()
@@ -496,7 +495,7 @@ class JointPredictionModel(nn.Module):
         modes_rows = (rows + out * torch.arange(modes)[:, None]).flatten()
         self.register_buffer("_rows_no_scale_modes", modes_rows, persistent=False)
         self._head_rows: dict[
-            int, tuple[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]]
+            str, tuple[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]]
         ] = {}
 
     def encode_agents(self, batch: Batch, fast: bool = False) -> torch.Tensor:
@@ -630,11 +629,12 @@ class JointPredictionModel(nn.Module):
             rows = (self._rows_no_scale + width * torch.arange(modes)[:, None]).flatten()
             return last.weight[rows], last.bias[rows]
         stamp = (modes, last.weight.data_ptr(), last.weight._version, last.bias._version)
-        kept = self._head_rows.get(id(last))
+        role = "marginal" if head is self.marginal_head else "joint"  # stable across copies
+        kept = self._head_rows.get(role)
         if kept is None or kept[0] != stamp:
             with torch.inference_mode(False), torch.no_grad():  # usable in and out of inference
                 kept = (stamp, (last.weight[rows], last.bias[rows]))
-            self._head_rows[id(last)] = kept
+            self._head_rows[role] = kept
         return kept[1]
 
     def forward(self, batch: Batch, scales: bool = True) -> ModelOutput:
