@@ -39,3 +39,13 @@ def test_only_selects_the_names_containing_any_comma_separated_part(monkeypatch)
         registry.benchmark(name)(lambda: registry.Case(run=lambda: None, repeats=1))
     assert sorted(registry.run_benchmarks("alpha,two")) == ["alpha_one", "beta_two"]
     assert sorted(registry.run_benchmarks("ha_")) == ["alpha_one"]
+
+
+def test_an_exact_name_selects_that_benchmark_alone(monkeypatch):
+    monkeypatch.setattr(registry, "BENCHMARKS", {})
+    monkeypatch.setattr(registry, "_load_modules", lambda: None)
+    for name in ("cycle", "cycle_learned", "cycle_near", "other"):
+        registry.benchmark(name)(lambda: registry.Case(run=lambda: None, repeats=1))
+    assert registry.selected_benchmarks("cycle") == ["cycle"]
+    assert registry.selected_benchmarks("cycle_,other") == ["cycle_learned", "cycle_near", "other"]
+    assert registry.selected_benchmarks("cycle,near") == ["cycle", "cycle_near"]

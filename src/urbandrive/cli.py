@@ -180,7 +180,10 @@ def _print_score_table(summary: dict) -> None:
 @app.command()
 def bench(
     only: Annotated[
-        str | None, typer.Option(help="Run benchmarks whose name contains this (a,b: either).")
+        str | None,
+        typer.Option(
+            help="Run this benchmark, or those whose name contains it (a,b: either).",
+        ),
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write results here.")

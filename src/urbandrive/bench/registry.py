@@ -74,14 +74,26 @@ def time_calls(function: Callable[[], object], repeats: int) -> dict[str, float]
     }
 
 
-def run_benchmarks(only: str | None = None) -> dict[str, dict[str, object]]:
-    """Run every registered benchmark (or those whose name contains `only`, or any part of
-    it: "a,b" runs the names containing "a" or "b")."""
-    _load_modules()
-    parts = None if only is None else [part for part in only.split(",") if part]
-    names = [n for n in BENCHMARKS if parts is None or any(part in n for part in parts)]
-    if only is not None and not names:
+def selected_benchmarks(only: str) -> list[str]:
+    """The registered names `only` selects (see `run_benchmarks`), in registration order."""
+    parts = [part for part in only.split(",") if part]
+    wanted = {
+        n
+        for part in parts
+        for n in BENCHMARKS
+        if n == part or (part not in BENCHMARKS and part in n)
+    }
+    if not wanted:
         raise KeyError(f"no benchmark matches {only!r}; known: {sorted(BENCHMARKS)}")
+    return [n for n in BENCHMARKS if n in wanted]
+
+
+def run_benchmarks(only: str | None = None) -> dict[str, dict[str, object]]:
+    """Run every registered benchmark, or those `only` selects: comma-separated parts, each
+    a benchmark's exact name (that one alone) or else a piece of names ("a,b" runs `a` if
+    it is a name, else every name containing "a"; likewise "b")."""
+    _load_modules()
+    names = list(BENCHMARKS) if only is None else selected_benchmarks(only)
     results: dict[str, dict[str, object]] = {}
     for name in names:
         case = BENCHMARKS[name]()
