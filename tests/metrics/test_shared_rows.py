@@ -27,6 +27,7 @@ from urbandrive.metrics.states import (
     EgoStates,
     SharedRows,
     is_vulnerable,
+    planar_norm,
     shared_rows,
 )
 from urbandrive.metrics.time_to_collision import (
@@ -245,3 +246,12 @@ def test_no_agents_share_no_rows_and_score_clean(backend: str) -> None:
         clearance = vulnerable_road_user_clearance_on_rows(ego, shared, pairs)
     assert np.all(collisions.multiplier == 1.0) and collisions.events.num_events == 0
     assert np.all(ttc.within_bound) and np.all(np.isinf(clearance.min_clearance_m))
+
+
+def test_planar_norm_is_numpys_norm_bit_for_bit() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(0.0, 10.0, (500, 7, 2)) * 10.0 ** rng.integers(-150, 150, (500, 7, 1))
+    vectors[0, :3] = [[np.inf, 1.0], [np.nan, 0.0], [0.0, -0.0]]
+    expected = np.linalg.norm(vectors, axis=-1)
+    np.testing.assert_array_equal(planar_norm(vectors), expected)
+    np.testing.assert_array_equal(planar_norm(vectors[:, ::3]), expected[:, ::3])  # strided

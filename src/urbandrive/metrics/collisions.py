@@ -39,7 +39,7 @@ from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_overlap
 from urbandrive.metrics import kernels
-from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows
+from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, planar_norm
 
 
 class CollisionKind(enum.IntEnum):
@@ -245,7 +245,7 @@ def _classify_compiled(
         kind, at_fault,
     )  # fmt: skip
     speed_e = np.abs(ego.speed_mps[candidate, step])
-    speed_a = np.where(static[row], 0.0, np.linalg.norm(agents.velocity[row, step], axis=-1))
+    speed_a = np.where(static[row], 0.0, planar_norm(agents.velocity[row, step]))
     cos_term = (
         2.0 * speed_e * speed_a * np.cos(ego.heading[candidate, step] - agents.heading[row, step])
     )

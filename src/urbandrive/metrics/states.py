@@ -114,8 +114,8 @@ class AgentStates:
 
     @property
     def speed_mps(self) -> NDArrayF64:
-        """float64[*G, A, T], norm of the velocity."""
-        return np.linalg.norm(self.velocity, axis=-1)
+        """float64[*G, A, T], norm of the velocity (`planar_norm`)."""
+        return planar_norm(self.velocity)
 
     def types_per_step(self) -> NDArrayInt:
         """int[..., A, 1]: the types with a step axis, for broadcasting against [*G, A, T]."""
@@ -152,6 +152,13 @@ def ego_from_tracks(tracks: Tracks, ego_index: int) -> EgoStates:
         speed_mps=speed[None],
         size_m=tracks.size_m[ego_index][None],
     )
+
+
+def planar_norm(vectors: NDArrayF64) -> NDArrayF64:
+    """float64[...]: the length of `vectors: float64[..., 2]`, the same floats as
+    np.linalg.norm(vectors, axis=-1) (sqrt(x * x + y * y)) without its reduction, ~3x faster."""
+    x, y = vectors[..., 0], vectors[..., 1]
+    return np.sqrt(x * x + y * y)
 
 
 def is_vulnerable(types: NDArrayInt) -> NDArrayBool:

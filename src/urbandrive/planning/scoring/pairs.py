@@ -18,7 +18,7 @@ import numpy as np
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics import kernels as metric_kernels
 from urbandrive.metrics.collisions import row_kernel_inputs
-from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable
+from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable, planar_norm
 
 #: Slack added to every margin, metres: the exact tests compare squared distances, the boxes
 #: compare coordinates, and rounding must never make the boxes the stricter test.
@@ -280,7 +280,7 @@ def projection_pairs(
         [np.cos(heading_e), np.sin(heading_e)], -1
     )
     heading_a = agents.heading[..., steps]
-    speed_a = np.linalg.norm(agents.velocity[..., steps, :], axis=-1)
+    speed_a = planar_norm(agents.velocity[..., steps, :])
     velocity_a = speed_a[..., None] * np.stack([np.cos(heading_a), np.sin(heading_a)], -1)
     first_s, last_s = projection_window_s
     xy_e, xy_a = ego.xy[:, steps], agents.xy[..., steps, :]
