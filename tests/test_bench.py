@@ -49,3 +49,21 @@ def test_an_exact_name_selects_that_benchmark_alone(monkeypatch):
     assert registry.selected_benchmarks("cycle") == ["cycle"]
     assert registry.selected_benchmarks("cycle_,other") == ["cycle_learned", "cycle_near", "other"]
     assert registry.selected_benchmarks("cycle,near") == ["cycle", "cycle_near"]
+
+
+def test_a_slow_baseline_is_timed_its_own_number_of_times(monkeypatch):
+    monkeypatch.setattr(registry, "BENCHMARKS", {})
+    monkeypatch.setattr(registry, "_load_modules", lambda: None)
+    calls = {"run": 0, "baseline": 0}
+
+    def count(name: str):
+        return lambda: calls.__setitem__(name, calls[name] + 1)
+
+    registry.benchmark("x")(
+        lambda: registry.Case(
+            run=count("run"), baseline=count("baseline"), repeats=5, baseline_repeats=2
+        )
+    )
+    result = registry.run_benchmarks("x")["x"]
+    assert calls == {"run": 1 + 5, "baseline": 1 + 2}  # one warm-up call each
+    assert result["repeats"] == 5 and result["baseline"]["repeats"] == 2

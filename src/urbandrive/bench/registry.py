@@ -17,7 +17,8 @@ import numpy as np
 class Case:
     """run: the work to time (called repeatedly); baseline: the same job done a simpler way,
     timed in the same run, or None. unit_count: items per call (e.g. scenario-seconds), so
-    throughput can be reported as items per second."""
+    throughput can be reported as items per second. baseline_repeats: how often the baseline
+    is timed (default `repeats`; fewer for a slow reference)."""
 
     run: Callable[[], object]
     baseline: Callable[[], object] | None = None
@@ -25,6 +26,7 @@ class Case:
     unit_count: float = 1.0
     unit: str = "call"
     repeats: int = 20
+    baseline_repeats: int | None = None
 
 
 BENCHMARKS: dict[str, Callable[[], Case]] = {}
@@ -100,7 +102,7 @@ def run_benchmarks(only: str | None = None) -> dict[str, dict[str, object]]:
         result: dict[str, object] = dict(time_calls(case.run, case.repeats))
         result[f"{case.unit}s_per_s"] = case.unit_count / (result["p50_ms"] * 1e-3)  # type: ignore[operator]
         if case.baseline is not None:
-            base = time_calls(case.baseline, case.repeats)
+            base = time_calls(case.baseline, case.baseline_repeats or case.repeats)
             result["baseline"] = {"name": case.baseline_name, **base}
             result["speedup_vs_baseline"] = base["p50_ms"] / result["p50_ms"]  # type: ignore[operator]
         results[name] = result
