@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from urbandrive.core import AgentType
+from urbandrive.core import AgentType, compiled
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import observe
 from urbandrive.metrics.forecasting import world_overlaps
@@ -21,6 +21,7 @@ from urbandrive.prediction.learned import (
     agents_to_global,
     extend_horizon,
     extended_headings,
+    heading_bounded,
     headings_along,
     hold_still,
     merge_modes,
@@ -105,14 +106,58 @@ def test_observation_at_another_step_is_refused(tiny_checkpoint: Path) -> None:
         LearnedPredictor(tiny_checkpoint).predict(observe(scenario, 20))
 
 
-def test_headings_follow_the_steps_and_hold_when_still() -> None:
-    xy = np.array([[[[1.0, 0.0], [1.0, 1.0], [1.0, 1.0]]]])
-    heading = headings_along(xy, np.zeros((1, 2)), np.array([0.3]))
-    np.testing.assert_allclose(heading[0, 0], [0.0, np.pi / 2, np.pi / 2])
+def _headings(xy: np.ndarray, start_heading: float, bounded: bool) -> np.ndarray:
+    """headings_along one agent's one mode: xy [H, 2] from (0, 0) now."""
+    path = np.asarray(xy, dtype=np.float64)[None, None]
+    flags = np.array([bounded])
+    return headings_along(path, np.zeros((1, 2)), np.array([start_heading]), flags)[0, 0]
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_headings_of_a_still_agent_with_jitter_hold_the_heading_now(bounded: bool) -> None:
+    # +-2 cm in x and y: every step is 5.7 cm long (the old per-step rule turned on it), but
+    # every chord (2 or 3 steps) is at most 5.7 cm < 2 x 5 cm.
+    jitter = 0.02 * np.array([[1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]])
+    xy = np.tile(jitter, (5, 1))
+    np.testing.assert_allclose(_headings(xy, 0.3, bounded), 0.3)
     still = headings_along(np.zeros((1, 1, 2, 2)), np.zeros((1, 2)), np.array([0.3]))
     np.testing.assert_allclose(still[0, 0], [0.3, 0.3])
-    longer = extend_horizon(xy, np.zeros((1, 2)), 5)
-    np.testing.assert_allclose(longer[0, 0, 3:], [[1.0, 1.0], [1.0, 1.0]])
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_headings_of_a_straight_mover_follow_its_direction(bounded: bool) -> None:
+    # 0.5 m per step: a bounded agent may turn 0.35 x 0.5 = 0.175 rad at once (0.1 needed).
+    xy = 0.5 * np.arange(1, 11)[:, None] * np.array([np.cos(1.0), np.sin(1.0)])
+    np.testing.assert_allclose(_headings(xy, 1.1, bounded), 1.0)
+    assert extend_horizon(xy[None, None], np.zeros((1, 2)), 12).shape == (1, 1, 12, 2)
+
+
+def test_headings_of_a_stop_then_go_agent() -> None:
+    # Still for 4 steps, then 0.3 m per step along +y. A pedestrian turns when the chord of
+    # steps 2..5 moves (step 4, about to go); a car turns 0.35 x 0.3 = 0.105 rad per step it
+    # moves, from step 5, until it points along +y.
+    xy = np.zeros((16, 2))
+    xy[4:, 1] = 0.3 * np.arange(1, 13)
+    walking = _headings(xy, 0.3, bounded=False)
+    np.testing.assert_allclose(walking, [0.3] * 3 + [np.pi / 2] * 13)
+    car = _headings(xy, 0.3, bounded=True)
+    expected = np.minimum(0.3 + 0.105 * np.maximum(np.arange(1, 17) - 4, 0), np.pi / 2)
+    np.testing.assert_allclose(car, expected)
+
+
+def test_a_reversing_pedestrian_turns_around_and_a_reversing_car_does_not() -> None:
+    # 0.2 m per step along +x for 5 steps, then back along -x for 5: the chord of steps
+    # 4..7 (0.8 -> 0.6) is the first to point back.
+    x = np.array([0.2, 0.4, 0.6, 0.8, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0])
+    xy = np.stack([x, np.zeros_like(x)], -1)
+    walking = _headings(xy, 0.0, bounded=False)
+    np.testing.assert_allclose(np.cos(walking), [1.0] * 5 + [-1.0] * 5, atol=1e-12)
+    np.testing.assert_allclose(_headings(xy, 0.0, bounded=True), 0.0, atol=1e-12)
+
+
+def test_heading_bounded_spares_the_agents_that_turn_on_the_spot() -> None:
+    types = np.array([AgentType.VEHICLE, AgentType.PEDESTRIAN, AgentType.MOTORCYCLIST])
+    np.testing.assert_array_equal(heading_bounded(types), [True, False, True])
 
 
 def _shipped() -> Path:
@@ -176,10 +221,14 @@ def test_extended_headings_equal_the_headings_of_the_extended_modes() -> None:
     xy = np.cumsum(rng.normal(0.0, 0.3, (4, 3, 6, 2)), axis=2)
     xy[0, 0, -2:] = xy[0, 0, -3]  # stops: the extension holds the heading
     start_xy, start_heading = rng.normal(size=(4, 2)), rng.uniform(-3, 3, 4)
+    bounded = np.array([True, False, True, False])
     for steps in (3, 6, 15):
-        expected = headings_along(extend_horizon(xy, start_xy, steps), start_xy, start_heading)
-        got = extended_headings(xy, start_xy, start_heading, steps)
+        longer = extend_horizon(xy, start_xy, steps)
+        expected = headings_along(longer, start_xy, start_heading, bounded)
+        got = extended_headings(xy, start_xy, start_heading, steps, bounded)
         np.testing.assert_allclose(got, expected, atol=1e-9)
+    held = extended_headings(xy, start_xy, start_heading, 15, bounded)[0, 0]
+    np.testing.assert_allclose(held[6:], held[5])
 
 
 def test_map_cache_encodes_like_the_scene_and_follows_the_map_and_the_view() -> None:
@@ -397,3 +446,16 @@ def test_closest_squared_distance_reaches_inside_the_last_segment() -> None:
     xy = np.array([[[[0.0, 0.0], [10.0, 0.0]]]])  # [N, K, S, 2]
     np.testing.assert_allclose(_closest_squared(xy, np.array([5.0, 3.0])), [9.0])
     np.testing.assert_allclose(_closest_squared(xy[:, :, :1], np.array([5.0, 3.0])), [34.0])
+
+
+def test_bounded_headings_compiled_equal_the_numpy_reference() -> None:
+    rng = np.random.default_rng(3)
+    xy = np.cumsum(rng.normal(0.0, 0.2, (5, 4, 20, 2)), axis=2)
+    start_xy, start_heading = rng.normal(size=(5, 2)), rng.uniform(-3, 3, 5)
+    xy[1] = start_xy[1]  # still: held
+    bounded = np.array([True, True, False, True, True])
+    got = headings_along(xy, start_xy, start_heading, bounded)
+    with compiled.numpy_reference():
+        expected = headings_along(xy, start_xy, start_heading, bounded)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    np.testing.assert_allclose(got[1], start_heading[1])

@@ -31,10 +31,11 @@ from typing import Literal
 import numpy as np
 import torch
 
+from urbandrive.core import compiled
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import Observation
-from urbandrive.core.typing import NDArrayF64, NDArrayInt
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.prediction.baselines import future_times, predicted_rows
 from urbandrive.prediction.features import (
     FeatureConfig,
@@ -54,8 +55,16 @@ from urbandrive.prediction.scene_modes import (
 from urbandrive.prediction.training import load_model, read_checkpoint
 
 DEFAULT_CHECKPOINT = "default.pt"
-#: Below this step length (m) the predicted heading is held.
+#: `headings_along`: below this chord length per step (m; 0.5 m/s at 0.1 s) the predicted
+#: heading is held.
 _MIN_STEP_FOR_HEADING_M = 0.05
+#: `headings_along`'s chord about step t: from step t - back to step t + ahead (the slices
+#: of its padded path assume 2 and 1).
+_CHORD_BACK, _CHORD_AHEAD = 2, 1
+#: `headings_along`: a bounded agent's heading turns at most this (rad) per m it moves (a
+#: turning radius of ~3 m; a car's is ~5 m).
+_MAX_CURVATURE = 0.35
+_TURN_ON_THE_SPOT = (AgentType.PEDESTRIAN, AgentType.ANIMAL, AgentType.UNKNOWN)
 
 
 def shipped_checkpoint(name: str = DEFAULT_CHECKPOINT) -> Path:
@@ -121,23 +130,93 @@ class LearnedConfig:
             raise ValueError(f"merge_reach_m must be >= 0, got {self.merge_reach_m}")
 
 
-def headings_along(xy: NDArrayF64, start_xy: NDArrayF64, start_heading: NDArrayF64) -> NDArrayF64:
-    """float64[N, K, H]: direction of each predicted step, held while a step is shorter than
-    5 cm (from the heading now). xy: [N, K, H, 2]; start_xy: [N, 2]; start_heading: [N]."""
-    x, y = xy[..., 0], xy[..., 1]
-    start = np.broadcast_to(start_xy[:, None, None], xy[:, :, :1].shape)
-    step_x = np.diff(x, axis=-1, prepend=start[..., 0])
-    step_y = np.diff(y, axis=-1, prepend=start[..., 1])
-    # sqrt(x^2 + y^2): `np.linalg.norm(step, axis=-1)` to the bit, 10x faster over an axis of 2.
-    moving = np.sqrt(step_x * step_x + step_y * step_y) >= _MIN_STEP_FOR_HEADING_M
-    angle = np.arctan2(step_y, step_x)
-    if moving.all():
-        return angle
+def headings_along(
+    xy: NDArrayF64,
+    start_xy: NDArrayF64,
+    start_heading: NDArrayF64,
+    bounded: NDArrayBool | None = None,
+) -> NDArrayF64:
+    """float64[N, K, H]: the heading along each predicted path. xy: [N, K, H, 2]; start_xy:
+    [N, 2] and start_heading: [N], now; bounded: bool[N], the agents whose heading turns at
+    most `_MAX_CURVATURE` x the step's length and does not flip when they back up
+    (`heading_bounded`; None: none).
+
+    Step t's direction is that of the chord over the steps t-2 .. t+1 (centred on step t,
+    clipped to the path and to now), taken only where the chord is at least
+    `_MIN_STEP_FOR_HEADING_M` per step long; elsewhere the last such direction is held
+    (from the heading now): a few cm of jitter on a still agent do not turn it."""
     steps = xy.shape[2]
-    index = np.where(moving, np.arange(steps), -1)
-    last = np.maximum.accumulate(index, axis=-1)
-    held = np.take_along_axis(angle, np.maximum(last, 0), axis=-1)
-    return np.where(last >= 0, held, start_heading[:, None, None])
+    start = np.broadcast_to(start_xy[:, None, None], xy[:, :, :1].shape)
+    # now three times, the steps, the last again: step t's chord runs from padded[t] to
+    # padded[t + 3], i.e. from step max(t - 2, 0) to step min(t + 1, H) (step 0: now).
+    padded = np.concatenate([start, start, start, xy, xy[:, :, -1:]], axis=2)
+    chord = padded[:, :, 4 : steps + 4] - padded[:, :, 1 : steps + 1]
+    index = np.arange(1, steps + 1)
+    span = np.minimum(index + _CHORD_AHEAD, steps) - np.maximum(index - _CHORD_BACK, 0)
+    chord_x, chord_y = chord[..., 0], chord[..., 1]
+    # sqrt(x^2 + y^2): `np.linalg.norm(step, axis=-1)` to the bit, 10x faster over an axis of 2.
+    reliable = np.sqrt(chord_x * chord_x + chord_y * chord_y) >= _MIN_STEP_FOR_HEADING_M * span
+    angle = np.arctan2(chord_y, chord_x)
+    if not reliable.all():
+        last = np.maximum.accumulate(np.where(reliable, np.arange(steps), -1), axis=-1)
+        held = np.take_along_axis(angle, np.maximum(last, 0), axis=-1)
+        angle = np.where(last >= 0, held, start_heading[:, None, None])
+    if bounded is None or not bounded.any():
+        return angle
+    step = np.diff(padded[:, :, 2 : steps + 3], axis=2)
+    limit = _MAX_CURVATURE * np.sqrt(step[..., 0] ** 2 + step[..., 1] ** 2)[bounded]
+    angle[bounded] = _rate_limited(angle[bounded], start_heading[bounded], limit)
+    return angle
+
+
+def heading_bounded(types: NDArrayInt) -> NDArrayBool:
+    """bool[N]: the agents `headings_along` turns at a bounded rate (not pedestrians, animals
+    or unknown agents, which turn on the spot)."""
+    return ~np.isin(types, _TURN_ON_THE_SPOT)
+
+
+def _rate_limited(target: NDArrayF64, start: NDArrayF64, limit: NDArrayF64) -> NDArrayF64:
+    """float64[M, K, H]: headings that follow `target` [M, K, H] from `start` [M] turning at
+    most `limit` [M, K, H] (rad) per step; a target behind (reversing) is followed backwards
+    (compiled kernel, or its numpy reference)."""
+    rows = target.reshape(-1, target.shape[2])
+    first = np.repeat(start, target.shape[1])
+    bound = limit.reshape(rows.shape)
+    if compiled.enabled():
+        result = np.empty_like(rows)
+        _rate_limited_kernel(rows, first, bound, result)
+    else:
+        result = _rate_limited_reference(rows, first, bound)
+    return result.reshape(target.shape)
+
+
+def _rate_limited_reference(target: NDArrayF64, start: NDArrayF64, limit: NDArrayF64) -> NDArrayF64:
+    """`_rate_limited` on rows: target, limit [R, H], start [R] -> headings [R, H] in
+    [-pi, pi)."""
+    result = np.empty_like(target)
+    heading = start.copy()
+    for t in range(target.shape[1]):
+        turn = target[:, t] - heading
+        turn -= np.pi * np.floor(turn / np.pi + 0.5)  # the axis, not the direction: +-pi/2
+        heading += np.clip(turn, -limit[:, t], limit[:, t])
+        heading -= 2.0 * np.pi * np.floor(heading / (2.0 * np.pi) + 0.5)
+        result[:, t] = heading
+    return result
+
+
+@compiled.njit
+def _rate_limited_kernel(
+    target: NDArrayF64, start: NDArrayF64, limit: NDArrayF64, result: NDArrayF64
+) -> None:  # pragma: no cover - compiled
+    """`_rate_limited_reference` into `result` [R, H]."""
+    for row in range(target.shape[0]):
+        heading = start[row]
+        for t in range(target.shape[1]):
+            turn = target[row, t] - heading
+            turn -= np.pi * np.floor(turn / np.pi + 0.5)
+            heading += min(max(turn, -limit[row, t]), limit[row, t])
+            heading -= 2.0 * np.pi * np.floor(heading / (2.0 * np.pi) + 0.5)
+            result[row, t] = heading
 
 
 def hold_still(
@@ -192,17 +271,15 @@ def extend_horizon(xy: NDArrayF64, start_xy: NDArrayF64, steps: int) -> NDArrayF
 
 
 def extended_headings(
-    xy: NDArrayF64, start_xy: NDArrayF64, start_heading: NDArrayF64, steps: int
+    xy: NDArrayF64,
+    start_xy: NDArrayF64,
+    start_heading: NDArrayF64,
+    steps: int,
+    bounded: NDArrayBool | None = None,
 ) -> NDArrayF64:
     """float64[N, K, steps]: `headings_along` the modes `xy: [N, K, H, 2]` as `extend_horizon`
-    continues them: past H every step repeats the last one, so its heading is held."""
-    have = min(steps, xy.shape[2])
-    heading = headings_along(xy[:, :, :have], start_xy, start_heading)
-    if steps == have:
-        return heading
-    return np.concatenate(
-        [heading, np.broadcast_to(heading[:, :, -1:], heading.shape[:2] + (steps - have,))], 2
-    )
+    continues them."""
+    return headings_along(extend_horizon(xy, start_xy, steps), start_xy, start_heading, bounded)
 
 
 def agents_to_global(local: np.ndarray, now_xy: NDArrayF64, scene: SceneTensors) -> NDArrayF64:
@@ -246,9 +323,10 @@ def _separated(
     with the marginal modes xy[1] and the choice weights (A', K, K)."""
     history = observation.history
     now_xy, now_heading = history.xy[rows, -1], history.heading[rows, -1]
-    joint, marginal = (Futures(x, headings_along(x, now_xy, now_heading)) for x in xy)
-    weights = choice.double().numpy()
     types = history.types[rows]
+    bounded = heading_bounded(types)
+    joint, marginal = (Futures(x, headings_along(x, now_xy, now_heading, bounded)) for x in xy)
+    weights = choice.double().numpy()
     moving = types != AgentType.STATIC  # a static object's jitter is not a choice of mode
     judged = moving[:, None] & moving[None]
     walking = types == AgentType.PEDESTRIAN
@@ -353,7 +431,8 @@ class LearnedPredictor:
             )
             picked = np.concatenate([joint, picked[:, num_modes:]], axis=1)
         picked_xy = extend_horizon(picked, start_xy, times.size)
-        picked_heading = extended_headings(picked, start_xy, start_heading, times.size)
+        bounded = heading_bounded(history.types[rows[seen]])
+        picked_heading = headings_along(picked_xy, start_xy, start_heading, bounded)
         if seen.all():
             both_xy, both_heading = picked_xy, picked_heading
         else:
