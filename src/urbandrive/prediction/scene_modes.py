@@ -27,8 +27,10 @@ from typing import Literal
 
 import numpy as np
 
+from urbandrive.core.compiled import enabled
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics.forecasting import boxes_overlap_near
+from urbandrive.prediction import scene_modes_kernels
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,61 @@ def separate_scene_modes(
     their M `marginal` modes. choice: float64[N, K, M], the weights of the marginal modes in
     each scene mode; now_xy: float64[N, 2] and now_heading: [N], the boxes now; size_m:
     float64[N, 2] (length, width), metres; judged: bool[N, N], the pairs that may be judged
-    (default all; only those apart now are)."""
+    (default all; only those apart now are). Runs the compiled kernel
+    (`scene_modes_kernels`) where the compiled switch is on, else
+    `separate_scene_modes_reference`; both give the same result bit for bit."""
+    if not enabled():
+        return separate_scene_modes_reference(
+            joint, marginal, choice, now_xy, now_heading, size_m, config, judged
+        )
+    config = config or SeparationConfig()
+    result = joint.xy.copy()
+    if joint.xy.shape[0] < 2:
+        return result
+    size = np.ascontiguousarray(size_m, np.float64)
+    diagonal = np.hypot(size[:, 0], size[:, 1])
+    now_xy = np.ascontiguousarray(now_xy, np.float64)[:, None]  # [N, 1, 2]
+    now_heading = np.ascontiguousarray(now_heading, np.float64)[:, None]
+    bounds = _path_bounds(now_xy[:, None], size)  # [N, 1, 2] each
+    cos, sin = np.cos(now_heading), np.sin(now_heading)
+    apart = scene_modes_kernels.apart_now(now_xy, cos, sin, *bounds, size, diagonal)
+    if judged is not None:
+        apart &= judged
+    steps = np.arange(joint.xy.shape[2] - 1, -1, -config.step_stride)[::-1]
+    xy = np.concatenate([marginal.xy[:, :, steps], joint.xy[:, :, steps]], 1)  # [N, M + K, H', 2]
+    heading = np.concatenate([marginal.heading[:, :, steps], joint.heading[:, :, steps]], 1)
+    picked = scene_modes_kernels.separate_all_modes(
+        xy,
+        np.cos(heading),
+        np.sin(heading),
+        *_path_bounds(xy, size),
+        size,
+        diagonal,
+        np.log(np.clip(choice, 1e-12, None)),
+        apart,
+        float(config.penalty_nats),
+        int(config.max_sweeps),
+    )  # [N, K]
+    agent, mode = np.nonzero(picked)
+    result[agent, mode] = marginal.xy[agent, picked[agent, mode] - 1]
+    return result
+
+
+def separate_scene_modes_reference(
+    joint: Futures,
+    marginal: Futures,
+    choice: NDArrayF64,
+    now_xy: NDArrayF64,
+    now_heading: NDArrayF64,
+    size_m: NDArrayF64,
+    config: SeparationConfig | None = None,
+    judged: NDArrayBool | None = None,
+) -> NDArrayF64:
+    """float64[N, K, H, 2]: the K scene modes `joint` with overlapping agents re-chosen among
+    their M `marginal` modes. choice: float64[N, K, M], the weights of the marginal modes in
+    each scene mode; now_xy: float64[N, 2] and now_heading: [N], the boxes now; size_m:
+    float64[N, 2] (length, width), metres; judged: bool[N, N], the pairs that may be judged
+    (default all; only those apart now are). The numpy reference of `separate_scene_modes`."""
     config = config or SeparationConfig()
     result, full_marginal_xy = joint.xy.copy(), marginal.xy
     if joint.xy.shape[0] < 2:
