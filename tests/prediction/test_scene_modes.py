@@ -106,7 +106,7 @@ def _busy_scene(seed: int, num_agents: int = 24, num_modes: int = 6, steps: int 
     ids=["default", "one_sweep", "strong"],
 )
 def test_the_compiled_separation_is_the_reference_bit_for_bit(seed, config):
-    joint, marginal, choice, now_xy, now_heading, size, judged = _busy_scene(seed)
+    joint, marginal, choice, now_xy, now_heading, size, judged = _busy_scene(seed, steps=28 + seed)
     args = (joint, marginal, choice, now_xy, now_heading, size, config)
     for pairs in (judged, None):
         expected = separate_scene_modes_reference(*args, pairs)

@@ -102,7 +102,7 @@ def separate_scene_modes(
     apart = scene_modes_kernels.apart_now(now_xy, cos, sin, *bounds, size, diagonal)
     if judged is not None:
         apart &= judged
-    steps = np.arange(joint.xy.shape[2] - 1, -1, -config.step_stride)[::-1]
+    steps = slice((joint.xy.shape[2] - 1) % config.step_stride, None, config.step_stride)
     xy = np.concatenate([marginal.xy[:, :, steps], joint.xy[:, :, steps]], 1)  # [N, M + K, H', 2]
     heading = np.concatenate([marginal.heading[:, :, steps], joint.heading[:, :, steps]], 1)
     picked = scene_modes_kernels.separate_all_modes(

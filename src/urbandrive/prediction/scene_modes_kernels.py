@@ -208,6 +208,7 @@ def _separate_mode(
     cost: float64[N, O]; conflicts: bool[N, N] (updated); the rest as `separate_all_modes`."""
     num_agents, num_options = cost.shape
     num_marginal = num_options - 1
+    neighbours, num_neighbours = _neighbours(low, high, apart, mode, num_marginal)
     for _ in range(max_sweeps):
         agents = np.flatnonzero(conflicts.sum(1) > 0)
         count = agents.size
@@ -230,9 +231,9 @@ def _separate_mode(
                     continue
                 p = _row(o, mode, num_marginal)
                 overlaps = 0
-                for b in range(num_agents):
+                for b in neighbours[a, : num_neighbours[a]]:
                     q = _row(picked[b], mode, num_marginal)
-                    if b == a or not apart[a, b] or not _meet(low, high, a, p, b, q):
+                    if not _meet(low, high, a, p, b, q):
                         continue
                     near[c, o, b] = True
                     if _paths_overlap(
@@ -269,3 +270,30 @@ def _separate_mode(
                 conflicts[agent, b] = conflicts[b, agent] = hits[i, option, b]
         if not gain.max() > 0:
             break
+
+
+@njit
+def _neighbours(
+    low: np.ndarray, high: np.ndarray, apart: np.ndarray, mode: int, num_marginal: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """int64[N, N] and [N]: for each agent a, the agents b != a of the judged pairs apart now
+    (apart: bool[N, N]) whose bounds over all options of scene mode `mode` meet a's, in
+    increasing order (row a holds num[a] of them): no other pair's options can meet."""
+    num_agents = low.shape[0]
+    union_low = np.empty((num_agents, 1, 2))
+    union_high = np.empty((num_agents, 1, 2))
+    for a in range(num_agents):
+        for axis in range(2):
+            union_low[a, 0, axis] = low[a, num_marginal + mode, axis]
+            union_high[a, 0, axis] = high[a, num_marginal + mode, axis]
+            for m in range(num_marginal):
+                union_low[a, 0, axis] = min(union_low[a, 0, axis], low[a, m, axis])
+                union_high[a, 0, axis] = max(union_high[a, 0, axis], high[a, m, axis])
+    neighbours = np.empty((num_agents, num_agents), dtype=np.int64)
+    count = np.zeros(num_agents, dtype=np.int64)
+    for a in range(num_agents):
+        for b in range(num_agents):
+            if b != a and apart[a, b] and _meet(union_low, union_high, a, 0, b, 0):
+                neighbours[a, count[a]] = b
+                count[a] += 1
+    return neighbours, count
