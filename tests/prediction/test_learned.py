@@ -284,6 +284,7 @@ def test_registry_factory_uses_the_default_checkpoint_and_checks_the_step() -> N
     predictor = learned_from_settings(PredictorSettings(horizon_s=8.0, dt_s=0.1))
     prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
     assert prediction.xy.shape[2] == 80 and predictor.name == "learned"
+    assert (predictor.config.hold_still_m, predictor.config.hold_still_mps) == (1.5, 0.2)
     with pytest.raises(UrbandriveError, match=r"0\.4 s"):
         learned_from_settings(PredictorSettings(horizon_s=4.8, dt_s=0.4))
     with pytest.raises(UrbandriveError, match="modes"):
@@ -326,6 +327,7 @@ def test_registry_has_the_near_variant_for_planners() -> None:
     assert isinstance(predictor, LearnedPredictor)
     assert predictor.config.max_model_agents == NEAR_AGENTS == 32
     assert predictor.config.torch_threads == 1 and predictor.config.hold_still_m == 1.0
+    assert predictor.config.hold_still_mps == 0.5
     assert predictor.config.separation is None
     assert predictor.config.merge_modes_m == 0.05
     prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
