@@ -324,8 +324,6 @@ def _separated(
     history = observation.history
     now_xy, now_heading = history.xy[rows, -1], history.heading[rows, -1]
     types = history.types[rows]
-    bounded = heading_bounded(types)
-    joint, marginal = (Futures(x, headings_along(x, now_xy, now_heading, bounded)) for x in xy)
     weights = choice.double().numpy()
     moving = types != AgentType.STATIC  # a static object's jitter is not a choice of mode
     judged = moving[:, None] & moving[None]
@@ -334,6 +332,12 @@ def _separated(
         judged &= ~(walking[:, None] & walking[None])
     elif config.pedestrians == "never":
         judged &= ~(walking[:, None] | walking[None])
+    # Only the agents of a judged pair have their headings read (the others' stay 0).
+    used, bounded = np.flatnonzero(judged.any(1)), heading_bounded(types)
+    start = now_xy[used], now_heading[used], bounded[used]
+    joint, marginal = (Futures(x, np.zeros(x.shape[:3])) for x in xy)
+    for future in (joint, marginal):
+        future.heading[used] = headings_along(future.xy[used], *start)
     size = history.size_m[rows]
     return separate_scene_modes(joint, marginal, weights, now_xy, now_heading, size, config, judged)
 
