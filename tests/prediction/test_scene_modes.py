@@ -78,7 +78,8 @@ def test_separation_config_is_checked():
 
 def _busy_scene(seed: int, num_agents: int = 24, num_modes: int = 6, steps: int = 30):
     """Random crossing agents in a 40 m square: many overlapping pairs per scene mode. The
-    scene modes take a marginal mode per agent (by the choice weights) plus a little noise."""
+    scene modes take a marginal mode per agent (by the choice weights) plus a little noise;
+    every fourth agent is in no judged pair."""
     rng = np.random.default_rng(seed)
     now_xy = rng.uniform(0, 40, (num_agents, 2))
     now_heading = rng.uniform(-np.pi, np.pi, num_agents)
@@ -96,6 +97,7 @@ def _busy_scene(seed: int, num_agents: int = 24, num_modes: int = 6, steps: int 
     size = np.stack([rng.uniform(0.5, 5, num_agents), rng.uniform(0.5, 2, num_agents)], -1)
     judged = rng.uniform(size=(num_agents, num_agents)) < 0.9
     judged &= judged.T
+    judged[3::4], judged[:, 3::4] = False, False  # agents of no judged pair (the kernel skips them)
     return joint, marginal, choice, now_xy, now_heading, size, judged
 
 

@@ -94,35 +94,38 @@ def separate_scene_modes(
             joint, marginal, choice, now_xy, now_heading, size_m, config, judged
         )
     config = config or SeparationConfig()
-    result = joint.xy.copy()
-    if joint.xy.shape[0] < 2:
+    result, num_agents = joint.xy.copy(), joint.xy.shape[0]
+    rows = np.arange(num_agents)  # the agents of a judged pair: no other is ever re-chosen
+    if judged is not None:
+        rows = np.flatnonzero((judged & ~np.eye(num_agents, dtype=bool)).any(1))
+    if rows.size < 2:
         return result
-    size = np.ascontiguousarray(size_m, np.float64)
+    size = np.ascontiguousarray(size_m[rows], np.float64)
     diagonal = np.hypot(size[:, 0], size[:, 1])
-    now_xy = np.ascontiguousarray(now_xy, np.float64)[:, None]  # [N, 1, 2]
-    now_heading = np.ascontiguousarray(now_heading, np.float64)[:, None]
-    bounds = _path_bounds(now_xy[:, None], size)  # [N, 1, 2] each
+    now_xy = np.asarray(now_xy, np.float64)[rows, None]  # [R, 1, 2]
+    now_heading = np.asarray(now_heading, np.float64)[rows, None]
+    bounds = _path_bounds(now_xy[:, None], size)  # [R, 1, 2] each
     cos, sin = np.cos(now_heading), np.sin(now_heading)
     apart = scene_modes_kernels.apart_now(now_xy, cos, sin, *bounds, size, diagonal)
     if judged is not None:
-        apart &= judged
+        apart &= judged[np.ix_(rows, rows)]
     steps = slice((joint.xy.shape[2] - 1) % config.step_stride, None, config.step_stride)
-    xy = np.concatenate([marginal.xy[:, :, steps], joint.xy[:, :, steps]], 1)  # [N, M + K, H', 2]
-    heading = np.concatenate([marginal.heading[:, :, steps], joint.heading[:, :, steps]], 1)
+    xy = np.concatenate([marginal.xy[rows, :, steps], joint.xy[rows, :, steps]], 1)
+    heading = np.concatenate([marginal.heading[rows, :, steps], joint.heading[rows, :, steps]], 1)
     picked = scene_modes_kernels.separate_all_modes(
-        xy,
+        xy,  # [R, M + K, H', 2]
         np.cos(heading),
         np.sin(heading),
         *_path_bounds(xy, size),
         size,
         diagonal,
-        np.log(np.clip(choice, 1e-12, None)),
+        np.log(np.clip(choice[rows], 1e-12, None)),
         apart,
         float(config.penalty_nats),
         int(config.max_sweeps),
-    )  # [N, K]
+    )  # [R, K]
     agent, mode = np.nonzero(picked)
-    result[agent, mode] = marginal.xy[agent, picked[agent, mode] - 1]
+    result[rows[agent], mode] = marginal.xy[rows[agent], picked[agent, mode] - 1]
     return result
 
 
