@@ -48,14 +48,25 @@ def _scalar_args(boxes: tuple[np.ndarray, ...], n: int) -> tuple[float, ...]:
     )  # fmt: skip
 
 
+def test_boxes_touching_edge_to_edge_overlap_only_when_touching_counts() -> None:
+    # two 2 m x 1 m boxes side by side along x, touching at x = 1
+    touching = (0.0, 0.0, 1.0, 0.0, 2.0, 1.0, 2.0, 0.0, 1.0, 0.0, 2.0, 1.0)
+    assert kernels.boxes_overlap_scalar(*touching)
+    assert not kernels.boxes_overlap_scalar(*touching, False)
+    overlapping = (*touching[:6], 1.99, *touching[7:])
+    assert kernels.boxes_overlap_scalar(*overlapping, False)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10_000), st.booleans())
 def test_scalar_box_tests_equal_numpy(seed: int, snap: bool) -> None:
     boxes = _random_boxes(seed, 64, snap)
     overlap, distance = boxes_overlap(*boxes), boxes_distance(*boxes)
+    overlap_area = boxes_overlap(*boxes, touching_counts=False)
     for n in range(64):
         args = _scalar_args(boxes, n)
         assert kernels.boxes_overlap_scalar(*args) == overlap[n]
+        assert kernels.boxes_overlap_scalar(*args, False) == overlap_area[n]
         assert kernels.boxes_distance_scalar(*args) == distance[n]
 
 

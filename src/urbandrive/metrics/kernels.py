@@ -98,22 +98,35 @@ def boxes_overlap_scalar(
     sb: float,
     lb: float,
     wb: float,
+    touching_counts: bool = True,
 ) -> bool:
     """`geometry.boxes.boxes_overlap` of one pair: centre, (cos, sin) of the heading and
-    (length, width) of box a and box b, metres; the same operations in the same order."""
+    (length, width) of box a and box b, metres; the same operations in the same order.
+    touching_counts=False: only a positive area counts (`boxes_overlap(...,
+    touching_counts=False)`)."""
     cx, cy = xb - xa, yb - ya
     ha0, ha1, hb0, hb1 = 0.5 * la, 0.5 * wa, 0.5 * lb, 0.5 * wb
     c00 = abs(ca * cb + sa * sb)
     c01 = abs(ca * -sb + sa * cb)
     c10 = abs(-sa * cb + ca * sb)
     c11 = abs(-sa * -sb + ca * cb)
-    if abs(ca * cx + sa * cy) > ha0 + (c00 * hb0 + c01 * hb1):
+    if _apart(abs(ca * cx + sa * cy), ha0 + (c00 * hb0 + c01 * hb1), touching_counts):
         return False
-    if abs(-sa * cx + ca * cy) > ha1 + (c10 * hb0 + c11 * hb1):
+    if _apart(abs(-sa * cx + ca * cy), ha1 + (c10 * hb0 + c11 * hb1), touching_counts):
         return False
-    if abs(cb * cx + sb * cy) > hb0 + (c00 * ha0 + c10 * ha1):
+    if _apart(abs(cb * cx + sb * cy), hb0 + (c00 * ha0 + c10 * ha1), touching_counts):
         return False
-    return abs(-sb * cx + cb * cy) <= hb1 + (c01 * ha0 + c11 * ha1)
+    gap, reach = abs(-sb * cx + cb * cy), hb1 + (c01 * ha0 + c11 * ha1)
+    return gap <= reach if touching_counts else gap < reach
+
+
+@njit
+def _apart(gap: float, reach: float, touching_counts: bool) -> bool:
+    """The boxes are apart along one axis: gap > reach, or, when touching does not count,
+    `not gap < reach` (the numpy twins' comparisons, NaN included)."""
+    if touching_counts:
+        return gap > reach
+    return not gap < reach
 
 
 @njit

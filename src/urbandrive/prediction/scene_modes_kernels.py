@@ -16,38 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from urbandrive.core.compiled import njit
-
-
-@njit
-def _boxes_overlap_strict(
-    xa: float,
-    ya: float,
-    ca: float,
-    sa: float,
-    la: float,
-    wa: float,
-    xb: float,
-    yb: float,
-    cb: float,
-    sb: float,
-    lb: float,
-    wb: float,
-) -> bool:
-    """`geometry.boxes.boxes_overlap(..., touching_counts=False)` of one pair: centre,
-    (cos, sin) of the heading and (length, width) of box a and box b; the same operations."""
-    cx, cy = xb - xa, yb - ya
-    ha0, ha1, hb0, hb1 = 0.5 * la, 0.5 * wa, 0.5 * lb, 0.5 * wb
-    c00 = abs(ca * cb + sa * sb)
-    c01 = abs(ca * -sb + sa * cb)
-    c10 = abs(-sa * cb + ca * sb)
-    c11 = abs(-sa * -sb + ca * cb)
-    if not abs(ca * cx + sa * cy) < ha0 + (c00 * hb0 + c01 * hb1):
-        return False
-    if not abs(-sa * cx + ca * cy) < ha1 + (c10 * hb0 + c11 * hb1):
-        return False
-    if not abs(cb * cx + sb * cy) < hb0 + (c00 * ha0 + c10 * ha1):
-        return False
-    return abs(-sb * cx + cb * cy) < hb1 + (c01 * ha0 + c11 * ha1)
+from urbandrive.metrics.kernels import boxes_overlap_scalar
 
 
 @njit
@@ -71,7 +40,7 @@ def _paths_overlap(
         gap_x, gap_y = xy_a[t, 0] - xy_b[t, 0], xy_a[t, 1] - xy_b[t, 1]
         if not gap_x**2 + gap_y**2 < reach**2:
             continue
-        if _boxes_overlap_strict(
+        if boxes_overlap_scalar(
             xy_a[t, 0],
             xy_a[t, 1],
             cos_a[t],
@@ -84,6 +53,7 @@ def _paths_overlap(
             sin_b[t],
             size[b, 0],
             size[b, 1],
+            False,
         ):
             return True
     return False
