@@ -758,6 +758,25 @@ def _round(value: float, scale: float) -> float:
 
 
 @njit
+def unwrap_row(angles: np.ndarray, out: np.ndarray) -> None:
+    """out[T] = np.unwrap(angles[T]) (period 2 pi, discont pi) by numpy's operations in its
+    order (a remainder and a running sum of corrections), so the floats are numpy's."""
+    period, half = 2.0 * np.pi, np.pi
+    out[0] = angles[0]
+    correction = 0.0
+    for t in range(1, angles.shape[0]):
+        step = angles[t] - angles[t - 1]
+        wrapped = np.mod(step + half, period) + -half
+        if wrapped == -half and step > 0:
+            wrapped = half
+        fix = wrapped - step
+        if abs(step) < half:
+            fix = 0.0
+        correction += fix
+        out[t] = angles[t] + correction
+
+
+@njit
 def comfort_signals_rows(
     heading: np.ndarray,
     acceleration: np.ndarray,
@@ -774,26 +793,13 @@ def comfort_signals_rows(
     and its band. The numpy path's operations (np.unwrap, norm, filters, rounding) in its
     order; the filters' sums run in another order than BLAS's (float tolerance)."""
     num_steps = heading.shape[1]
-    period, half = 2.0 * np.pi, np.pi
     unwrapped = np.empty(num_steps)
     magnitude = np.empty(num_steps)
     column = np.empty(num_steps)
     lon_smooth = np.empty(num_steps)
     mag_smooth = np.empty(num_steps)
     for r in range(heading.shape[0]):
-        # np.unwrap (period 2 pi, discont pi)
-        unwrapped[0] = heading[r, 0]
-        correction = 0.0
-        for t in range(1, num_steps):
-            step = heading[r, t] - heading[r, t - 1]
-            wrapped = np.mod(step + half, period) + -half
-            if wrapped == -half and step > 0:
-                wrapped = half
-            fix = wrapped - step
-            if abs(step) < half:
-                fix = 0.0
-            correction += fix
-            unwrapped[t] = heading[r, t] + correction
+        unwrap_row(heading[r], unwrapped)
         for t in range(num_steps):
             x, y = acceleration[r, t, 0], acceleration[r, t, 1]
             magnitude[t] = np.sqrt(x * x + y * y)

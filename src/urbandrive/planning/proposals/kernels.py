@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
-from urbandrive.metrics.kernels import njit
+from urbandrive.metrics.kernels import njit, unwrap_row
 
 
 @njit
@@ -243,23 +243,11 @@ def feasible_rows(
         limits[0], limits[1], limits[2], limits[3], limits[4],
     )  # fmt: skip
     num_rows, num_steps = heading.shape
-    period, half = 2.0 * np.pi, np.pi
     unwrapped = np.empty(num_steps)
     jerk = np.empty(num_steps)
     feasible = np.empty(num_rows, np.bool_)
     for n in range(num_rows):
-        unwrapped[0] = heading[n, 0]
-        correction = 0.0
-        for t in range(1, num_steps):
-            step = heading[n, t] - heading[n, t - 1]
-            wrapped = np.mod(step - -half, period) + -half
-            if wrapped == -half and step > 0:
-                wrapped = half
-            fix = wrapped - step
-            if abs(step) < half:
-                fix = 0.0
-            correction += fix
-            unwrapped[t] = heading[n, t] + correction
+        unwrap_row(heading[n], unwrapped)
         _gradient_row(unwrapped, dt_s, yaw_rate[n])
         _gradient_row(accel[n], dt_s, jerk)
         ok = True
