@@ -65,6 +65,11 @@ URBAN_WEIGHTS = (
 #: 0.3 m; 0.5 m either side blocked the lane beside a truck on AV2 log adcf7d18, 0.3 m left
 #: lane_change_dense-002 squeezing into a gap and hit).
 URBAN_COLLISION_BUFFER_M = (0.5, 0.8)
+#: Passing a pedestrian / cyclist / animal closer than this (from the buffered box: 1.1 m from
+#: the ego's own box sideways, the families' 1.0 m and 0.1 m spare) zeroes the VRU clearance
+#: term: town:standard/jaywalker-013 swerved past at 0.66 m rather than brake (0.7: 1.23 m;
+#: 0.8: 0.76 m, 0.9: 1.46 m but right_turn_pedestrians-000 then stalled, score 64 -> 0).
+URBAN_VRU_CLEARANCE_FLOOR_M = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +90,9 @@ class UrbanPlannerConfig:
     previous: PreviousPlanConfig | None = field(default_factory=PreviousPlanConfig)
     scoring: ScoringConfig = field(
         default_factory=lambda: ScoringConfig(
-            weights=URBAN_WEIGHTS, collision_buffer_m=URBAN_COLLISION_BUFFER_M
+            weights=URBAN_WEIGHTS,
+            collision_buffer_m=URBAN_COLLISION_BUFFER_M,
+            vru_clearance_floor_m=URBAN_VRU_CLEARANCE_FLOOR_M,
         )
     )
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -104,6 +111,7 @@ RISK_AVERSE = UrbanPlannerConfig(
     scoring=ScoringConfig(
         weights=URBAN_WEIGHTS,
         collision_buffer_m=URBAN_COLLISION_BUFFER_M,
+        vru_clearance_floor_m=URBAN_VRU_CLEARANCE_FLOOR_M,
         risk=RiskMeasure.CVAR,
         cvar_alpha=0.3,
     )

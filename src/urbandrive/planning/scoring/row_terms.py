@@ -87,6 +87,7 @@ def vulnerable_clearance(
     required_m: float,
     pairs: tuple[NDArrayInt, ...],
     collisions: AtFaultCollisionResult | None = None,
+    floor_m: float = 0.0,
 ) -> NDArrayF64:
     """`terms.vulnerable_clearance` (float64[M, K]); pairs: the rows' contact pairs;
     collisions: `at_fault_collisions` of the same cycle or None (where it has the ego's box
@@ -100,7 +101,7 @@ def vulnerable_clearance(
         buffered_ego(inputs), shared, pairs, required_m, search_radius_m=required_m,
         minimum_only=True, touching=touching,
     )  # fmt: skip
-    return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
+    return terms.clearance_score(result.min_clearance_m, required_m, floor_m)
 
 
 def crosswalk_yield(inputs: ScoringInputs, shared: SharedRows, config: YieldConfig) -> NDArrayF64:

@@ -79,6 +79,8 @@ class ScoringConfig:
     safe_hard_min: a candidate whose aggregated hard product reaches this counts as safe
     (progress is normalised by the best safe one). ttc_step_stride: TTC is evaluated at
     every n-th step (each evaluation projects 2.9 s ahead, so 0.5 s leaves no gap).
+    vru_clearance_floor_m: a clearance to a vulnerable road user below it (from the buffered
+    box) scores 0, not its share of required_vru_clearance_m.
     broad_phase: how candidate x mode x agent x step is pruned before the exact tests
     (`BroadPhase`); the choice changes the time, not the scores.
     """
@@ -99,6 +101,7 @@ class ScoringConfig:
     cvar_alpha: float = 0.3
     collision_buffer_m: tuple[float, float] = (0.5, 0.3)
     required_vru_clearance_m: float = 1.5
+    vru_clearance_floor_m: float = 0.0
     safe_hard_min: float = 0.5
     ttc_step_stride: int = 5
     broad_phase: BroadPhase = BroadPhase.PAIRS
@@ -122,6 +125,11 @@ class ScoringConfig:
             raise ValueError(f"ttc_step_stride must be >= 1, got {self.ttc_step_stride}")
         if min(self.collision_buffer_m) < 0 or self.required_vru_clearance_m <= 0:
             raise ValueError("collision buffers must be >= 0 and the VRU clearance > 0")
+        if not 0 <= self.vru_clearance_floor_m < self.required_vru_clearance_m:
+            raise ValueError(
+                "vru_clearance_floor_m must be in [0, required_vru_clearance_m), got "
+                f"{self.vru_clearance_floor_m}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +200,9 @@ class UrbanScorer:
             "time_to_collision": terms.time_to_collision(
                 inputs, collisions, config.time_to_collision, config.ttc_step_stride
             ),
-            "vru_clearance": terms.vulnerable_clearance(inputs, config.required_vru_clearance_m),
+            "vru_clearance": terms.vulnerable_clearance(
+                inputs, config.required_vru_clearance_m, config.vru_clearance_floor_m
+            ),
         }
 
     def _agent_terms_on_rows(
@@ -225,7 +235,8 @@ class UrbanScorer:
                 projection,
             ),
             "vru_clearance": row_terms.vulnerable_clearance(
-                inputs, shared, config.required_vru_clearance_m, contact, collisions
+                inputs, shared, config.required_vru_clearance_m, contact, collisions,
+                config.vru_clearance_floor_m,
             ),
         }  # fmt: skip
 

@@ -121,18 +121,27 @@ def score_horizon(config: TimeToCollisionConfig) -> TimeToCollisionConfig:
     return replace(config, time_horizon_s=horizon_s)
 
 
-def vulnerable_clearance(inputs: ScoringInputs, required_m: float) -> NDArrayF64:
+def vulnerable_clearance(
+    inputs: ScoringInputs, required_m: float, floor_m: float = 0.0
+) -> NDArrayF64:
     """float64[M, K]: smallest clearance to a pedestrian / cyclist / animal over `required_m`,
-    clipped to [0, 1], every pair tested (the dense reference of
-    `row_terms.vulnerable_clearance`). Only vulnerable agents are passed on (the metric ignores
-    the others); with none, 1 (the metric cannot reduce over zero agents)."""
+    clipped to [0, 1], and 0 below `floor_m` (`clearance_score`), every pair tested (the dense
+    reference of `row_terms.vulnerable_clearance`). Only vulnerable agents are passed on (the
+    metric ignores the others); with none, 1 (the metric cannot reduce over zero agents)."""
     agents = _only_types(inputs.agents, VULNERABLE_TYPES)
     if agents.num_agents == 0:
         return np.ones(inputs.ego_per_mode.batch_shape[:1] + agents.xy.shape[:1])
     result = vulnerable_road_user_clearance(
         inputs.ego_per_mode, agents, required_m, search_radius_m=required_m
     )
-    return np.clip(result.min_clearance_m / required_m, 0.0, 1.0)
+    return clearance_score(result.min_clearance_m, required_m, floor_m)
+
+
+def clearance_score(clearance_m: NDArrayF64, required_m: float, floor_m: float) -> NDArrayF64:
+    """float64[...]: clearance_m / required_m clipped to [0, 1], and 0 where the clearance is
+    below floor_m (passing a pedestrian that close scores as touching it)."""
+    score = np.clip(clearance_m / required_m, 0.0, 1.0)
+    return np.where(clearance_m < floor_m, 0.0, score)
 
 
 def _only_types(agents: AgentStates, types: tuple[int, ...]) -> AgentStates:
