@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from urbandrive.core import AgentType, compiled
 from urbandrive.core.errors import DataError, UrbandriveError
@@ -23,6 +25,7 @@ from urbandrive.prediction.learned import (
     extended_headings,
     heading_bounded,
     headings_along,
+    headings_along_reference,
     hold_still,
     merge_modes,
     shipped_checkpoint,
@@ -461,3 +464,23 @@ def test_bounded_headings_compiled_equal_the_numpy_reference() -> None:
         expected = headings_along(xy, start_xy, start_heading, bounded)
     np.testing.assert_allclose(got, expected, atol=1e-12)
     np.testing.assert_allclose(got[1], start_heading[1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 12), st.booleans())
+def test_compiled_headings_equal_the_numpy_reference_bit_for_bit(
+    seed: int, steps: int, some_bounded: bool
+) -> None:
+    """Chords, holds (still agents, short steps) and bounded turns: the kernels around
+    numpy's arctan2 give `headings_along_reference`'s floats."""
+    rng = np.random.default_rng(seed)
+    xy = np.cumsum(rng.normal(0.0, rng.choice([0.01, 0.3]), (6, 3, steps, 2)), axis=2)
+    start_xy, start_heading = rng.normal(size=(6, 2)), rng.uniform(-np.pi, np.pi, 6)
+    xy[0] = start_xy[0]  # standing still: every step held
+    xy[1] += start_xy[1]  # small steps from where it is now
+    bounded = rng.random(6) < 0.5 if some_bounded else None
+    got = headings_along(xy, start_xy, start_heading, bounded)
+    np.testing.assert_array_equal(
+        got, headings_along_reference(xy, start_xy, start_heading, bounded)
+    )
+    np.testing.assert_array_equal(got[0], np.broadcast_to(start_heading[0], got[0].shape))

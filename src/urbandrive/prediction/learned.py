@@ -144,7 +144,30 @@ def headings_along(
     Step t's direction is that of the chord over the steps t-2 .. t+1 (centred on step t,
     clipped to the path and to now), taken only where the chord is at least
     `_MIN_STEP_FOR_HEADING_M` per step long; elsewhere the last such direction is held
-    (from the heading now): a few cm of jitter on a still agent do not turn it."""
+    (from the heading now): a few cm of jitter on a still agent do not turn it. Compiled
+    kernels around numpy's arctan2 where the compiled switch is on (the same floats as
+    `headings_along_reference`)."""
+    if not compiled.enabled():
+        return headings_along_reference(xy, start_xy, start_heading, bounded)
+    xy = np.ascontiguousarray(xy, dtype=np.float64)
+    shape = xy.shape[:3]
+    chord, reliable = np.empty(shape + (2,)), np.empty(shape, dtype=np.bool_)
+    start = np.ascontiguousarray(start_xy, dtype=np.float64)
+    _chords_kernel(xy, start, _MIN_STEP_FOR_HEADING_M, chord, reliable)
+    angle = np.arctan2(chord[..., 1], chord[..., 0])
+    flags = np.zeros(shape[0], np.bool_) if bounded is None else np.asarray(bounded, np.bool_)
+    heading = np.ascontiguousarray(start_heading, dtype=np.float64)
+    _hold_and_limit_kernel(xy, start, heading, flags, reliable, _MAX_CURVATURE, angle)
+    return angle
+
+
+def headings_along_reference(
+    xy: NDArrayF64,
+    start_xy: NDArrayF64,
+    start_heading: NDArrayF64,
+    bounded: NDArrayBool | None = None,
+) -> NDArrayF64:
+    """`headings_along` in numpy: the reference of its compiled kernels."""
     steps = xy.shape[2]
     start = np.broadcast_to(start_xy[:, None, None], xy[:, :, :1].shape)
     # now three times, the steps, the last again: step t's chord runs from padded[t] to
@@ -167,6 +190,63 @@ def headings_along(
     limit = _MAX_CURVATURE * np.sqrt(step[..., 0] ** 2 + step[..., 1] ** 2)[bounded]
     angle[bounded] = _rate_limited(angle[bounded], start_heading[bounded], limit)
     return angle
+
+
+@compiled.njit
+def _chords_kernel(
+    xy: NDArrayF64, start: NDArrayF64, min_step_m: float, chord: NDArrayF64, reliable: NDArrayBool
+) -> None:  # pragma: no cover - compiled
+    """`headings_along_reference`'s chords [N, K, H, 2] (step max(t - 2, 0) -> min(t + 1, H),
+    step 0: now) and whether each is at least `min_step_m` per step long, into chord and
+    reliable [N, K, H]."""
+    steps = xy.shape[2]
+    for n in range(xy.shape[0]):
+        for k in range(xy.shape[1]):
+            for t in range(steps):
+                back, ahead = t - _CHORD_BACK, min(t + _CHORD_AHEAD, steps - 1)
+                for axis in range(2):
+                    origin = start[n, axis] if back < 0 else xy[n, k, back, axis]
+                    chord[n, k, t, axis] = xy[n, k, ahead, axis] - origin
+                x, y = chord[n, k, t, 0], chord[n, k, t, 1]
+                span = min(t + 1 + _CHORD_AHEAD, steps) - max(t + 1 - _CHORD_BACK, 0)
+                reliable[n, k, t] = np.sqrt(x * x + y * y) >= min_step_m * span
+
+
+@compiled.njit
+def _hold_and_limit_kernel(
+    xy: NDArrayF64,
+    start: NDArrayF64,
+    start_heading: NDArrayF64,
+    bounded: NDArrayBool,
+    reliable: NDArrayBool,
+    max_curvature: float,
+    angle: NDArrayF64,
+) -> None:  # pragma: no cover - compiled
+    """In place on angle [N, K, H]: an unreliable step holds the last reliable angle (the
+    heading now before any); a bounded agent's heading then turns at most max_curvature x
+    the step's length per step (`_rate_limited_kernel`'s law)."""
+    for n in range(angle.shape[0]):
+        for k in range(angle.shape[1]):
+            held = start_heading[n]
+            for t in range(angle.shape[2]):
+                if reliable[n, k, t]:
+                    held = angle[n, k, t]
+                angle[n, k, t] = held
+            if not bounded[n]:
+                continue
+            heading = start_heading[n]
+            for t in range(angle.shape[2]):
+                if t == 0:
+                    step_x, step_y = xy[n, k, 0, 0] - start[n, 0], xy[n, k, 0, 1] - start[n, 1]
+                else:
+                    step_x = xy[n, k, t, 0] - xy[n, k, t - 1, 0]
+                    step_y = xy[n, k, t, 1] - xy[n, k, t - 1, 1]
+                limit = max_curvature * np.sqrt(step_x * step_x + step_y * step_y)
+                turn = angle[n, k, t] - heading
+                turn -= np.pi * np.floor(turn / np.pi + 0.5)
+                heading += min(max(turn, -limit), limit)
+                heading -= 2.0 * np.pi * np.floor(heading / (2.0 * np.pi) + 0.5)
+                angle[n, k, t] = heading
 
 
 def heading_bounded(types: NDArrayInt) -> NDArrayBool:
