@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from urbandrive.bench.planning import PerturbedConstantVelocity
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.observation import Observation, observe
 from urbandrive.core.scenario import Route, Scenario
 from urbandrive.core.traffic_light import TrafficLightState, TrafficLightStates
 from urbandrive.maps.road_map import TrafficSignal
+from urbandrive.planning.planner import PlanningCycle, UrbanPlanner
 from urbandrive.testing import scenario_from_states, straight_road
 
 NUM_STEPS, NOW = 120, 10
@@ -61,3 +63,10 @@ def scene(
 
 def observation_now(scenario: Scenario) -> Observation:
     return observe(scenario, scenario.current_index)
+
+
+def planned_now(scenario: Scenario) -> tuple[UrbanPlanner, PlanningCycle]:
+    """The urban planner with the benchmark's perturbed constant-velocity predictor on
+    `scenario`, and its cycle now (context, candidates, scores, selection)."""
+    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
+    return planner, planner.cycle(observation_now(scenario))

@@ -8,7 +8,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from tests.planning.scenes import observation_now
+from tests.planning.scenes import observation_now, planned_now
 from tests.planning.test_broad_phase import _scenes
 
 from urbandrive.bench.planning import PerturbedConstantVelocity
@@ -18,7 +18,6 @@ from urbandrive.core.trajectory import Trajectory
 from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
 from urbandrive.planning.planner import UrbanPlanner
-from urbandrive.planning.proposals.candidates import concatenate
 from urbandrive.planning.proposals.kernels import feasible_rows
 from urbandrive.planning.proposals.lattice import LatticeConfig, is_feasible
 from urbandrive.planning.proposals.obstacles import path_obstacles
@@ -165,10 +164,8 @@ def test_compiled_idm_profiles_equal_numpy(name: str) -> None:
 @pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])
 def test_compiled_scoring_pairs_equal_numpy(name: str) -> None:
     scenario = _scenes()[name]
-    observation = observation_now(scenario)
-    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
-    context = planner.context(observation, planner.predictor.predict(observation))
-    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    planner, cycle = planned_now(scenario)
+    context, candidates = cycle.context, cycle.candidates
     inputs = scoring_inputs(context, candidates, planner.scorer.config)
     ego, agents = inputs.ego, inputs.agents
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.planning.scenes import observation_now
+from tests.planning.scenes import planned_now
 from tests.planning.test_broad_phase import _scenes
 
-from urbandrive.bench.planning import PerturbedConstantVelocity, busy_scene
+from urbandrive.bench.planning import busy_scene
 from urbandrive.geometry.boxes import box_corners
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import shared_rows
-from urbandrive.planning.planner import UrbanPlanner
-from urbandrive.planning.proposals.candidates import concatenate
 from urbandrive.planning.scoring import fast_terms, row_terms, terms
 from urbandrive.planning.scoring.kernels import _equal_modes, box_corners_rows
 from urbandrive.planning.scoring.scorer import scoring_inputs
@@ -39,10 +37,8 @@ def test_headway_kernel_walks_each_agent_mode_once() -> None:
 @pytest.mark.parametrize("name", list(_cases()))
 def test_compiled_headway_equals_numpy(name: str) -> None:
     scenario = _cases()[name]
-    observation = observation_now(scenario)
-    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
-    context = planner.context(observation, planner.predictor.predict(observation))
-    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    planner, cycle = planned_now(scenario)
+    context, candidates = cycle.context, cycle.candidates
     config = planner.scorer.config
     inputs = scoring_inputs(context, candidates, config)
     arguments = (inputs, context.agents, context.ego_size_m, config.headway)
@@ -60,10 +56,8 @@ def test_compiled_headway_equals_numpy(name: str) -> None:
 @pytest.mark.parametrize("name", list(_cases()))
 def test_compiled_drivable_area_equals_numpy(name: str) -> None:
     scenario = _cases()[name]
-    observation = observation_now(scenario)
-    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
-    context = planner.context(observation, planner.predictor.predict(observation))
-    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    planner, cycle = planned_now(scenario)
+    context, candidates = cycle.context, cycle.candidates
     inputs = scoring_inputs(context, candidates, planner.scorer.config)
     area = planner.scorer.drivable_area
     np.testing.assert_array_equal(
@@ -86,10 +80,8 @@ def test_crosswalk_yield_on_rows_equals_numpy(name: str) -> None:
     """The compiled crosswalk term on the distinct rows equals `terms.crosswalk_yield` with the
     kernels off (the numpy reference); the busy scene has candidates that violate it."""
     scenario = _cases()[name]
-    observation = observation_now(scenario)
-    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
-    context = planner.context(observation, planner.predictor.predict(observation))
-    candidates = concatenate([generator.generate(context) for generator in planner.generators])
+    planner, cycle = planned_now(scenario)
+    context, candidates = cycle.context, cycle.candidates
     config = planner.scorer.config
     inputs = scoring_inputs(context, candidates, config)
     compiled = row_terms.crosswalk_yield(inputs, shared_rows(inputs.agents), config.crosswalk_yield)
