@@ -5,20 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from tests.planning.scenes import observation_now
+from tests.planning.scenes import planned_now
 from tests.planning.test_broad_phase import _scenes
 
-from urbandrive.bench.planning import PerturbedConstantVelocity
-from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.obstacles import ObstacleConfig, path_obstacles, stop_points
 from urbandrive.planning.proposals.shared import cycle_path_obstacles, cycle_stop_points
 
 
 def test_path_obstacles_are_computed_once_per_context_and_config() -> None:
     scenario = _scenes()["crossing"]
-    observation = observation_now(scenario)
-    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
-    context = planner.context(observation, planner.predictor.predict(observation))
+    context = planned_now(scenario)[1].context
     config = ObstacleConfig()
     first = cycle_path_obstacles(context, config)
     assert cycle_path_obstacles(context, ObstacleConfig()) is first  # equal config: shared
@@ -33,9 +29,7 @@ def test_path_obstacles_are_computed_once_per_context_and_config() -> None:
 
 def test_stop_points_are_computed_once_per_context_and_read_only() -> None:
     scenario = _scenes()["crossing"]
-    observation = observation_now(scenario)
-    planner = UrbanPlanner(scenario, predictor=PerturbedConstantVelocity())
-    context = planner.context(observation, planner.predictor.predict(observation))
+    context = planned_now(scenario)[1].context
     config = ObstacleConfig()
     first = cycle_stop_points(context, config)
     assert cycle_stop_points(context, ObstacleConfig()) is first
