@@ -242,10 +242,7 @@ def _hold_and_limit_kernel(
                     step_x = xy[n, k, t, 0] - xy[n, k, t - 1, 0]
                     step_y = xy[n, k, t, 1] - xy[n, k, t - 1, 1]
                 limit = max_curvature * np.sqrt(step_x * step_x + step_y * step_y)
-                turn = angle[n, k, t] - heading
-                turn -= np.pi * np.floor(turn / np.pi + 0.5)
-                heading += min(max(turn, -limit), limit)
-                heading -= 2.0 * np.pi * np.floor(heading / (2.0 * np.pi) + 0.5)
+                heading = _turned_toward(heading, angle[n, k, t], limit)
                 angle[n, k, t] = heading
 
 
@@ -292,11 +289,18 @@ def _rate_limited_kernel(
     for row in range(target.shape[0]):
         heading = start[row]
         for t in range(target.shape[1]):
-            turn = target[row, t] - heading
-            turn -= np.pi * np.floor(turn / np.pi + 0.5)
-            heading += min(max(turn, -limit[row, t]), limit[row, t])
-            heading -= 2.0 * np.pi * np.floor(heading / (2.0 * np.pi) + 0.5)
+            heading = _turned_toward(heading, target[row, t], limit[row, t])
             result[row, t] = heading
+
+
+@compiled.njit
+def _turned_toward(heading: float, target: float, limit: float) -> float:  # pragma: no cover
+    """`heading` turned toward the axis of `target` by at most `limit` (rad), in [-pi, pi):
+    `_rate_limited_reference`'s step on one row, the same operations."""
+    turn = target - heading
+    turn -= np.pi * np.floor(turn / np.pi + 0.5)
+    heading += min(max(turn, -limit), limit)
+    return heading - 2.0 * np.pi * np.floor(heading / (2.0 * np.pi) + 0.5)
 
 
 def hold_still(
