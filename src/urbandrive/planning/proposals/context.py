@@ -226,8 +226,7 @@ def merging_agents(
     _, path_heading = reference.path.to_cartesian(s_m[..., 0], np.zeros_like(s_m[..., 0]))
     error = np.abs(np.angle(np.exp(1j * (heading[..., 0] - path_heading))))  # [N, K]
     d_now = d_m[..., :1]
-    soon = times_s <= MERGE_HORIZON_S
-    crosses = np.any(np.sign(d_now) * d_m[..., soon] < 0.0, axis=-1)
+    crosses = np.any(across_reference(d_m)[..., times_s <= MERGE_HORIZON_S], axis=-1)
     return (
         np.isin(types, np.asarray(MERGING_TYPES, np.int64))[:, None]
         & (error <= MERGE_MAX_HEADING_ERROR_RAD)
@@ -236,12 +235,18 @@ def merging_agents(
     )
 
 
+def across_reference(d_m: NDArrayF64) -> NDArrayBool:
+    """bool[..., H]: the offset d_m [..., H] is on the other side of the reference than at
+    step 0 (a merge has crossed it)."""
+    return np.sign(d_m[..., :1]) * d_m < 0.0
+
+
 def merge_commitment(d_m: NDArrayF64, merging: NDArrayBool, times_s: NDArrayF64) -> NDArrayF64:
     """float64[K]: the share of mode k's probability given to its settling copy: 0.5 for a
     merge predicted to cross the reference at `MERGE_HORIZON_S`, rising linearly to
     `MERGE_SURE_PROB` for one crossing within `MERGE_SURE_S`; the most committed of the mode's
     merging agents counts (d_m [N, K, H] along the reference; merging bool[N, K]; times_s [H])."""
-    across = np.sign(d_m[..., :1]) * d_m < 0.0  # [N, K, H]
+    across = across_reference(d_m)
     crossing_s = np.where(across.any(-1), times_s[np.argmax(across, axis=-1)], np.inf)
     crossing_s = np.where(merging, crossing_s, np.inf).min(axis=0)  # [K]
     ramp = (MERGE_HORIZON_S - crossing_s) / (MERGE_HORIZON_S - MERGE_SURE_S)
@@ -261,7 +266,7 @@ def split_merging(
     offset now; along the path at the predicted s either way. Returns xy [N, 2K, H, 2],
     heading [N, 2K, H], s_m and d_m [N, 2K, H]."""
     d_now = d_m[..., :1]
-    settled = np.where(np.sign(d_now) * d_m < 0.0, 0.0, d_m)
+    settled = np.where(across_reference(d_m), 0.0, d_m)
     kept = np.broadcast_to(d_now, d_m.shape)
     outputs = []
     for new_d in (settled, kept):
