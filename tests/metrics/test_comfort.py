@@ -12,6 +12,7 @@ from urbandrive.metrics.comfort import (
     ComfortConfig,
     ComfortSignal,
     body_frame_acceleration,
+    comfort_along_heading,
     comfort_signals,
     ego_is_comfortable,
     savgol_matrix,
@@ -139,6 +140,53 @@ def test_compiled_signals_equal_the_numpy_reference(num_steps: int) -> None:
         reference = comfort_signals(heading, acceleration, DT)
     # Rounding to 8 decimals after sums in another order may move a value by one unit.
     np.testing.assert_allclose(compiled, reference, rtol=0, atol=1.5e-8)
+
+
+def test_compiled_signals_of_a_row_do_not_depend_on_its_block() -> None:
+    # The kernel filters four rows at a time; each row's sums keep their own order.
+    rng = np.random.default_rng(7)
+    acceleration = rng.normal(0, 2, (6, 81, 2))
+    heading = np.cumsum(rng.normal(0, 0.1, (6, 81)), -1)
+    together = comfort_signals(heading, acceleration, DT)
+    for row in range(6):
+        alone = comfort_signals(heading[row : row + 1], acceleration[row : row + 1], DT)
+        assert np.array_equal(alone[0], together[row])
+
+
+def _rollouts(seed: int, num_rows: int, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(heading, speed) float64[R, T]: wiggling, braking, reversing rollouts."""
+    rng = np.random.default_rng(seed)
+    heading = np.cumsum(rng.normal(0, 0.08, (num_rows, num_steps)), -1) + rng.uniform(-4, 4)
+    speed = np.cumsum(rng.normal(0, 0.6, (num_rows, num_steps)), -1) + 5.0
+    return heading, speed
+
+
+@pytest.mark.parametrize(("num_rows", "num_steps"), [(1, 4), (5, 9), (9, 81), (16, 40)])
+@pytest.mark.parametrize(
+    "config", [ComfortConfig(), ComfortConfig(max_lon_accel_mps2=None, max_abs_jerk_mps3=0.0)]
+)
+def test_comfort_along_heading_equals_its_composition(
+    num_rows: int, num_steps: int, config: ComfortConfig
+) -> None:
+    heading, speed = _rollouts(num_steps, num_rows, num_steps)
+    velocity = speed[..., None] * np.stack([np.cos(heading), np.sin(heading)], -1)
+    acceleration = body_frame_acceleration(velocity, heading, DT)
+    expected = ego_is_comfortable(heading, acceleration, DT, config)
+    fused = comfort_along_heading(heading, speed, DT, config)  # one kernel
+    assert np.array_equal(fused.signals, expected.signals)
+    assert np.array_equal(fused.within_bound, expected.within_bound)
+    assert np.array_equal(fused.is_comfortable, expected.is_comfortable)
+    with kernels.numpy_reference():
+        reference = comfort_along_heading(heading, speed, DT, config)
+    np.testing.assert_allclose(fused.signals, reference.signals, rtol=0, atol=1.5e-8)
+
+
+def test_comfort_along_heading_fails_on_a_hard_stop() -> None:
+    speed = np.where(np.arange(T) < 20, 10.0, 10.0 - 0.6 * (np.arange(T) - 19)).clip(0)[None]
+    result = comfort_along_heading(np.zeros((1, T)), speed, DT)  # ~6 m/s^2 of braking
+    assert not result.within_bound[0, ComfortSignal.LON_ACCEL]
+    assert not result.is_comfortable[0]
+    assert comfort_along_heading(np.zeros((1, T)), np.full((1, T), 10.0), DT).is_comfortable[0]
 
 
 def test_heading_wrap_does_not_look_like_a_spin() -> None:

@@ -171,6 +171,22 @@ def _signals_compiled(
     num_steps = heading.shape[-1]
     batch = np.broadcast_shapes(heading.shape[:-1], acceleration_mps2.shape[:-2])
     rows = int(np.prod(batch, dtype=np.int64))
+    signals = np.empty((rows, len(ComfortSignal), num_steps))
+    kernels.comfort_signals_rows(
+        np.ascontiguousarray(np.broadcast_to(heading, batch + (num_steps,))).reshape(rows, -1),
+        np.ascontiguousarray(np.broadcast_to(acceleration_mps2, batch + (num_steps, 2))).reshape(
+            rows, num_steps, 2
+        ),
+        *_filter_bands(num_steps, dt_s, config),
+        float(10**config.decimals),
+        signals,
+    )
+    return signals.reshape(batch + (len(ComfortSignal), num_steps))
+
+
+def _filter_bands(num_steps: int, dt_s: float, config: ComfortConfig) -> tuple[tuple, ...]:
+    """The four filters of `comfort_signals` (smoothing, yaw rate, yaw acceleration, jerk) as
+    the kernels take them: (savgol_matrix [T, T], first, stop) each."""
     yaw_window = min(config.yaw_window, num_steps)
     jerk_window = min(config.jerk_window, num_steps)
 
@@ -178,20 +194,43 @@ def _signals_compiled(
         key = (num_steps, window, poly_order, deriv, delta)
         return (savgol_matrix(*key), *_savgol_band(*key))
 
-    signals = np.empty((rows, len(ComfortSignal), num_steps))
-    kernels.comfort_signals_rows(
-        np.ascontiguousarray(np.broadcast_to(heading, batch + (num_steps,))).reshape(rows, -1),
-        np.ascontiguousarray(np.broadcast_to(acceleration_mps2, batch + (num_steps, 2))).reshape(
-            rows, num_steps, 2
-        ),
+    return (
         band(min(config.accel_window, num_steps), config.accel_poly_order, 0, 1.0),
         band(yaw_window, config.yaw_rate_poly_order, 1, dt_s),
         band(yaw_window, config.yaw_accel_poly_order, 2, dt_s),
         band(jerk_window, config.jerk_poly_order, 1, dt_s),
-        float(10**config.decimals),
-        signals,
     )
-    return signals.reshape(batch + (len(ComfortSignal), num_steps))
+
+
+def comfort_along_heading(
+    heading: NDArrayF64,
+    speed_mps: NDArrayF64,
+    dt_s: float,
+    config: ComfortConfig = ComfortConfig(),
+) -> ComfortResult:
+    """`ego_is_comfortable` of rollouts whose centre moves at speed_mps along its heading
+    (velocity speed * (cos, sin) heading, `body_frame_acceleration` of it): heading,
+    speed_mps float64[R, T]. The compiled path does it all in one kernel
+    (`metrics.kernels.comfort_of_speed_rows`, cos / sin by numpy, `kernels.cos_sin`): the
+    same floats."""
+    num_rows, num_steps = np.shape(heading)
+    if not kernels.enabled() or num_steps < config.min_num_steps:
+        velocity = speed_mps[..., None] * np.stack([np.cos(heading), np.sin(heading)], -1)
+        acceleration = body_frame_acceleration(velocity, heading, dt_s)
+        return ego_is_comfortable(heading, acceleration, dt_s, config)
+    nan = float("nan")
+    bounds = np.array(
+        [[nan if b is None else b for b in pair] for pair in config.bounds()], np.float64
+    )  # [6, 2]: (lower, upper), NaN where unbounded
+    signals = np.empty((num_rows, len(ComfortSignal), num_steps))
+    within = np.empty((num_rows, len(ComfortSignal)), np.bool_)
+    cos, sin = kernels.cos_sin(heading)
+    kernels.comfort_of_speed_rows(
+        np.ascontiguousarray(heading, np.float64), cos, sin,
+        np.ascontiguousarray(speed_mps, np.float64), float(dt_s), *_filter_bands(num_steps, dt_s, config),
+        float(10**config.decimals), bounds[:, 0].copy(), bounds[:, 1].copy(), signals, within,
+    )  # fmt: skip
+    return ComfortResult(np.all(within, axis=-1), within, signals)
 
 
 def _smooth(values: NDArrayF64, config: ComfortConfig) -> NDArrayF64:

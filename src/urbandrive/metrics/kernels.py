@@ -776,6 +776,27 @@ def unwrap_row(angles: np.ndarray, out: np.ndarray) -> None:
         out[t] = angles[t] + correction
 
 
+#: Rows `comfort_signals_rows` filters together (independent sums the CPU overlaps).
+COMFORT_BLOCK_ROWS = 4
+
+
+@njit
+def _banded_block(
+    values: np.ndarray, matrix: np.ndarray, first: np.ndarray, stop: np.ndarray, out: np.ndarray
+) -> None:
+    """out[4, J] = values[4, I] @ matrix[I, J] (`_banded_row` of four rows at once: each
+    row's sums in `_banded_row`'s order, the four chains interleaved)."""
+    for j in range(matrix.shape[1]):
+        t0 = t1 = t2 = t3 = 0.0
+        for i in range(first[j], stop[j]):
+            weight = matrix[i, j]
+            t0 += values[0, i] * weight
+            t1 += values[1, i] * weight
+            t2 += values[2, i] * weight
+            t3 += values[3, i] * weight
+        out[0, j], out[1, j], out[2, j], out[3, j] = t0, t1, t2, t3
+
+
 @njit
 def comfort_signals_rows(
     heading: np.ndarray,
@@ -791,32 +812,96 @@ def comfort_signals_rows(
     float64[R, T, 2] -> signals float64[R, 6, T] (`ComfortSignal` order, rounded with
     scale = 10 ** decimals). Each filter is (matrix [T, T], first, stop) of `savgol_matrix`
     and its band. The numpy path's operations (np.unwrap, norm, filters, rounding) in its
-    order; the filters' sums run in another order than BLAS's (float tolerance)."""
-    num_steps = heading.shape[1]
-    unwrapped = np.empty(num_steps)
-    magnitude = np.empty(num_steps)
-    column = np.empty(num_steps)
-    lon_smooth = np.empty(num_steps)
-    mag_smooth = np.empty(num_steps)
-    for r in range(heading.shape[0]):
-        unwrap_row(heading[r], unwrapped)
-        for t in range(num_steps):
-            x, y = acceleration[r, t, 0], acceleration[r, t, 1]
-            magnitude[t] = np.sqrt(x * x + y * y)
-        for axis in range(2):
+    order; the filters' sums run in another order than BLAS's (float tolerance). Rows go
+    `COMFORT_BLOCK_ROWS` at a time (`_banded_block`; a last short block padded with zeros)."""
+    num_rows, num_steps = heading.shape
+    block = COMFORT_BLOCK_ROWS
+    inputs = np.zeros((6, block, num_steps))  # unwrapped, magnitude, lon, lat, smoothed lon, mag
+    filtered = np.empty((6, block, num_steps))
+    for start in range(0, num_rows, block):
+        count = min(block, num_rows - start)
+        for b in range(count):
+            r = start + b
+            unwrap_row(heading[r], inputs[0, b])
             for t in range(num_steps):
-                column[t] = acceleration[r, t, axis]
-            _banded_row(column, smooth[0], smooth[1], smooth[2], signals[r, axis])
+                x, y = acceleration[r, t, 0], acceleration[r, t, 1]
+                inputs[1, b, t] = np.sqrt(x * x + y * y)
+                inputs[2, b, t], inputs[3, b, t] = x, y
+        _banded_block(inputs[2], smooth[0], smooth[1], smooth[2], filtered[0])
+        _banded_block(inputs[3], smooth[0], smooth[1], smooth[2], filtered[1])
+        _banded_block(inputs[1], smooth[0], smooth[1], smooth[2], inputs[5])
+        for b in range(block):
             for t in range(num_steps):
-                signals[r, axis, t] = _round(signals[r, axis, t], scale)
-        _banded_row(magnitude, smooth[0], smooth[1], smooth[2], mag_smooth)
-        for t in range(num_steps):
-            mag_smooth[t] = _round(mag_smooth[t], scale)
-            lon_smooth[t] = signals[r, 0, t]
-        _banded_row(unwrapped, yaw_rate[0], yaw_rate[1], yaw_rate[2], signals[r, 2])
-        _banded_row(unwrapped, yaw_accel[0], yaw_accel[1], yaw_accel[2], signals[r, 3])
-        _banded_row(lon_smooth, jerk[0], jerk[1], jerk[2], signals[r, 4])
-        _banded_row(mag_smooth, jerk[0], jerk[1], jerk[2], signals[r, 5])
-        for i in range(6):  # the final rounding of all six (lon / lat: a second time)
+                filtered[0, b, t] = _round(filtered[0, b, t], scale)
+                filtered[1, b, t] = _round(filtered[1, b, t], scale)
+                inputs[5, b, t] = _round(inputs[5, b, t], scale)
+                inputs[4, b, t] = filtered[0, b, t]
+        _banded_block(inputs[0], yaw_rate[0], yaw_rate[1], yaw_rate[2], filtered[2])
+        _banded_block(inputs[0], yaw_accel[0], yaw_accel[1], yaw_accel[2], filtered[3])
+        _banded_block(inputs[4], jerk[0], jerk[1], jerk[2], filtered[4])
+        _banded_block(inputs[5], jerk[0], jerk[1], jerk[2], filtered[5])
+        for b in range(count):  # the final rounding of all six (lon / lat: a second time)
+            for i in range(6):
+                for t in range(num_steps):
+                    signals[start + b, i, t] = _round(filtered[i, b, t], scale)
+
+
+@njit
+def body_frame_acceleration_row(
+    cos: np.ndarray, sin: np.ndarray, speed: np.ndarray, dt_s: float, out: np.ndarray
+) -> None:
+    """out[T, 2] = `metrics.comfort.body_frame_acceleration` of one rollout moving at speed[T]
+    along its heading ((cos, sin)[T] by numpy): velocity speed * (cos, sin), np.gradient's
+    central differences inside and one-sided ones at the ends, rotated into the heading's
+    frame; numpy's operations in its order."""
+    num_steps = speed.shape[0]
+    twice = 2.0 * dt_s
+    for t in range(num_steps):
+        before, after, step = t - 1, t + 1, twice
+        if t == 0:
+            before, after, step = 0, 1, dt_s
+        elif t == num_steps - 1:
+            before, after, step = t - 1, t, dt_s
+        ax = (speed[after] * cos[after] - speed[before] * cos[before]) / step
+        ay = (speed[after] * sin[after] - speed[before] * sin[before]) / step
+        out[t, 0] = cos[t] * ax + sin[t] * ay
+        out[t, 1] = -sin[t] * ax + cos[t] * ay
+
+
+@njit
+def comfort_of_speed_rows(
+    heading: np.ndarray,
+    cos: np.ndarray,
+    sin: np.ndarray,
+    speed: np.ndarray,
+    dt_s: float,
+    smooth: tuple,
+    yaw_rate: tuple,
+    yaw_accel: tuple,
+    jerk: tuple,
+    scale: float,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    signals: np.ndarray,
+    within: np.ndarray,
+) -> None:
+    """`metrics.comfort.ego_is_comfortable` of R rollouts moving along their heading:
+    heading, its (cos, sin) by numpy and speed float64[R, T] -> signals float64[R, 6, T]
+    (`comfort_signals_rows` of `body_frame_acceleration_row`) and within bool[R, 6]: lower[i]
+    < signal i < upper[i] at every step (NaN bounds: that side unbounded, as None)."""
+    num_rows, num_steps = heading.shape
+    acceleration = np.empty((num_rows, num_steps, 2))
+    for r in range(num_rows):
+        body_frame_acceleration_row(cos[r], sin[r], speed[r], dt_s, acceleration[r])
+    comfort_signals_rows(heading, acceleration, smooth, yaw_rate, yaw_accel, jerk, scale, signals)
+    for r in range(num_rows):
+        for i in range(signals.shape[1]):
+            ok = True
             for t in range(num_steps):
-                signals[r, i, t] = _round(signals[r, i, t], scale)
+                value = signals[r, i, t]
+                if (not np.isnan(lower[i]) and not value > lower[i]) or (
+                    not np.isnan(upper[i]) and not value < upper[i]
+                ):
+                    ok = False
+                    break
+            within[r, i] = ok

@@ -24,8 +24,7 @@ from urbandrive.metrics.collisions import (
 from urbandrive.metrics.comfort import (
     ComfortConfig,
     ComfortSignal,
-    body_frame_acceleration,
-    ego_is_comfortable,
+    comfort_along_heading,
 )
 from urbandrive.metrics.compliance import (
     DrivableAreaMap,
@@ -211,10 +210,7 @@ def comfort(
     (town:standard animal_crossing-002: 8 m/s to a red stop at 5.5 m/s^2).
     """
     ego = inputs.ego
-    direction = np.stack([np.cos(ego.heading), np.sin(ego.heading)], -1)
-    velocity = ego.speed_mps[..., None] * direction
-    acceleration = body_frame_acceleration(velocity, ego.heading, inputs.dt_s)
-    result = ego_is_comfortable(ego.heading, acceleration, inputs.dt_s, config)
+    result = comfort_along_heading(ego.heading, ego.speed_mps, inputs.dt_s, config)
     signals = np.abs(result.signals)
     shares = np.stack(
         [
