@@ -102,8 +102,9 @@ def masked_pairs_kernel(
     """int64[4, P]: (candidate, mode, agent, step) rows of the pairs whose per-step boxes
     overlap once the candidate's is grown by margin[agent] (`pairs.interacting_pairs`), the
     agents' steps where valid: bool[K, A, T] is False never pairing (as empty boxes there
-    would). Coarse to fine as the numpy reference, the same comparisons in the same order:
-    the same pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2]; margin:
+    would). Coarse to fine as the numpy reference, the same comparisons (per step the circle
+    of `centres_within` first: a pair passes iff every test does, in any order): the same
+    pairs in the same order. ego_*: [M, T, 2]; agent_*: [K, A, T, 2]; margin:
     float64[A] (slack included); centres_within: also the points ego_low, agent_low within
     the margin (a circle; boxes of points); capacity: the output's first size (it grows);
     skip: bool[M, K * A] (candidate, row k * A + a) never paired, or bool[0, 0] for none.
@@ -157,25 +158,24 @@ def masked_pairs_kernel(
                         ):
                             continue
                         for t in range(b * block_steps, min((b + 1) * block_steps, num_steps)):
-                            if not rows_valid[row, t]:
-                                continue
-                            if not (
-                                ego_low[m, t, 0] - reach <= rows_high[row, t, 0]
-                                and rows_low[row, t, 0] <= ego_high[m, t, 0] + reach
-                                and ego_low[m, t, 1] - reach <= rows_high[row, t, 1]
-                                and rows_low[row, t, 1] <= ego_high[m, t, 1] + reach
-                            ):
-                                continue
-                            if centres_within:
-                                gap_x = rows_low[row, t, 0] - ego_low[m, t, 0]
-                                gap_y = rows_low[row, t, 1] - ego_low[m, t, 1]
+                            low_x, low_y = rows_low[row, t, 0], rows_low[row, t, 1]
+                            ego_x, ego_y = ego_low[m, t, 0], ego_low[m, t, 1]
+                            if centres_within:  # first: it rejects most steps, in one branch
+                                gap_x, gap_y = low_x - ego_x, low_y - ego_y
                                 if not gap_x * gap_x + gap_y * gap_y <= reach * reach:
                                     continue
+                            if not (
+                                rows_valid[row, t]
+                                and ego_x - reach <= rows_high[row, t, 0]
+                                and low_x <= ego_high[m, t, 0] + reach
+                                and ego_y - reach <= rows_high[row, t, 1]
+                                and low_y <= ego_high[m, t, 1] + reach
+                            ):
+                                continue
                             if folding:
                                 if t < first_step[m, row] and boxes_overlap_scalar(
-                                    ego_low[m, t, 0], ego_low[m, t, 1], ego_cos[m, t],
-                                    ego_sin[m, t], ego_size[m, 0], ego_size[m, 1],
-                                    rows_low[row, t, 0], rows_low[row, t, 1], agent_cos[row, t],
+                                    ego_x, ego_y, ego_cos[m, t], ego_sin[m, t], ego_size[m, 0],
+                                    ego_size[m, 1], low_x, low_y, agent_cos[row, t],
                                     agent_sin[row, t], agent_size[row, 0], agent_size[row, 1],
                                 ):  # fmt: skip
                                     first_step[m, row] = t

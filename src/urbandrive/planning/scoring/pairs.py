@@ -24,6 +24,11 @@ from urbandrive.metrics.states import AgentStates, EgoStates, is_vulnerable, pla
 #: compare coordinates, and rounding must never make the boxes the stricter test.
 SLACK_M = 1e-6
 
+#: Candidates per group box of the scorer's two searches (`contact_pairs`, `projection_pairs`):
+#: 32 walks the agents' blocks a quarter as often as 8 and costs few more candidate-block
+#: tests (bench scene, compiled: contacts 1.81 -> 1.61 ms, projections 0.93 -> 0.78 ms).
+GROUP_SIZE = 32
+
 
 @dataclass(frozen=True, slots=True)
 class StepBoxes:
@@ -226,12 +231,12 @@ def contact_pairs(
     contact_margin = _contact_margin(ego, agents, clearance_radius_m)
     if metric_kernels.enabled():  # the same pairs, the boxes left unmasked
         return _masked_pairs_compiled(
-            ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8,
-            centres_within=True,
+            ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10,
+            GROUP_SIZE, centres_within=True,
         )  # fmt: skip
     return interacting_pairs(
         StepBoxes.of_points(ego.xy), StepBoxes.of_points(agents.xy, agents.valid),
-        contact_margin, centres_within=True,
+        contact_margin, group_size=GROUP_SIZE, centres_within=True,
     )  # fmt: skip
 
 
@@ -254,8 +259,8 @@ def contacts_on_rows(
     boxes = row_kernel_inputs(ego, rows)
     first = np.full((ego.xy.shape[0], rows.xy.shape[0]), ego.xy.shape[1], np.int64)
     candidate, _, row, step = _masked_pairs_compiled(
-        ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10, 8,
-        centres_within=True,
+        ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10,
+        GROUP_SIZE, centres_within=True,
         overlap=((*boxes[1:4], *boxes[5:8]), first, np.ascontiguousarray(vulnerable)),
     )  # fmt: skip
     return (candidate, row, step), first
@@ -289,9 +294,9 @@ def projection_pairs(
     if metric_kernels.enabled():
         return _masked_pairs_compiled(
             ego_boxes.low, ego_boxes.high, np.minimum(start_a, end_a), np.maximum(start_a, end_a),
-            agents.valid[..., steps], reach + SLACK_M, 2, 8, skip=skip,
+            agents.valid[..., steps], reach + SLACK_M, 2, GROUP_SIZE, skip=skip,
         )  # fmt: skip
     return interacting_pairs(
         ego_boxes, StepBoxes.of_segments(start_a, end_a, agents.valid[..., steps]), reach,
-        block_steps=2, skip=skip,
+        block_steps=2, group_size=GROUP_SIZE, skip=skip,
     )  # fmt: skip
