@@ -160,6 +160,31 @@ def test_collisions_on_rows_equal_dense(seed: int, every_pair: bool, backend: st
     assert_same_collisions(rows, dense)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(BACKENDS))
+def test_collisions_on_rows_from_first_steps_equal_dense(seed: int, backend: str) -> None:
+    # The scorer's pair search hands over each (candidate, row)'s first overlap: the compiled
+    # path spreads those to the modes in one kernel (`kernels.spread_row_collisions`).
+    ego, agents, lateral = _scene(seed)
+    shared = shared_rows(agents)
+    with kernels.numpy_reference():
+        dense = no_ego_at_fault_collisions(_per_mode(ego), agents, lateral[:, None])
+        from_pairs = no_ego_at_fault_collisions_on_rows(
+            ego, shared, lateral, _row_pairs(ego, shared, None)
+        )
+    mode, agent = shared.modes[shared.mode_start[:-1]], shared.agent_of
+    first_step = dense.first_collision_step[:, mode, agent]  # [M, U]
+    nothing = tuple(np.zeros(0, np.int64) for _ in range(3))  # not read with first_step
+    with _backend(backend):
+        rows = no_ego_at_fault_collisions_on_rows(
+            ego, shared, lateral, nothing, first_step=first_step.copy()
+        )
+    assert_same_collisions(rows, dense)
+    for name in ("batch_index", "step", "agent_index", "agent_type", "kind", "at_fault"):
+        assert np.array_equal(getattr(rows.events, name), getattr(from_pairs.events, name))
+    assert np.array_equal(rows.events.ego_delta_v_mps, from_pairs.events.ego_delta_v_mps)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_no_pairs_means_no_collision(backend: str) -> None:
     ego, agents, lateral = _scene(0)

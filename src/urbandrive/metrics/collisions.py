@@ -187,25 +187,33 @@ def no_ego_at_fault_collisions_on_rows(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
             *row_kernel_inputs(ego, agents), np.ascontiguousarray(agents.valid), first_step,
         )  # fmt: skip
-    if first_step is not None:
-        first = (*np.nonzero(first_step < shape[-1]),)
-        first = (*first, first_step[first])
-    else:
-        hit = _overlap_on_pairs(ego, agents, shape, pairs)
-        first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
+    num_steps = shape[-1]
     lateral = np.broadcast_to(ego_changing_lanes_or_offroad, shape[:1] + shape[-1:])
-    if kernels.enabled():
+    if first_step is not None and kernels.enabled():  # the row and mode hits in one pass
+        row_hits, mode_first, mode_hits = kernels.spread_row_collisions(
+            np.ascontiguousarray(first_step, np.int64), shared.row_of, num_steps
+        )
+        first = (row_hits[0], row_hits[1], row_hits[2])
+        candidate, mode, agent, event = mode_hits[0], mode_hits[1], mode_hits[2], mode_hits[3]
         row_events = _classify_compiled(ego, agents, first, shape, lateral, config)
     else:
-        row_events = _classify_events(ego, agents, first, shape, lateral, config)
-    num_steps = shape[-1]
-    row_first = np.full(shape[:-1], num_steps, np.int64)  # [M, U]
-    row_first[first[:-1]] = first[-1]
-    mode_first = row_first[:, shared.row_of]  # [M, K, A]
-    candidate, mode, agent = np.nonzero(mode_first < num_steps)
-    event_of = np.zeros(shape[:-1], np.int64)
-    event_of[first[:-1]] = np.arange(first[0].shape[0])
-    event = event_of[candidate, shared.row_of[mode, agent]]
+        if first_step is not None:
+            first = (*np.nonzero(first_step < num_steps),)
+            first = (*first, first_step[first])
+        else:
+            hit = _overlap_on_pairs(ego, agents, shape, pairs)
+            first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
+        if kernels.enabled():
+            row_events = _classify_compiled(ego, agents, first, shape, lateral, config)
+        else:
+            row_events = _classify_events(ego, agents, first, shape, lateral, config)
+        row_first = np.full(shape[:-1], num_steps, np.int64)  # [M, U]
+        row_first[first[:-1]] = first[-1]
+        mode_first = row_first[:, shared.row_of]  # [M, K, A]
+        candidate, mode, agent = np.nonzero(mode_first < num_steps)
+        event_of = np.zeros(shape[:-1], np.int64)
+        event_of[first[:-1]] = np.arange(first[0].shape[0])
+        event = event_of[candidate, shared.row_of[mode, agent]]
     events = CollisionEvents(
         np.stack([candidate, mode], -1),
         row_events.step[event],
