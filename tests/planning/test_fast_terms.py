@@ -13,7 +13,7 @@ from urbandrive.geometry.boxes import box_corners
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import shared_rows
 from urbandrive.planning.scoring import fast_terms, row_terms, terms
-from urbandrive.planning.scoring.kernels import _equal_modes, box_corners_rows
+from urbandrive.planning.scoring.kernels import _equal_modes, box_corners_rows, headway_shortfall
 from urbandrive.planning.scoring.scorer import scoring_inputs
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
@@ -32,6 +32,38 @@ def test_headway_kernel_walks_each_agent_mode_once() -> None:
     live[1, 3, 1] = False  # agent 1: mode 3 not live at one step
     same = _equal_modes(s_a, d_a, live)
     np.testing.assert_array_equal(same, [[0, 1, 0, 0], [0, 0, 2, 3]])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_headway_kernel_equals_numpy_on_random_rows(seed: int) -> None:
+    """The kernel walks each step's candidates by s, only those that can fall short; the
+    worst shortfall equals the dense numpy one (NaN positions, reversing candidates with a
+    wanted gap <= 0 and equal modes included)."""
+    rng = np.random.default_rng(seed)
+    num_candidates, num_agents, num_modes, num_steps = 40, 7, 4, 9
+    s_e = rng.uniform(0, 60, (num_candidates, num_steps))
+    d_e = rng.uniform(-3, 3, (num_candidates, num_steps))
+    speed_e = rng.uniform(-1 if seed % 2 else 0, 15, (num_candidates, num_steps))
+    s_a = rng.uniform(0, 80, (num_agents, num_modes, num_steps))
+    d_a = rng.uniform(-4, 4, (num_agents, num_modes, num_steps))
+    s_a[:, 2], d_a[:, 2] = s_a[:, 0], d_a[:, 0]  # a mode equal to another
+    s_e[3, 4], s_a[1, 1, 5], d_a[2, 3, 6] = np.nan, np.nan, np.nan
+    live = rng.random((num_agents, num_modes, num_steps)) < 0.8
+    live[:, 2] = live[:, 0]
+    reach = rng.uniform(0.5, 3.0, num_agents)
+    half = rng.uniform(2.0, 6.0, num_agents)
+    min_gap, headway_s = 2.0, 1.0 if seed % 3 else 0.0
+    worst = np.zeros((num_candidates, num_modes, num_steps))
+    headway_shortfall(s_e, d_e, speed_e, s_a, d_a, live, reach, half, min_gap, headway_s, worst)
+    ahead = s_a[None] - s_e[:, None, None]  # [M, N, K, T]
+    across = np.abs(d_a[None] - d_e[:, None, None]) < reach[None, :, None, None]
+    wanted = min_gap + headway_s * speed_e[:, None, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.clip(1.0 - (ahead - half[None, :, None, None]) / wanted, 0.0, 1.0)
+    share = np.where(across & (ahead > 0.0) & live[None], share, 0.0)
+    expected = np.nan_to_num(share, nan=0.0).max(axis=1)
+    assert np.any(expected > 0.0)
+    np.testing.assert_array_equal(worst, expected)
 
 
 @pytest.mark.parametrize("name", list(_cases()))

@@ -209,7 +209,11 @@ def headway_shortfall(
     half_lengths_m[n], wanted = min_gap_m + headway_s * speed_e. Candidates s_e, d_e,
     speed_e [M, T]; agents s_a, d_a, live [N, K, T]. The numpy path's operations; an agent's
     mode equal to an earlier one (s_a, d_a and live alike at every step) is not walked
-    again: the earlier one's shares go to both (a maximum does not depend on the order)."""
+    again: the earlier one's shares go to both (a maximum does not depend on the order). A
+    share is > 0 only where 0 < ahead < wanted + half_lengths: per step the candidates are
+    walked in the order of s_e, only those within (s_a - the largest wanted - half_lengths -
+    1 m, s_a); the others' shares are 0 (every candidate is walked at a step with a wanted
+    gap <= 0 or NaN)."""
     num_candidates, num_steps = s_e.shape
     num_agents, num_modes = s_a.shape[0], s_a.shape[1]
     s_t, d_t = s_e.T.copy(), d_e.T.copy()  # [T, M]: the inner loop reads contiguous memory
@@ -217,6 +221,21 @@ def headway_shortfall(
     for t in range(num_steps):
         for m in range(num_candidates):
             wanted[t, m] = min_gap_m + headway_s * speed_e[m, t]
+    # Per step the candidates by s: a share is > 0 only where 0 < ahead < wanted + half
+    # length, so an agent at s needs only the candidates with s_e in (s - reach_back, s).
+    order = np.empty((num_steps, num_candidates), np.int64)
+    s_sorted = np.empty((num_steps, num_candidates))
+    reach_back = np.full(num_steps, -1.0)  # < 0: no window (a wanted gap <= 0 or NaN)
+    for t in range(num_steps):
+        order[t] = np.argsort(s_t[t])
+        for i in range(num_candidates):
+            s_sorted[t, i] = s_t[t, order[t, i]]
+        largest, usable = 0.0, True
+        for m in range(num_candidates):
+            usable = usable and wanted[t, m] > 0.0
+            largest = max(largest, wanted[t, m])
+        if usable and np.isfinite(largest):
+            reach_back[t] = largest + 1.0  # + 1 m: far above any rounding
     same = _equal_modes(s_a, d_a, live)  # [N, K]: the first mode equal to each
     uses = np.empty(num_modes, np.int64)
     for n in range(num_agents):
@@ -233,7 +252,13 @@ def headway_shortfall(
                 if not live[n, k, t]:
                     continue
                 agent_s, agent_d = s_a[n, k, t], d_a[n, k, t]
-                for m in range(num_candidates):
+                first, stop = 0, num_candidates
+                back = reach_back[t] + max(half_lengths, 0.0)
+                if reach_back[t] >= 0.0 and np.isfinite(agent_s) and np.isfinite(back):
+                    first = np.searchsorted(s_sorted[t], agent_s - back)
+                    stop = np.searchsorted(s_sorted[t], agent_s)  # s_e < s: ahead > 0
+                for j in range(first, stop):
+                    m = order[t, j]
                     ahead = agent_s - s_t[t, m]
                     if not (ahead > 0.0 and abs(agent_d - d_t[t, m]) < reach):
                         continue
