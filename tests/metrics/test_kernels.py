@@ -89,6 +89,32 @@ def test_scalar_box_on_polygon_equals_numpy(seed: int) -> None:
         assert found == expected[n]
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000))
+def test_boxes_on_polygons_equal_numpy_near_and_far(seed: int) -> None:
+    # `_on_polygons` skips the test for boxes whose bounding circle is clear of a polygon's
+    # bounding box: boxes up to 20 m away, some just beside an edge, give numpy's answers.
+    rng = np.random.default_rng(seed)
+    xy, heading = rng.uniform(-20, 20, (30, 9, 2)), rng.uniform(-4, 4, (30, 9))
+    size = rng.uniform(1, 5, (30, 9, 2))
+    polygons = np.array(
+        [
+            [[-3.0, -2.0], [3.0, -2.5], [3.5, 2.0], [-2.0, 2.0]],
+            [[8.0, 8.0], [12.0, 8.0], [12.0, 9.0], [8.0, 9.0]],
+        ]
+    )
+    xy[:, 0, 0] = 3.5 + 0.5 * size[:, 0, 0] + rng.uniform(-0.2, 0.6, 30)  # at an edge
+    xy[:, 0, 1] = 0.0
+    cos, sin = np.cos(heading), np.sin(heading)
+    heading[:, 0] = 0.0
+    cos[:, 0], sin[:, 0] = 1.0, 0.0
+    active = rng.random((30, 9)) < 0.9
+    found = kernels._on_polygons(xy, cos, sin, size, active, polygons)  # [R, C, T]
+    for c in range(2):
+        expected = boxes_overlap_convex_polygons(xy, heading, size, polygons[c]) & active
+        np.testing.assert_array_equal(found[:, c], expected)
+
+
 @pytest.mark.parametrize("degrees", [20.0, 150.0, 0.0, 180.0])
 @pytest.mark.parametrize("strict", [True, False])
 def test_arccos_threshold_decides_like_arccos(degrees: float, strict: bool) -> None:

@@ -31,6 +31,10 @@ from urbandrive.core.compiled import (  # noqa: F401 - re-exported: the kernels'
 #: the rounding of either side, so a skipped pair could never have lowered a minimum.
 LOWER_BOUND_SLACK_M = 1e-6
 
+#: `_on_polygons` skips the box-polygon test where the box's bounding circle stays this far
+#: outside the polygon's bounding box, metres (far above any rounding of the test).
+POLYGON_REJECT_MARGIN_M = 0.5
+
 
 def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cos, sin) of `heading` by numpy, on a contiguous copy (the loops the reference uses);
@@ -601,14 +605,31 @@ def _on_polygons(
     polygons: np.ndarray,
 ) -> np.ndarray:
     """bool[R, C, T]: box r at step t (where `active` [R, T]) overlaps polygon c.
-    xy, size: [R, T, 2]; cos, sin: [R, T]; polygons: [C, P, 2]."""
+    xy, size: [R, T, 2]; cos, sin: [R, T]; polygons: [C, P, 2]. A box whose bounding circle
+    stays `POLYGON_REJECT_MARGIN_M` clear of a polygon's bounding box is apart from it
+    without the separating-axis test (whose gap there is far above its rounding)."""
     num_rows, num_steps = active.shape
-    out = np.zeros((num_rows, polygons.shape[0], num_steps), np.bool_)
+    num_polygons = polygons.shape[0]
+    out = np.zeros((num_rows, num_polygons, num_steps), np.bool_)
+    bounds = np.empty((num_polygons, 4))  # x low, y low, x high, y high
+    for c in range(num_polygons):
+        bounds[c, 0], bounds[c, 1] = polygons[c, :, 0].min(), polygons[c, :, 1].min()
+        bounds[c, 2], bounds[c, 3] = polygons[c, :, 0].max(), polygons[c, :, 1].max()
     for r in range(num_rows):
         for t in range(num_steps):
             if not active[r, t]:
                 continue
-            for c in range(polygons.shape[0]):
+            x, y = xy[r, t, 0], xy[r, t, 1]
+            length, width = size[r, t, 0], size[r, t, 1]
+            clear = 0.5 * np.sqrt(length * length + width * width) + POLYGON_REJECT_MARGIN_M
+            for c in range(num_polygons):
+                if (
+                    x + clear < bounds[c, 0]
+                    or y + clear < bounds[c, 1]
+                    or x - clear > bounds[c, 2]
+                    or y - clear > bounds[c, 3]
+                ):
+                    continue
                 out[r, c, t] = box_overlaps_convex_polygon(
                     xy[r, t, 0], xy[r, t, 1], cos[r, t], sin[r, t], size[r, t, 0],
                     size[r, t, 1], polygons[c],
