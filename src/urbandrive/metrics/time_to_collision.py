@@ -28,6 +28,7 @@ sum of the bounding-circle radii, which never drops a pair the exact test would 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,24 +118,31 @@ def time_to_collision_within_bound_on_rows(
     pairs: tuple[NDArrayInt, ...],
     config: TimeToCollisionConfig = TimeToCollisionConfig(),
     within_bound_only: bool = False,
+    row_first_step: NDArrayInt | None = None,
 ) -> TimeToCollisionResult:
     """`time_to_collision_within_bound` of ego [M, 1] against `shared.expand()` [K, A], the
     broad phase done by the caller: the same result (batch [M, K]), each shared row's
     projections computed once (the relevance rules and projections on the pairs only).
     within_bound_only: the compiled kernel skips the pairs of a (candidate, mode) already out
-    of bound (an at-fault collision, a TTC at or below the bound): within_bound exact, the
-    TTC values upper bounds.
+    of bound (an at-fault collision, a TTC at or below the bound): within_bound exact, and
+    the TTC values upper bounds.
 
     ego: batch [M], T steps; collisions: batch [M, K], A agents (on the same inputs);
     ego_changing_lanes_or_offroad, ego_in_intersection: bool[M, T]; pairs: (candidate, row,
     step) int64[P] each into [M, U, T], no duplicates, holding at least the pairs whose
     projected centres come within the sum of the bounding radii during the projection.
+    row_first_step: int64[M, U], each row's first collision step (what
+    collisions.first_collision_step holds for every mode using the row) where the caller
+    has it, else None.
     """
     lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
     agents = shared.rows
     shape = pair_shape(ego, agents)  # [M, U, T]
-    row_first = np.empty(shape[:-1], np.int64)  # [M, U]: the same in every mode using a row
-    row_first[:, shared.row_of] = collisions.first_collision_step
+    if row_first_step is None:
+        row_first = np.empty(shape[:-1], np.int64)  # [M, U]: the same in every mode using a row
+        row_first[:, shared.row_of] = collisions.first_collision_step
+    else:
+        row_first = np.ascontiguousarray(row_first_step, np.int64)
     ttc = np.full((shape[0], shared.num_modes, shape[-1]), np.inf)
     if kernels.enabled():
         ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
@@ -144,15 +152,15 @@ def time_to_collision_within_bound_on_rows(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
             ego_xy, ego_cos, ego_sin, np.ascontiguousarray(ego.speed_mps, np.float64),
             ego_size, agent_xy, agent_cos, agent_sin,
-            np.ascontiguousarray(_agent_velocity_along_heading(agents)), agent_size,
+            _agent_velocity_along_heading(agents, (agent_cos, agent_sin)), agent_size,
             np.ascontiguousarray(agents.valid), row_first,
             np.ascontiguousarray(np.broadcast_to(lateral, shape[:1] + shape[-1:])),
-            np.ascontiguousarray(np.broadcast_to(_pair_reach(ego, agents), shape)[..., 0]),
+            np.broadcast_to(_pair_reach(ego, agents), shape)[..., 0],
             float(config.rear_axle_to_center_m),
             float(config.ego_stopped_speed_mps),
             kernels.arccos_threshold(float(np.deg2rad(config.agent_ahead_angle_deg)), True),
             kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
-            np.ascontiguousarray(config.projection_times_s),
+            _projection_times(config),
             shared.mode_start, shared.modes,
             float(config.least_min_ttc_s) if within_bound_only else -np.inf,
             collisions.at_fault_step.any(-1) if within_bound_only else np.zeros(ttc.shape[:2], bool),
@@ -163,6 +171,19 @@ def time_to_collision_within_bound_on_rows(
         item, mode = shared.spread(index[1])
         np.minimum.at(ttc, (index[0][item], mode, index[2][item]), pair_ttc[item])
     return _ttc_from_per_step(ttc, collisions, config)
+
+
+@functools.lru_cache(maxsize=16)
+def _projection_times_of(step_s: float, horizon_s: float) -> NDArrayF64:
+    times = TimeToCollisionConfig(time_step_s=step_s, time_horizon_s=horizon_s)
+    projection = np.ascontiguousarray(times.projection_times_s)
+    projection.setflags(write=False)
+    return projection
+
+
+def _projection_times(config: TimeToCollisionConfig) -> NDArrayF64:
+    """`config.projection_times_s`, contiguous and read-only, made once per grid."""
+    return _projection_times_of(float(config.time_step_s), float(config.time_horizon_s))
 
 
 def _pair_ttc(
@@ -283,10 +304,17 @@ def _ttc_pairs(
     return relevant & _may_meet(ego, agents, direction_e, config)
 
 
-def _agent_velocity_along_heading(agents: AgentStates) -> NDArrayF64:
-    """float64[*G, A, T, 2]: |velocity| along the heading; STATIC objects do not move (nuPlan)."""
+def _agent_velocity_along_heading(
+    agents: AgentStates, cos_sin: tuple[NDArrayF64, NDArrayF64] | None = None
+) -> NDArrayF64:
+    """float64[*G, A, T, 2]: |velocity| along the heading; STATIC objects do not move (nuPlan).
+    cos_sin: numpy's (cos, sin) of agents.heading where the caller has them, else None."""
     speed = np.where(agents.types_per_step() == AgentType.STATIC, 0.0, agents.speed_mps)
-    return speed[..., None] * np.stack([np.cos(agents.heading), np.sin(agents.heading)], axis=-1)
+    cos, sin = cos_sin if cos_sin is not None else (np.cos(agents.heading), np.sin(agents.heading))
+    velocity = np.empty(speed.shape + (2,))
+    np.multiply(speed, cos, out=velocity[..., 0])
+    np.multiply(speed, sin, out=velocity[..., 1])
+    return velocity
 
 
 def _may_meet(

@@ -61,11 +61,11 @@ def time_to_collision(
     config = score_horizon(config)
     steps = slice(0, None, step_stride)
     ego, lanes = buffered_ego(inputs), inputs.lanes
-    strided = replace(
-        collisions,
-        first_collision_step=-(-collisions.first_collision_step // step_stride),
-        at_fault_step=collisions.at_fault_step[..., steps],
-    )
+    # each row's first collision step (the same in every mode using it), in strided steps:
+    # the [M, U] rows, not the [M, K, A] modes, are divided
+    first_mode, first_agent = shared.modes[shared.mode_start[:-1]], shared.agent_of
+    row_first = -(-collisions.first_collision_step[:, first_mode, first_agent] // step_stride)
+    strided = replace(collisions, at_fault_step=collisions.at_fault_step[..., steps])
     strided_ego = EgoStates(
         ego.xy[:, steps], ego.heading[:, steps], ego.speed_mps[:, steps], ego.size_m
     )
@@ -78,6 +78,7 @@ def time_to_collision(
         pairs,
         config,
         within_bound_only=True,
+        row_first_step=row_first,
     ).score
 
 
