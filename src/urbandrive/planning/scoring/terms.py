@@ -35,7 +35,7 @@ from urbandrive.metrics.compliance import (
 )
 from urbandrive.metrics.map_context import EgoLaneContext
 from urbandrive.metrics.progress import ego_progress_along_expert_route
-from urbandrive.metrics.states import VULNERABLE_TYPES, AgentStates, EgoStates
+from urbandrive.metrics.states import VULNERABLE_TYPES, AgentStates, EgoStates, planar_norm
 from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound,
@@ -332,21 +332,22 @@ def headway_rows(
     s_e, d_e = inputs.s_m[:, steps], inputs.d_m[:, steps]  # [M, T]
     followed = np.isin(agents.types, np.asarray(config.types, np.int64))
     reach = 0.5 * (agents.size_m[:, 1] + ego_size_m[1]) + config.lateral_margin_m  # [N]
-    near = np.abs(agents.d_m[..., steps]).min(axis=(1, 2)) < np.abs(d_e).max() + reach
+    d_a = agents.d_m[:, :, steps]  # [N, K, T]
+    near = np.abs(d_a).min(axis=(1, 2)) < np.abs(d_e).max() + reach
     keep = np.flatnonzero(followed & near)
     if keep.size == 0:
         return None
-    along = agents.speed_along_mps[keep][..., steps]
-    velocity = np.moveaxis(agents.states.velocity[:, keep][..., steps, :], 0, 1)
-    speed = np.linalg.norm(velocity, axis=-1)  # [N, K, T]
+    along = agents.speed_along_mps[keep, :, steps]
+    velocity = agents.states.velocity[:, keep, steps]  # [K, N, T, 2]
+    speed = planar_norm(velocity).transpose(1, 0, 2)  # [N, K, T]
     moving_along = (along >= config.min_alignment * speed) | (speed < 0.5)
     return HeadwayRows(
         s_e=s_e,
         d_e=d_e,
         speed_e=inputs.ego.speed_mps[:, steps],
-        s_a=agents.s_m[keep][..., steps],
-        d_a=agents.d_m[keep][..., steps],
-        live=moving_along & agents.valid[keep][:, None, steps],
+        s_a=agents.s_m[keep, :, steps],
+        d_a=d_a[keep],
+        live=moving_along & agents.valid[keep, None, steps],
         reach=reach[keep],
         half_length=0.5 * (agents.size_m[keep, 0] + ego_size_m[0]),
     )
