@@ -17,6 +17,7 @@ from urbandrive.core.errors import DataError
 from urbandrive.core.trajectory import Trajectory
 from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
+from urbandrive.metrics.states import AgentStates, shared_rows
 from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.kernels import feasible_rows
 from urbandrive.planning.proposals.lattice import LatticeConfig, is_feasible
@@ -169,8 +170,16 @@ def test_compiled_scoring_pairs_equal_numpy(name: str) -> None:
     inputs = scoring_inputs(context, candidates, planner.scorer.config)
     ego, agents = inputs.ego, inputs.agents
 
+    rows = shared_rows(agents).rows  # one mode: the scorer's rows (compiled boxes)
+    rows = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None], rows.size_m,
+                       rows.types, rows.valid[None])  # fmt: skip
+
     def both() -> tuple[tuple[np.ndarray, ...], ...]:
-        return contact_pairs(ego, agents, 1.5), projection_pairs(ego, agents, (0.0, 1.1), 5)
+        return (
+            contact_pairs(ego, agents, 1.5),
+            projection_pairs(ego, agents, (0.0, 1.1), 5),
+            projection_pairs(ego, rows, (0.1, 1.0), 5),
+        )
 
     compiled = both()
     again = both()  # with the output size hint of the first call

@@ -305,3 +305,44 @@ def box_corners_rows(
         xs, ys = box_corners_scalar(xy[r, 0], xy[r, 1], cos[r], sin[r], size[r, 0], size[r, 1])
         for i in range(4):
             corners[r, i, 0], corners[r, i, 1] = xs[i], ys[i]
+
+
+@njit
+def _nan_min(a: float, b: float) -> float:
+    """np.minimum of two floats (NaN if either is)."""
+    if a != a or b != b:
+        return np.nan
+    return a if a <= b else b
+
+
+@njit
+def _nan_max(a: float, b: float) -> float:
+    """np.maximum of two floats (NaN if either is)."""
+    if a != a or b != b:
+        return np.nan
+    return a if a >= b else b
+
+
+@njit
+def projection_boxes(
+    xy: NDArrayF64,
+    cos: NDArrayF64,
+    sin: NDArrayF64,
+    speed: NDArrayF64,
+    first_s: float,
+    last_s: float,
+    low: NDArrayF64,
+    high: NDArrayF64,
+) -> None:
+    """low, high[R, T, 2]: the boxes of the segments xy + first_s v -> xy + last_s v, v =
+    speed (cos, sin) (`pairs.StepBoxes.of_segments` of `projection_pairs`' ends, numpy's
+    operations: the same floats). xy [R, T, 2]; cos, sin (numpy's), speed [R, T]."""
+    for r in range(xy.shape[0]):
+        for t in range(xy.shape[1]):
+            for axis in range(2):
+                direction = cos[r, t] if axis == 0 else sin[r, t]
+                velocity = speed[r, t] * direction
+                start = xy[r, t, axis] + first_s * velocity
+                end = xy[r, t, axis] + last_s * velocity
+                low[r, t, axis] = _nan_min(start, end)
+                high[r, t, axis] = _nan_max(start, end)

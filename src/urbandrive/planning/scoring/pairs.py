@@ -280,6 +280,49 @@ def projection_pairs(
     left out (None: none)."""
     reach = _reach(ego, agents)
     steps = slice(0, None, step_stride)
+    if metric_kernels.enabled() and agents.xy.shape[0] == 1:  # the scorer's rows
+        ego_low, ego_high = _projection_boxes(
+            ego.xy[:, steps], ego.heading[:, steps], ego.speed_mps[:, steps], projection_window_s
+        )
+        agent_low, agent_high = _projection_boxes(
+            agents.xy[0, :, steps], agents.heading[0, :, steps],
+            planar_norm(agents.velocity[0, :, steps]), projection_window_s,
+        )  # fmt: skip
+        return _masked_pairs_compiled(
+            ego_low, ego_high, agent_low[None], agent_high[None], agents.valid[..., steps],
+            reach + SLACK_M, 2, GROUP_SIZE, skip=skip,
+        )  # fmt: skip
+    return _projection_pairs_of_modes(ego, agents, projection_window_s, step_stride, skip)
+
+
+def _projection_boxes(
+    xy: NDArrayF64, heading: NDArrayF64, speed: NDArrayF64, projection_window_s: tuple[float, float]
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """(low, high) float64[R, T, 2] of the segments a projection at constant velocity
+    (speed [R, T] along heading [R, T], cos / sin by numpy, `kernels.cos_sin`) sweeps over
+    the window from xy [R, T, 2] (`scoring.kernels.projection_boxes`)."""
+    from urbandrive.planning.scoring.kernels import projection_boxes
+
+    cos, sin = metric_kernels.cos_sin(heading)
+    low, high = np.empty(np.shape(xy)), np.empty(np.shape(xy))
+    first_s, last_s = projection_window_s
+    projection_boxes(
+        np.ascontiguousarray(xy, np.float64), cos, sin, np.ascontiguousarray(speed, np.float64),
+        float(first_s), float(last_s), low, high,
+    )  # fmt: skip
+    return low, high
+
+
+def _projection_pairs_of_modes(
+    ego: EgoStates,
+    agents: AgentStates,
+    projection_window_s: tuple[float, float],
+    step_stride: int,
+    skip: NDArrayBool | None,
+) -> tuple[NDArrayInt, ...]:
+    """`projection_pairs` by numpy's boxes (any number of modes)."""
+    reach = _reach(ego, agents)
+    steps = slice(0, None, step_stride)
     heading_e = ego.heading[:, steps]
     velocity_e = ego.speed_mps[:, steps, None] * np.stack(
         [np.cos(heading_e), np.sin(heading_e)], -1
