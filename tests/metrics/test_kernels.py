@@ -203,3 +203,19 @@ def test_cos_sin_reuses_only_bit_identical_headings() -> None:
     assert np.signbit(kernels.cos_sin(-signed)[1]).tolist() == [True, False]
     with pytest.raises(ValueError):
         cos[0, 0, 0] = 2.0  # read-only
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis"), [((7,), 0), ((3, 2), 1), ((4, 5, 9, 2), 2), ((4, 5, 9), -1), ((6, 2), 0)]
+)
+@pytest.mark.parametrize("step", [0.1, 1.0, 0.25])
+def test_gradient_is_numpys_bit_for_bit(shape: tuple[int, ...], axis: int, step: float) -> None:
+    values = np.random.default_rng(len(shape)).normal(0, 30, shape)
+    values.reshape(-1)[::7] = np.nan
+    values.reshape(-1)[3::11] = np.inf
+    strided = np.moveaxis(np.moveaxis(values, axis, 0).copy(), 0, axis)  # not C-contiguous
+    for array in (values, strided):
+        expected = np.gradient(array, step, axis=axis)
+        assert np.array_equal(kernels.gradient(array, step, axis), expected, equal_nan=True)
+    with pytest.raises(ValueError):
+        kernels.gradient(np.zeros((3, 1)), 0.1, 1)  # numpy's error: too few steps

@@ -28,6 +28,7 @@ from urbandrive.core.agent_type import AgentType
 from urbandrive.core.observation import Observation
 from urbandrive.core.trajectory import Trajectory
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics import kernels
 from urbandrive.metrics.states import AgentStates
 from urbandrive.planning.reference import RouteReference
 from urbandrive.prediction.interfaces import Prediction
@@ -122,7 +123,7 @@ def path_agents(
         probs = np.concatenate([settling * probs, (1.0 - settling) * probs])
     dt_s = float(times_s[1] - times_s[0])
     valid = np.concatenate([history.valid[rows, -1:], _valid_on(prediction, times_s)], -1)
-    velocity = np.gradient(xy, dt_s, axis=2)
+    velocity = kernels.gradient(xy, dt_s, 2)  # np.gradient's floats
     states = AgentStates(
         xy=np.ascontiguousarray(np.moveaxis(xy, 1, 0)),
         heading=np.ascontiguousarray(np.moveaxis(heading, 1, 0)),
@@ -137,7 +138,7 @@ def path_agents(
         size_m=history.size_m[rows],
         s_m=s_m,
         d_m=d_m,
-        speed_along_mps=np.gradient(s_m, dt_s, axis=-1),
+        speed_along_mps=kernels.gradient(s_m, dt_s, -1),
         valid=valid,
         mode_probs=probs,
         states=states,

@@ -87,7 +87,7 @@ class FrenetLatticeGenerator:
         d_m = np.tile(lateral.position, (num_lon, 1))
         d_rate = np.tile(lateral.rate, (num_lon, 1))
         speed = np.hypot(s_rate, d_rate)
-        accel = np.gradient(speed, context.dt_s, axis=-1)
+        accel = kernels.gradient(speed, context.dt_s, -1)  # np.gradient's floats
         trajectory = frenet_trajectory(context, s_m, d_m, speed, accel)
         feasible = is_feasible(trajectory.heading, speed, accel, context.dt_s, self.config)
         feasible &= np.all(s_rate >= -0.1, axis=-1)

@@ -364,8 +364,8 @@ def frenet_trajectory(
     """Box-centre `Trajectory` (batch [P]) of Frenet profiles s, d float64[P, H] on the reference;
     the heading turns towards the lateral motion (atan of dd/ds)."""
     xy, path_heading = context.reference.path.to_cartesian(s_m, d_m)
-    ds = np.gradient(s_m, axis=-1)
-    dd = np.gradient(d_m, axis=-1)
+    ds = kernels.gradient(s_m, 1.0, -1)  # np.gradient's floats
+    dd = kernels.gradient(d_m, 1.0, -1)
     slope = np.where(np.abs(ds) > 1e-3, dd / np.where(np.abs(ds) > 1e-3, ds, 1.0), 0.0)
     heading = np.angle(np.exp(1j * (path_heading + np.arctan(slope))))
     return Trajectory(
