@@ -16,20 +16,25 @@ from urbandrive.core import AgentType, compiled
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import observe
 from urbandrive.metrics.forecasting import world_overlaps
+from urbandrive.prediction import learned
 from urbandrive.prediction.features import collate, observation_features
 from urbandrive.prediction.learned import (
+    DRIFT_MODE_PROB,
     LearnedConfig,
     LearnedPredictor,
     agents_to_global,
+    drifting_agents,
     extend_horizon,
     extended_headings,
     heading_bounded,
     headings_along,
     headings_along_reference,
     hold_still,
+    lateral_speed,
     merge_modes,
     shipped_checkpoint,
     torch_threads,
+    with_drift_mode,
 )
 from urbandrive.prediction.model import JointPredictionModel, ModelConfig
 from urbandrive.prediction.training import (
@@ -332,7 +337,7 @@ def test_registry_has_the_near_variant_for_planners() -> None:
     assert predictor.config.torch_threads == 1 and predictor.config.hold_still_m == 1.0
     assert predictor.config.hold_still_mps == 0.5
     assert predictor.config.separation is None
-    assert predictor.config.merge_modes_m == 0.05
+    assert predictor.config.merge_modes_m == 0.05 and predictor.config.drift_mps == 0.5
     prediction = predictor.predict(observe(mixed_scene(num_steps=40), 30))
     prediction.validate()
     assert prediction.marginal is None and prediction.xy.shape[2] == 80
@@ -484,3 +489,97 @@ def test_compiled_headings_equal_the_numpy_reference_bit_for_bit(
         got, headings_along_reference(xy, start_xy, start_heading, bounded)
     )
     np.testing.assert_array_equal(got[0], np.broadcast_to(start_heading[0], got[0].shape))
+
+
+def drift_scene(road_map: bool = True):
+    """Ego and two cars along +x at 8 m/s on `straight_road`; agent_1, heading 0.1 rad, also
+    moves +y at 1 m/s (into the left lane), agent_2 keeps its lane; a pedestrian crosses at
+    1 m/s."""
+    t = 0.1 * np.arange(20)
+    xy = np.stack(
+        [
+            np.stack([10.0 + 8.0 * t, np.zeros_like(t)], -1),
+            np.stack([25.0 + 8.0 * t, 0.2 + 1.0 * t], -1),
+            np.stack([40.0 + 8.0 * t, np.full_like(t, 3.5)], -1),
+            np.stack([60.0 + 0.0 * t, -2.0 + 1.0 * t], -1),
+        ]
+    )
+    heading = np.zeros((4, 20))
+    heading[1], heading[3] = 0.1, np.pi / 2
+    types = [AgentType.VEHICLE] * 3 + [AgentType.PEDESTRIAN]
+    return scenario_from_states(xy, heading, types, road_map=straight_road() if road_map else None)
+
+
+def test_lateral_speed_is_across_the_matched_lane_or_else_across_the_heading() -> None:
+    """agent_1's velocity (8, 1) across the lanes along +x: 1 m/s (left positive); without a
+    map, across its heading of 0.1 rad: cos(0.1) * 1 - sin(0.1) * 8."""
+    rows = np.array([1, 2])
+    on_map = lateral_speed(observe(drift_scene(), 19, 10), rows)
+    np.testing.assert_allclose(on_map, [1.0, 0.0], atol=1e-9)
+    no_map = lateral_speed(observe(drift_scene(road_map=False), 19, 10), rows)
+    np.testing.assert_allclose(no_map, [np.cos(0.1) - 8.0 * np.sin(0.1), 0.0], atol=1e-9)
+
+
+def test_drifting_agents_are_vehicles_across_their_lane_and_followed_by_the_near_modes() -> None:
+    """Two modes at 2 s: mode 0 keeps every agent in its lane, mode 1 puts agent_1 0.5 m from
+    its constant-velocity position (56.2, 4.1): agent_1 drifts, followed by mode 1's 0.3; the
+    pedestrian's 1 m/s is not a drift (not a vehicle); nor is agent_1's beyond a reach of
+    10 m from the ego (15 m away)."""
+    observation = observe(drift_scene(), 19, 10)
+    rows = np.array([1, 2, 3])
+    times = 0.1 * np.arange(1, 31)
+    now = observation.history.xy[rows, -1]
+    xy = np.repeat((now[:, None] + [8.0, 0.0] * times[:, None])[:, None], 2, 1)  # [3, 2, 30, 2]
+    xy[0, 1, 19] = [56.2, 4.1 + 0.5]
+    drifting, followed = drifting_agents(observation, rows, xy, np.array([0.7, 0.3]), times, 0.5)
+    np.testing.assert_array_equal(drifting, [True, False, False])
+    assert followed[0] == pytest.approx(0.3)
+    assert not drifting_agents(observation, rows, xy, np.array([0.7, 0.3]), times, 1.5)[0].any()
+    far = drifting_agents(observation, rows, xy, np.array([0.7, 0.3]), times, 0.5, reach_m=10.0)
+    assert not far[0].any()
+
+
+def test_the_drift_mode_is_the_top_mode_with_the_drifters_at_constant_velocity() -> None:
+    """Modes followed by 0.2 get p = (0.5 - 0.2) / (1 - 0.2) = 0.375: probs (0.8, 0.2) ->
+    (0.5, 0.125, 0.375), so the following modes carry 0.125 + 0.375 = 0.5."""
+    observation = observe(drift_scene(), 19, 10)
+    rows, times = np.array([1, 2]), 0.1 * np.arange(1, 4)
+    xy = np.arange(2 * 2 * 3 * 2, dtype=np.float64).reshape(2, 2, 3, 2)
+    heading = np.arange(12, dtype=np.float64).reshape(2, 2, 3)
+    marginal = np.array([[0.6, 0.4], [0.9, 0.1]])
+    modes = (xy, heading, np.array([0.8, 0.2]), marginal)
+    new_xy, new_heading, probs, new_marginal = with_drift_mode(
+        observation, rows, np.array([True, False]), 0.2, modes, times
+    )
+    assert DRIFT_MODE_PROB == 0.5
+    np.testing.assert_allclose(probs, [0.5, 0.125, 0.375])
+    np.testing.assert_allclose(new_marginal, [[0.375, 0.25, 0.375], [0.5625, 0.0625, 0.375]])
+    np.testing.assert_array_equal(new_xy[:, :2], xy)
+    np.testing.assert_allclose(
+        new_xy[0, 2], [[25.0 + 8.0 * (1.9 + t), 0.2 + 1.9 + t] for t in times]
+    )
+    np.testing.assert_array_equal(new_xy[1, 2], xy[1, 0])
+    np.testing.assert_allclose(new_heading[:, 2], [[0.1] * 3, heading[1, 0]])
+
+
+def test_a_drifting_car_gets_its_constant_velocity_mode_only_with_drift_mps(
+    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tiny model stays near its constant-velocity prior, so its modes follow agent_1's
+    drift: nothing is added. Where no mode counts as following (`DRIFT_FOLLOWED_M` 0) the
+    top mode with agent_1 at constant velocity is added at probability 0.5."""
+    observation = observe(drift_scene(), 19, 10)
+    plain = LearnedPredictor(tiny_checkpoint).predict(observation)
+    with_drift = LearnedPredictor(tiny_checkpoint, LearnedConfig(drift_mps=0.5))
+    np.testing.assert_array_equal(with_drift.predict(observation).xy, plain.xy)
+    monkeypatch.setattr(learned, "DRIFT_FOLLOWED_M", 0.0)
+    prediction = with_drift.predict(observation)
+    prediction.validate()
+    assert prediction.num_modes == plain.num_modes + 1
+    np.testing.assert_array_equal(prediction.xy[:, :-1], plain.xy)
+    np.testing.assert_allclose(prediction.probs, np.r_[0.5 * plain.probs, 0.5])
+    kinematic = observation.history.xy[1, -1] + [8.0, 1.0] * plain.times_s[:, None]
+    np.testing.assert_allclose(prediction.xy[0, -1], kinematic, atol=1e-9)
+    np.testing.assert_array_equal(prediction.xy[1:, -1], plain.xy[1:, np.argmax(plain.probs)])
+    with pytest.raises(ValueError, match="drift_mps"):
+        LearnedConfig(drift_mps=0.0)

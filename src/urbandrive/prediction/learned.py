@@ -36,6 +36,7 @@ from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import Observation
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.maps.index import project_to_lanes
 from urbandrive.prediction.baselines import future_times, predicted_rows
 from urbandrive.prediction.features import (
     FeatureConfig,
@@ -99,7 +100,14 @@ class LearnedConfig:
     ego can meet is merged into it, probabilities summed (`merge_modes`; None: never) - a
     planner scores each distinct mode, and the model's modes often agree near the ego;
     merge_reach_m: the agents the ego can meet are those whose predicted positions (any
-    mode, any step) come within this plus the ego's speed x horizon of the ego now."""
+    mode, any step) come within this plus the ego's speed x horizon of the ego now;
+    drift_mps: a model-predicted vehicle or cyclist within `merge_reach_m` + the ego's speed
+    x `DRIFT_FOLLOWED_S` of the ego, moving across its lane at least this fast now (m/s),
+    whose joint modes that follow it (`drifting_agents`) carry less than `DRIFT_MODE_PROB`,
+    gets one more scene mode: the most probable one with such agents at constant velocity, of
+    the probability that brings the following modes to `DRIFT_MODE_PROB` (`with_drift_mode`;
+    None: never) - the model's modes kept a car drifting into the ego's lane in its own lane
+    (town:standard cut_in-007)."""
 
     horizon_s: float | None = None
     include_ego: bool = False
@@ -112,6 +120,7 @@ class LearnedConfig:
     separation: SeparationConfig | None = DEFAULT_SEPARATION
     merge_modes_m: float | None = None
     merge_reach_m: float = 20.0
+    drift_mps: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode_source not in ("joint", "marginal"):
@@ -128,6 +137,8 @@ class LearnedConfig:
             raise ValueError(f"merge_modes_m must be > 0, got {self.merge_modes_m}")
         if not self.merge_reach_m >= 0:
             raise ValueError(f"merge_reach_m must be >= 0, got {self.merge_reach_m}")
+        if self.drift_mps is not None and not self.drift_mps > 0:
+            raise ValueError(f"drift_mps must be > 0, got {self.drift_mps}")
 
 
 def headings_along(
@@ -544,6 +555,23 @@ class LearnedPredictor:
             kept, into = merged
             xy, heading = xy[:, kept], heading[:, kept]
             probs, marginal_probs = probs @ into, marginal_probs @ into
+        if self.config.drift_mps is not None:
+            drifting, followed = drifting_agents(
+                observation,
+                rows,
+                xy,
+                probs,
+                times,
+                self.config.drift_mps,
+                self._drift_reach_m(observation),
+            )
+            drifting &= seen & (followed < DRIFT_MODE_PROB)
+            if drifting.any():
+                modes = (xy, heading, probs, marginal_probs)
+                least = float(followed[drifting].min())
+                xy, heading, probs, marginal_probs = with_drift_mode(
+                    observation, rows, drifting, least, modes, times
+                )
         return Prediction(
             agent_rows=rows,
             times_s=times,
@@ -556,6 +584,15 @@ class LearnedPredictor:
             if marginal
             else None,
         )
+
+    def _drift_reach_m(self, observation: Observation) -> float:
+        """How far from the ego a drifting agent matters (m): `merge_reach_m` plus the ego's
+        speed x `DRIFT_FOLLOWED_S` (infinite when the ego is not seen now)."""
+        history, ego = observation.history, observation.ego_index
+        if not (0 <= ego < history.num_agents and history.valid[ego, -1]):
+            return np.inf
+        speed = float(np.linalg.norm(history.velocity[ego, -1]))
+        return self.config.merge_reach_m + speed * DRIFT_FOLLOWED_S
 
     def _merged_modes(
         self, observation: Observation, joint_xy: NDArrayF64, probs: NDArrayF64, horizon_s: float
@@ -578,6 +615,103 @@ class LearnedPredictor:
             return None
         kept = np.flatnonzero(target == np.arange(probs.shape[0]))
         return kept, (target[:, None] == kept[None, :]).astype(np.float64)
+
+
+#: `drifting_agents`: the types whose sideways motion across their lane is carried on.
+DRIFT_TYPES = (
+    AgentType.VEHICLE,
+    AgentType.LARGE_VEHICLE,
+    AgentType.CYCLIST,
+    AgentType.MOTORCYCLIST,
+)
+#: `with_drift_mode`: the probability of the joint modes that follow a drifting agent, the
+#: added one included: the model's modes and the observed kinematics as two equally trusted
+#: experts (an added mode of 1/K = 0.17 left the planner a plan colliding in it:
+#: town:standard cut_in-007, hard 0.85 against 0.70 for stopping).
+DRIFT_MODE_PROB = 0.5
+#: `drifting_agents`: a joint mode within this of the constant-velocity position at
+#: `DRIFT_FOLLOWED_S` follows the drift (m, s).
+DRIFT_FOLLOWED_M, DRIFT_FOLLOWED_S = 1.0, 2.0
+
+
+def lateral_speed(observation: Observation, rows: NDArrayInt) -> NDArrayF64:
+    """float64[N]: the velocity now of agents `rows` [N] across the lane that best matches
+    their pose (m/s, left positive), or across their heading where there is no map."""
+    history = observation.history
+    heading = history.heading[rows, -1]
+    road_map = observation.road_map
+    if road_map is not None and rows.size and road_map.lanes:
+        index = road_map.index
+        xy = history.xy[rows, -1]
+        lanes, _ = road_map.best_lanes_for_poses(xy, heading)
+        _, _, heading = project_to_lanes(index, xy, index.rows_of(lanes))
+    velocity = history.velocity[rows, -1]
+    return np.cos(heading) * velocity[:, 1] - np.sin(heading) * velocity[:, 0]
+
+
+def drifting_agents(
+    observation: Observation,
+    rows: NDArrayInt,
+    xy: NDArrayF64,
+    probs: NDArrayF64,
+    times_s: NDArrayF64,
+    min_lateral_mps: float,
+    reach_m: float = np.inf,
+) -> tuple[NDArrayBool, NDArrayF64]:
+    """(drifting bool[N], followed float64[N]): agent rows[n] ([N]) is a `DRIFT_TYPES` agent
+    seen now within `reach_m` of the ego (when it is seen) moving across its lane at least
+    `min_lateral_mps` (`lateral_speed`), and the
+    probability (of `probs` [K]) of its modes xy [N, K, H, 2] (global, at `times_s` [H])
+    within `DRIFT_FOLLOWED_M` of its constant-velocity position at `DRIFT_FOLLOWED_S`."""
+    history = observation.history
+    velocity = history.velocity[rows, -1]
+    drifting = (
+        history.valid[rows, -1]
+        & np.isin(history.types[rows], np.asarray(DRIFT_TYPES, np.int64))
+        & (np.linalg.norm(velocity, axis=-1) >= min_lateral_mps)
+    )
+    ego = observation.ego_index
+    if 0 <= ego < history.num_agents and history.valid[ego, -1]:
+        drifting &= np.linalg.norm(history.xy[rows, -1] - history.xy[ego, -1], axis=-1) <= reach_m
+    found = np.flatnonzero(drifting)
+    if found.size:
+        drifting[found] = np.abs(lateral_speed(observation, rows[found])) >= min_lateral_mps
+    step = int(np.argmin(np.abs(times_s - DRIFT_FOLLOWED_S)))
+    kinematic = history.xy[rows, -1] + velocity * times_s[step]  # [N, 2]
+    gap = np.linalg.norm(xy[:, :, step] - kinematic[:, None], axis=-1)  # [N, K]
+    return drifting, (gap <= DRIFT_FOLLOWED_M) @ probs
+
+
+def with_drift_mode(
+    observation: Observation,
+    rows: NDArrayInt,
+    drifting: NDArrayBool,
+    followed: float,
+    modes: tuple[NDArrayF64, NDArrayF64, NDArrayF64, NDArrayF64],
+    times_s: NDArrayF64,
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64, NDArrayF64]:
+    """The modes (xy [N, K, H, 2], heading [N, K, H], probs [K], marginal_probs [N, K]) and
+    one more: the most probable mode with the `drifting` [N] agents at constant velocity and
+    heading. Its share p of the scene (and of each agent; the others scaled by 1 - p) brings
+    the modes that follow the drift, of probability `followed` < `DRIFT_MODE_PROB` before,
+    to `DRIFT_MODE_PROB`: p + (1 - p) * followed = DRIFT_MODE_PROB."""
+    xy, heading, probs, marginal_probs = modes
+    history = observation.history
+    share = (DRIFT_MODE_PROB - followed) / (1.0 - followed)
+    top = int(np.argmax(probs))
+    extra_xy, extra_heading = xy[:, top].copy(), heading[:, top].copy()  # [N, H, 2], [N, H]
+    moved = rows[drifting]
+    extra_xy[drifting] = (
+        history.xy[moved, -1, None] + history.velocity[moved, -1, None] * times_s[None, :, None]
+    )
+    extra_heading[drifting] = history.heading[moved, -1, None]
+    extra_marginal = np.full((rows.size, 1), share)
+    return (
+        np.concatenate([xy, extra_xy[:, None]], 1),
+        np.concatenate([heading, extra_heading[:, None]], 1),
+        np.r_[(1.0 - share) * probs, share],
+        np.concatenate([(1.0 - share) * marginal_probs, extra_marginal], 1),
+    )
 
 
 def _closest_squared(xy: NDArrayF64, point: NDArrayF64) -> NDArrayF64:
@@ -629,6 +763,9 @@ LEARNED_HOLD_STILL_M, LEARNED_HOLD_STILL_MPS = 1.5, 0.2
 #: checkpoint's training windows (`default.toml`: max_agents); the farther ones are predicted
 #: at constant velocity.
 NEAR_AGENTS = 32
+#: `learned_near`'s `LearnedConfig.drift_mps`: sideways across the lane at 0.5 m/s, a lane
+#: change has begun (town:standard cut_in-007: 0.3 -> 0.7 m/s from 3.2 s).
+NEAR_DRIFT_MPS = 0.5
 #: `learned_near`'s `LearnedConfig.merge_modes_m`: scene modes within 5 cm of each other for
 #: every agent the ego can meet are one future to a planner (on 233 cycles of the town
 #: subset, 20 m + the ego's 8 s reach: 5.5 distinct modes of 6 on average, 1 in 6 % of them).
@@ -644,10 +781,12 @@ def learned_from_settings(
     separation: SeparationConfig | None = DEFAULT_SEPARATION,
     merge_modes_m: float | None = None,
     hold_still_mps: float = LEARNED_HOLD_STILL_MPS,
+    drift_mps: float | None = None,
 ) -> LearnedPredictor:
     """Factory for the predictor registry: a `PredictorSettings` (horizon_s, dt_s,
     num_modes) -> the default checkpoint (`max_model_agents`, `marginal_forecast`,
-    `hold_still_m`, `torch_threads`, `separation`, `merge_modes_m`, `hold_still_mps`:
+    `hold_still_m`, `torch_threads`, `separation`, `merge_modes_m`, `hold_still_mps`,
+    `drift_mps`:
     `LearnedConfig`; still agents held by default, unlike `LearnedConfig`'s defaults);
     `UrbandriveError` if its step or modes differ."""
     config = LearnedConfig(
@@ -659,6 +798,7 @@ def learned_from_settings(
         torch_threads=torch_threads,
         separation=separation,
         merge_modes_m=merge_modes_m,
+        drift_mps=drift_mps,
     )
     predictor = LearnedPredictor(config=config)
     dt_s, modes = getattr(settings, "dt_s", None), getattr(settings, "num_modes", None)
@@ -676,7 +816,8 @@ def learned_near_from_settings(settings: object) -> LearnedPredictor:
     agents nearest the ego (the far ones at constant velocity), no marginal forecast, the
     still agents' creeping modes held (`NEAR_HOLD_STILL_M`), on one torch thread, no scene
     mode separation (its cost per cycle is not measured in closed loop yet), scene modes that
-    agree near the ego merged (`NEAR_MERGE_MODES_M`)."""
+    agree near the ego merged (`NEAR_MERGE_MODES_M`), a constant-velocity mode for agents
+    drifting across their lane that no mode follows (`NEAR_DRIFT_MPS`)."""
     return learned_from_settings(
         settings,
         NEAR_AGENTS,
@@ -686,4 +827,5 @@ def learned_near_from_settings(settings: object) -> LearnedPredictor:
         separation=None,
         merge_modes_m=NEAR_MERGE_MODES_M,
         hold_still_mps=0.5,
+        drift_mps=NEAR_DRIFT_MPS,
     )
