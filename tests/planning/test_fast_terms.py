@@ -3,6 +3,8 @@ reference, bit for bit on the broad-phase test scenes and the benchmark's busy s
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from tests.planning.scenes import planned_now
@@ -13,6 +15,7 @@ from urbandrive.geometry.boxes import box_corners
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import shared_rows
 from urbandrive.planning.scoring import fast_terms, row_terms, terms
+from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.kernels import _equal_modes, box_corners_rows, headway_shortfall
 from urbandrive.planning.scoring.scorer import scoring_inputs
 
@@ -94,6 +97,27 @@ def test_compiled_drivable_area_equals_numpy(name: str) -> None:
     area = planner.scorer.drivable_area
     np.testing.assert_array_equal(
         fast_terms.drivable_area(inputs, area), terms.drivable_area(inputs, area)
+    )
+
+
+def test_compiled_drivable_area_off_a_small_grid_equals_numpy() -> None:
+    # a grid around the ego alone: most corners lie off it (the exact map query), some on it
+    planner, cycle = planned_now(busy_scene(0))
+    context, candidates = cycle.context, cycle.candidates
+    inputs = scoring_inputs(context, candidates, planner.scorer.config)
+    small = DrivableAreaGrid.around(
+        planner.scorer.drivable_area.road_map, context.ego_center_xy[None], margin_m=15.0
+    )
+    found = fast_terms.drivable_area(inputs, small)
+    np.testing.assert_array_equal(found, terms.drivable_area(inputs, small))
+    short = slice(0, 10)  # the first second: every corner on the grid (the fused kernel)
+    early = dataclasses.replace(
+        inputs, ego=dataclasses.replace(inputs.ego, xy=inputs.ego.xy[:, short],
+                                        heading=inputs.ego.heading[:, short],
+                                        speed_mps=inputs.ego.speed_mps[:, short]),
+    )  # fmt: skip
+    np.testing.assert_array_equal(
+        fast_terms.drivable_area(early, small), terms.drivable_area(early, small)
     )
 
 

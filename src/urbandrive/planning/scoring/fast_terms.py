@@ -10,6 +10,7 @@ from urbandrive.metrics import kernels as metric_kernels
 from urbandrive.metrics.compliance import DrivableAreaMap, drivable_area_compliance
 from urbandrive.planning.proposals.context import PathAgents
 from urbandrive.planning.scoring import terms
+from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.terms import HeadwayConfig, ScoringInputs
 
 
@@ -41,16 +42,24 @@ def drivable_area(inputs: ScoringInputs, area: DrivableAreaMap) -> NDArrayF64:
     (`scoring.kernels.box_corners_rows`): the same values."""
     if not metric_kernels.enabled():
         return terms.drivable_area(inputs, area)
-    from urbandrive.planning.scoring.kernels import box_corners_rows
+    from urbandrive.planning.scoring.kernels import box_corners_rows, corner_distances_on_grid
 
     ego = inputs.ego
     cos, sin = metric_kernels.cos_sin(ego.heading)
+    size = np.ascontiguousarray(np.broadcast_to(ego.size_per_step(), ego.xy.shape)).reshape(-1, 2)
+    if isinstance(area, DrivableAreaGrid):  # corners and grid lookup in one kernel
+        distance = np.empty(ego.xy.shape[:-1] + (4,))
+        if corner_distances_on_grid(
+            np.ascontiguousarray(ego.xy, np.float64).reshape(-1, 2), cos.reshape(-1),
+            sin.reshape(-1), size, np.asarray(area.origin_xy, np.float64),
+            float(area.resolution_m), np.ascontiguousarray(area.distance_m, np.float64),
+            distance.reshape(-1, 4),
+        ):  # fmt: skip
+            return drivable_area_compliance(distance)
     corners = np.empty(ego.xy.shape[:-1] + (4, 2))
     box_corners_rows(
         np.ascontiguousarray(ego.xy, np.float64).reshape(-1, 2), cos.reshape(-1),
-        sin.reshape(-1),
-        np.ascontiguousarray(np.broadcast_to(ego.size_per_step(), ego.xy.shape)).reshape(-1, 2),
-        corners.reshape(-1, 4, 2),
+        sin.reshape(-1), size, corners.reshape(-1, 4, 2),
     )  # fmt: skip
     distance = np.asarray(area.distance_outside_drivable_area(corners), np.float64)
     return drivable_area_compliance(distance)

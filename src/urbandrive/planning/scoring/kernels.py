@@ -346,3 +346,38 @@ def projection_boxes(
                 end = xy[r, t, axis] + last_s * velocity
                 low[r, t, axis] = _nan_min(start, end)
                 high[r, t, axis] = _nan_max(start, end)
+
+
+@njit
+def corner_distances_on_grid(
+    xy: NDArrayF64,
+    cos: NDArrayF64,
+    sin: NDArrayF64,
+    size: NDArrayF64,
+    origin: NDArrayF64,
+    resolution: float,
+    grid: NDArrayF64,
+    distance: NDArrayF64,
+) -> bool:
+    """distance[R, 4] = the grid's bilinear distance outside the drivable area at the corners
+    of the boxes xy [R, 2], (cos, sin) [R], size [R, 2] (`box_corners_rows`, then
+    `DrivableAreaGrid.distance_outside_drivable_area`: cell = (corner - origin) / resolution,
+    `bilinear_inside`; the same operations). False as soon as a corner is off the grid (the
+    caller then takes the exact path)."""
+    num_y, num_x = grid.shape
+    for r in range(xy.shape[0]):
+        xs, ys = box_corners_scalar(xy[r, 0], xy[r, 1], cos[r], sin[r], size[r, 0], size[r, 1])
+        for i in range(4):
+            x = (xs[i] - origin[0]) / resolution
+            y = (ys[i] - origin[1]) / resolution
+            if not (x >= 0 and x < num_x - 1 and y >= 0 and y < num_y - 1):
+                return False
+            ix, iy = int(np.floor(x)), int(np.floor(y))
+            fx, fy = x - ix, y - iy
+            distance[r, i] = (
+                grid[iy, ix] * (1 - fx) * (1 - fy)
+                + grid[iy, ix + 1] * fx * (1 - fy)
+                + grid[iy + 1, ix] * (1 - fx) * fy
+                + grid[iy + 1, ix + 1] * fx * fy
+            )
+    return True
