@@ -488,5 +488,8 @@ def _count_at_fault(events: CollisionEvents, batch_shape: tuple[int, ...]) -> ND
         else np.zeros_like(events.step)
     )
     category = _CATEGORY_OF_TYPE[events.agent_type]
-    np.add.at(counts, (flat_batch[events.at_fault], category[events.at_fault]), 1)
-    return counts.reshape(batch_shape + (len(CollisionCategory),))
+    fault = events.at_fault
+    num_categories = len(CollisionCategory)
+    cell = flat_batch[fault] * num_categories + category[fault]  # np.add.at's cells, counted
+    counts += np.bincount(cell, minlength=counts.size).reshape(counts.shape)
+    return counts.reshape(batch_shape + (num_categories,))

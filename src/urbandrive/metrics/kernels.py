@@ -938,13 +938,18 @@ def spread_row_collisions(first_step: np.ndarray, row_of: np.ndarray, num_steps:
     the row hit's index) of np.nonzero(mode_first < num_steps), in its order."""
     num_candidates, num_rows = first_step.shape
     num_modes, num_agents = row_of.shape
+    uses = np.zeros(num_rows, np.int64)  # (mode, agent)s per row
+    for k in range(num_modes):
+        for a in range(num_agents):
+            uses[row_of[k, a]] += 1
     hit_of = np.full((num_candidates, num_rows), -1, np.int64)
-    count = 0
+    count, total = 0, 0
     for m in range(num_candidates):
         for u in range(num_rows):
             if first_step[m, u] < num_steps:
                 hit_of[m, u] = count
                 count += 1
+                total += uses[u]
     row_hits = np.empty((3, count), np.int64)
     for m in range(num_candidates):
         for u in range(num_rows):
@@ -952,19 +957,14 @@ def spread_row_collisions(first_step: np.ndarray, row_of: np.ndarray, num_steps:
             if h >= 0:
                 row_hits[0, h], row_hits[1, h], row_hits[2, h] = m, u, first_step[m, u]
     mode_first = np.empty((num_candidates, num_modes, num_agents), np.int64)
-    total = 0
-    for m in range(num_candidates):
-        for k in range(num_modes):
-            for a in range(num_agents):
-                step = first_step[m, row_of[k, a]]
-                mode_first[m, k, a] = step
-                total += step < num_steps
     mode_hits = np.empty((4, total), np.int64)
     e = 0
     for m in range(num_candidates):
         for k in range(num_modes):
             for a in range(num_agents):
-                h = hit_of[m, row_of[k, a]]
+                u = row_of[k, a]
+                mode_first[m, k, a] = first_step[m, u]
+                h = hit_of[m, u]
                 if h >= 0:
                     mode_hits[0, e], mode_hits[1, e], mode_hits[2, e], mode_hits[3, e] = m, k, a, h
                     e += 1
