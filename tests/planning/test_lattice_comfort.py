@@ -8,7 +8,12 @@ from tests.planning.scenes import observation_now, scene
 from urbandrive.metrics.comfort import ComfortConfig
 from urbandrive.planning.planner import URBAN_DEFAULT, UrbanPlanner
 from urbandrive.planning.proposals.candidates import CandidateIndex
-from urbandrive.planning.proposals.lattice import FrenetLatticeGenerator
+from urbandrive.planning.proposals.lattice import (
+    FrenetLatticeGenerator,
+    _polynomial_then_constant,
+    quartic_coefficients,
+    quintic_coefficients,
+)
 
 
 def test_lattice_from_standstill_accelerates_within_the_comfort_bound() -> None:
@@ -22,3 +27,23 @@ def test_lattice_from_standstill_accelerates_within_the_comfort_bound() -> None:
     assert candidates.num_candidates > 0
     accel = candidates.states[..., CandidateIndex.ACCEL]
     assert np.all(accel <= ComfortConfig().max_lon_accel_mps2)
+
+
+def test_polynomials_evaluated_together_equal_each_alone() -> None:
+    # longitudinal_profiles evaluates the keep, stop and follow polynomials in one call
+    rng = np.random.default_rng(0)
+    times = 0.1 * np.arange(81)
+    keep = quartic_coefficients(3.0, 8.0, -0.4, rng.uniform(0, 14, 6), rng.uniform(2, 7, 6))
+    stop = quintic_coefficients(
+        np.full(3, 3.0), np.full(3, 8.0), np.full(3, -0.4), rng.uniform(10, 60, 3),
+        np.zeros(3), rng.uniform(2, 8, 3),
+    )  # fmt: skip
+    durations = [rng.uniform(2, 7, 6), rng.uniform(2, 8, 3)]
+    together = _polynomial_then_constant(
+        times, np.concatenate([keep, stop]), np.concatenate(durations)
+    )
+    alone = [
+        _polynomial_then_constant(times, c, d) for c, d in zip((keep, stop), durations, strict=True)
+    ]
+    for found, parts in zip(together, zip(*alone, strict=True), strict=True):
+        assert np.array_equal(found, np.concatenate(parts))

@@ -139,25 +139,28 @@ def longitudinal_profiles(context: PlanningContext, config: LatticeConfig) -> _P
     fractions, durations = np.asarray(config.speed_fractions), np.asarray(config.keep_durations_s)
     end_speed = np.repeat(fractions * limit, durations.size)
     duration = np.tile(durations, fractions.size)
-    keep = quartic_velocity_keeping(
-        context.times_s, context.s_now_m, speed, accel, end_speed, duration
-    )
+    keep = quartic_coefficients(context.s_now_m, speed, accel, end_speed, duration)
     names = [f"v{f:.1f} T{t:.0f}" for f in fractions for t in durations]
-    parts = [keep]
-    for part, part_names in (
+    coefficients, durations_s = [keep], [duration]
+    for (part, part_durations), part_names in (
         _stopping(context, config, speed, accel),
         _following(context, config, speed, accel),
     ):
-        parts.append(part)
+        coefficients.append(part)
+        durations_s.append(part_durations)
         names += part_names
-    position, rate, second = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    # one evaluation of all the rows (each row's floats do not depend on the others)
+    position, rate, second = _polynomial_then_constant(
+        context.times_s, np.concatenate(coefficients), np.concatenate(durations_s)
+    )
     return _Profiles(position, rate, second, tuple(names))
 
 
 def _stopping(
     context: PlanningContext, config: LatticeConfig, speed: float, accel: float
-) -> tuple[tuple[NDArrayF64, NDArrayF64, NDArrayF64], list[str]]:
-    """Quintic stops with the front bumper at the first stop ahead (none if there is none)."""
+) -> tuple[tuple[NDArrayF64, NDArrayF64], list[str]]:
+    """Quintic stops with the front bumper at the first stop ahead (none if there is none):
+    ((coefficients [N, 6], durations [N]), names)."""
     stops = cycle_stop_points(context, config.obstacles)
     durations = np.asarray(config.stop_durations_s if stops.size else ())
     target = np.full(
@@ -169,8 +172,9 @@ def _stopping(
 
 def _following(
     context: PlanningContext, config: LatticeConfig, speed: float, accel: float
-) -> tuple[tuple[NDArrayF64, NDArrayF64, NDArrayF64], list[str]]:
-    """Quintic approaches to a time gap behind the nearest agent ahead on the reference."""
+) -> tuple[tuple[NDArrayF64, NDArrayF64], list[str]]:
+    """Quintic approaches to a time gap behind the nearest agent ahead on the reference:
+    ((coefficients [N, 6], durations [N]), names)."""
     obstacles = cycle_path_obstacles(context, config.obstacles)
     # `obstacles.blocking` of the reference (offset 0) at step 0 only: the same values.
     reach = obstacles.half_width_m + 0.5 * context.ego_size_m[1] + config.obstacles.path_margin_m
@@ -199,10 +203,10 @@ def _quintic_from_now(
     target_s: NDArrayF64,
     target_speed: NDArrayF64,
     duration: NDArrayF64,
-) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """(coefficients [N, 6], duration [N]) of `quintic`s from the ego's state now."""
     size = duration.size
-    return quintic(
-        context.times_s,
+    coefficients = quintic_coefficients(
         np.full(size, context.s_now_m),
         np.full(size, speed),
         np.full(size, accel),
@@ -210,6 +214,7 @@ def _quintic_from_now(
         target_speed,
         duration,
     )
+    return coefficients, duration
 
 
 def quintic(
@@ -223,6 +228,19 @@ def quintic(
 ) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
     """Quintics (N of them) from (x, x', x'') to (end, end_rate, 0) in `duration_s[N]`,
     continued at constant rate: position, rate, acceleration float64[N, H]."""
+    coefficients = quintic_coefficients(start, start_rate, start_accel, end, end_rate, duration_s)
+    return _polynomial_then_constant(times_s, coefficients, duration_s)
+
+
+def quintic_coefficients(
+    start: NDArrayF64,
+    start_rate: NDArrayF64,
+    start_accel: NDArrayF64,
+    end: NDArrayF64,
+    end_rate: NDArrayF64,
+    duration_s: NDArrayF64,
+) -> NDArrayF64:
+    """float64[N, 6], ascending: the coefficients of `quintic`'s polynomials."""
     t = duration_s[:, None]
     matrix = np.stack(
         [
@@ -246,8 +264,7 @@ def quintic(
         if tt.size
         else (np.zeros(0),) * 3
     )
-    coefficients = np.stack([start, start_rate, 0.5 * start_accel, c3, c4, c5], -1)
-    return _polynomial_then_constant(times_s, coefficients, duration_s)
+    return np.stack([start, start_rate, 0.5 * start_accel, c3, c4, c5], -1)
 
 
 def quartic_velocity_keeping(
@@ -259,6 +276,14 @@ def quartic_velocity_keeping(
     duration_s: NDArrayF64,
 ) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
     """Quartics from (s, v, a) to speed `end_speed[N]` with zero acceleration at `duration_s[N]`."""
+    coefficients = quartic_coefficients(start, speed, accel, end_speed, duration_s)
+    return _polynomial_then_constant(times_s, coefficients, duration_s)
+
+
+def quartic_coefficients(
+    start: float, speed: float, accel: float, end_speed: NDArrayF64, duration_s: NDArrayF64
+) -> NDArrayF64:
+    """float64[N, 6], ascending: the coefficients of `quartic_velocity_keeping`'s polynomials."""
     t = duration_s
     excess = end_speed - speed - accel * t
     c3 = excess / t**2 + accel / (3 * t)
@@ -275,7 +300,7 @@ def quartic_velocity_keeping(
         ],
         -1,
     )
-    return _polynomial_then_constant(times_s, coefficients, duration_s)
+    return coefficients
 
 
 def _polynomial_then_constant(
