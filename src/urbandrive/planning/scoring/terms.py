@@ -211,15 +211,14 @@ def comfort(
     """
     ego = inputs.ego
     result = comfort_along_heading(ego.heading, ego.speed_mps, inputs.dt_s, config)
-    signals = np.abs(result.signals)
-    shares = np.stack(
-        [
-            signals[..., ComfortSignal.LON_JERK, :] / config.max_abs_lon_jerk_mps3,
-            signals[..., ComfortSignal.LAT_ACCEL, :] / config.max_abs_lat_accel_mps2,
-            signals[..., ComfortSignal.YAW_RATE, :] / config.max_abs_yaw_rate_radps,
-        ],
-        -2,
-    )
+    shared = [ComfortSignal.LON_JERK, ComfortSignal.LAT_ACCEL, ComfortSignal.YAW_RATE]
+    bounds = [
+        config.max_abs_lon_jerk_mps3,
+        config.max_abs_lat_accel_mps2,
+        config.max_abs_yaw_rate_radps,
+    ]
+    shares = np.abs(np.take(result.signals, shared, axis=-2))  # [..., 3, T], C order
+    shares /= np.asarray(bounds, np.float64)[:, None]
     smoothness = 1.0 - np.clip(shares.mean(axis=(-2, -1)), 0.0, 1.0)
     hardest = -result.signals[..., ComfortSignal.LON_ACCEL, :].min(axis=-1)
     bound = -(config.min_lon_accel_mps2 if config.min_lon_accel_mps2 is not None else -4.05)
