@@ -23,6 +23,7 @@ from urbandrive.prediction.learned import (
     LearnedConfig,
     LearnedPredictor,
     agents_to_global,
+    along_lanes,
     drifting_agents,
     extend_horizon,
     extended_headings,
@@ -583,3 +584,59 @@ def test_a_drifting_car_gets_its_constant_velocity_mode_only_with_drift_mps(
     np.testing.assert_array_equal(prediction.xy[1:, -1], plain.xy[1:, np.argmax(plain.probs)])
     with pytest.raises(ValueError, match="drift_mps"):
         LearnedConfig(drift_mps=0.0)
+
+
+def test_a_longer_horizon_continues_at_the_given_step() -> None:
+    """Two steps (1, 0), (2, 1), then 2 more at the given (0.5, 0) per step, or at the last
+    step (1, 1) by default."""
+    xy = np.array([[[[1.0, 0.0], [2.0, 1.0]]]])
+    start = np.zeros((1, 2))
+    np.testing.assert_array_equal(
+        extend_horizon(xy, start, 4, np.array([[[0.5, 0.0]]]))[0, 0],
+        [[1.0, 0.0], [2.0, 1.0], [2.5, 1.0], [3.0, 1.0]],
+    )
+    np.testing.assert_array_equal(
+        extend_horizon(xy, start, 4)[0, 0], [[1.0, 0.0], [2.0, 1.0], [3.0, 2.0], [4.0, 3.0]]
+    )
+
+
+def test_along_lanes_drops_a_vehicles_drift_across_its_lane() -> None:
+    """On `straight_road` (lanes along +x): agent_1's last step (0.8, 0.1) -> (0.8, 0); a step
+    turned 45 degrees from every lane, the pedestrian's and a stopped car's stay as they are,
+    and every step where there is no map."""
+    observation = observe(drift_scene(), 19, 10)
+    rows = np.array([1, 2, 3])
+    types = observation.history.types[rows]
+    ends = np.array([[60.0, 3.0], [70.0, 3.5], [60.0, 0.0]])
+    steps = np.array([[[0.8, 0.1], [0.5, 0.5]], [[0.0, 0.0], [0.8, 0.0]], [[0.0, 0.1]] * 2])
+    xy = np.stack([ends[:, None] - steps, np.broadcast_to(ends[:, None], steps.shape)], 2)
+    got = along_lanes(observation, xy, observation.history.xy[rows, -1], types)
+    want = steps.copy()
+    want[0, 0] = [0.8, 0.0]
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    no_map = observe(drift_scene(road_map=False), 19, 10)
+    np.testing.assert_allclose(along_lanes(no_map, xy, ends, types), steps, atol=1e-12)
+
+
+def test_extend_along_lanes_changes_only_the_vehicles_steps_past_the_models_horizon(
+    tiny_checkpoint: Path,
+) -> None:
+    """With a 3 s horizon (the tiny model's 1.2 s continued): the model's steps and the
+    pedestrian are as before; every vehicle mode goes on along +x (no y motion) or, turned
+    from its lane, as before (here every vehicle mode changes)."""
+    observation = observe(drift_scene(), 19, 10)
+    plain = LearnedPredictor(tiny_checkpoint, LearnedConfig(horizon_s=3.0)).predict(observation)
+    config = LearnedConfig(horizon_s=3.0, extend_along_lanes=True)
+    prediction = LearnedPredictor(tiny_checkpoint, config).predict(observation)
+    prediction.validate()
+    np.testing.assert_array_equal(prediction.xy[:, :, :12], plain.xy[:, :, :12])
+    pedestrian = list(prediction.agent_rows).index(3)
+    np.testing.assert_array_equal(prediction.xy[pedestrian], plain.xy[pedestrian])
+    changed = 0
+    for n in np.flatnonzero(prediction.agent_rows != 3):
+        for k in range(prediction.num_modes):
+            y = prediction.xy[n, k, 11:, 1]
+            same = np.array_equal(prediction.xy[n, k], plain.xy[n, k])
+            assert np.allclose(y, y[0]) or same
+            changed += not same
+    assert changed == 2 * prediction.num_modes
