@@ -117,8 +117,8 @@ class LearnedConfig:
     lanes fixed cut_in-011 (68.8 -> 100) and bus_pull_out-012 / -013 (now passed; -011 not:
     too close to the bus), but cut_in-003 became an at-fault collision (the ego, changing
     lanes away from a hard cut-in, found every candidate unsafe a second later, stopped
-    mid-change and was hit; straight on it passed): town:standard reactive, the first 79
-    scenarios (animal_crossing .. double_parked-003)."""
+    mid-change and was hit; straight on it passed). All 210 town:standard reactive: 95.68,
+    pass 0.952, 1 at-fault against 96.23, 0.952, 0 straight on; AV2 logs 92.6 against 93.1."""
 
     horizon_s: float | None = None
     include_ego: bool = False
