@@ -211,7 +211,9 @@ def bench(
 def evaluate_prediction(
     uris: Annotated[list[str], typer.Argument(help="Scenario URIs (folders expand to many).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json.")],
-    predictor: Annotated[str, typer.Option(help="Predictor name (cv, ctra, lane, ...).")] = "cv",
+    predictor: Annotated[
+        str, typer.Option(help="Predictor name (learned, lane, cv, ctra, ...).")
+    ] = "learned",
     history_s: Annotated[float, typer.Option("--history-s", help="History seen, s.")] = 2.0,
     future_s: Annotated[float, typer.Option("--future-s", help="Horizon scored, s.")] = 3.0,
     stride_s: Annotated[float, typer.Option("--stride-s", help="Between windows, s.")] = 1.0,

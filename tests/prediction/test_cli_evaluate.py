@@ -61,7 +61,7 @@ def test_an_existing_metrics_file_needs_force(tmp_path, synthetic_scheme):
     assert isinstance(result.exception, UrbandriveError) and "--force" in str(result.exception)
     assert (out / "metrics.json").read_text() == "{}"
     assert CliRunner().invoke(app, [*args, "--force"]).exit_code == 0
-    assert json.loads((out / "metrics.json").read_text())["config"]["predictor"] == "cv"
+    assert json.loads((out / "metrics.json").read_text())["config"]["predictor"] == "learned"
 
 
 def test_an_unknown_predictor_is_named(tmp_path, synthetic_scheme):
