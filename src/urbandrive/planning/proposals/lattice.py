@@ -267,23 +267,12 @@ def quintic_coefficients(
     return np.stack([start, start_rate, 0.5 * start_accel, c3, c4, c5], -1)
 
 
-def quartic_velocity_keeping(
-    times_s: NDArrayF64,
-    start: float,
-    speed: float,
-    accel: float,
-    end_speed: NDArrayF64,
-    duration_s: NDArrayF64,
-) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
-    """Quartics from (s, v, a) to speed `end_speed[N]` with zero acceleration at `duration_s[N]`."""
-    coefficients = quartic_coefficients(start, speed, accel, end_speed, duration_s)
-    return _polynomial_then_constant(times_s, coefficients, duration_s)
-
-
 def quartic_coefficients(
     start: float, speed: float, accel: float, end_speed: NDArrayF64, duration_s: NDArrayF64
 ) -> NDArrayF64:
-    """float64[N, 6], ascending: the coefficients of `quartic_velocity_keeping`'s polynomials."""
+    """float64[N, 6], ascending (the quintic term 0): quartics from (s, v, a) to speed
+    `end_speed[N]` with zero acceleration at `duration_s[N]` (velocity keeping; evaluated by
+    `_polynomial_then_constant`)."""
     t = duration_s
     excess = end_speed - speed - accel * t
     c3 = excess / t**2 + accel / (3 * t)
