@@ -292,7 +292,7 @@ def projection_pairs(
             ego_low, ego_high, agent_low[None], agent_high[None], agents.valid[..., steps],
             reach + SLACK_M, 2, GROUP_SIZE, skip=skip,
         )  # fmt: skip
-    return _projection_pairs_of_modes(ego, agents, projection_window_s, step_stride, skip)
+    return _projection_pairs_of_modes(ego, agents, reach, projection_window_s, step_stride, skip)
 
 
 def _projection_boxes(
@@ -316,12 +316,12 @@ def _projection_boxes(
 def _projection_pairs_of_modes(
     ego: EgoStates,
     agents: AgentStates,
+    reach: NDArrayF64,
     projection_window_s: tuple[float, float],
     step_stride: int,
     skip: NDArrayBool | None,
 ) -> tuple[NDArrayInt, ...]:
-    """`projection_pairs` by numpy's boxes (any number of modes)."""
-    reach = _reach(ego, agents)
+    """`projection_pairs` by numpy's boxes (any number of modes); reach: its `_reach`."""
     steps = slice(0, None, step_stride)
     heading_e = ego.heading[:, steps]
     velocity_e = ego.speed_mps[:, steps, None] * np.stack(
