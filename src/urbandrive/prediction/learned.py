@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import shapely
 import torch
 
 from urbandrive.core import compiled
@@ -413,10 +412,8 @@ def along_lanes(
         return step
     ends, moved = xy[:, :, -1][moving], step[moving]  # [M, 2]
     heading = np.arctan2(moved[:, 1], moved[:, 0])
-    index = road_map.index
-    found, lane_rows = index.centerline_tree.query_nearest(shapely.points(ends), all_matches=False)
-    lane_heading = np.full(ends.shape[0], np.nan)
-    lane_heading[found] = project_to_lanes(index, ends[found], lane_rows)[2]
+    lanes, _ = road_map.nearest_lanes(ends)
+    lane_heading = project_to_lanes(road_map.index, ends, road_map.index.rows_of(lanes))[2]
     direction = np.stack([np.cos(lane_heading), np.sin(lane_heading)], -1)  # [M, 2]
     turned = np.abs(np.angle(np.exp(1j * (heading - lane_heading))))
     projected = (moved * direction).sum(-1, keepdims=True) * direction
