@@ -29,20 +29,29 @@ def bilinear_inside(cell: NDArrayF64, grid: NDArrayF64) -> tuple[NDArrayF64, boo
     whether every cell lies inside the grid); stops at the first cell outside (the caller
     then runs the numpy path, which has the exact fallback). The same operations in the same
     order as `DrivableAreaGrid.distance_outside_drivable_area`."""
-    num_y, num_x = grid.shape
     value = np.empty(cell.shape[0])
     for n in range(cell.shape[0]):
-        x, y = cell[n, 0], cell[n, 1]
-        if not (x >= 0 and x < num_x - 1 and y >= 0 and y < num_y - 1):
+        value[n], inside = _bilinear_at(grid, cell[n, 0], cell[n, 1])
+        if not inside:
             return value, False
-        ix, iy = int(np.floor(x)), int(np.floor(y))
-        fx, fy = x - ix, y - iy
-        value[n] = (
-            grid[iy, ix] * (1 - fx) * (1 - fy)
-            + grid[iy, ix + 1] * fx * (1 - fy)
-            + grid[iy + 1, ix] * (1 - fx) * fy
-            + grid[iy + 1, ix + 1] * fx * fy
-        )
+    return value, True
+
+
+@njit
+def _bilinear_at(grid: NDArrayF64, x: float, y: float) -> tuple[float, bool]:
+    """(the bilinear value of `grid[NY, NX]` at (x, y) in grid units, whether the cell lies
+    inside the grid; NaN where it does not)."""
+    num_y, num_x = grid.shape
+    if not (x >= 0 and x < num_x - 1 and y >= 0 and y < num_y - 1):
+        return np.nan, False
+    ix, iy = int(np.floor(x)), int(np.floor(y))
+    fx, fy = x - ix, y - iy
+    value = (
+        grid[iy, ix] * (1 - fx) * (1 - fy)
+        + grid[iy, ix + 1] * fx * (1 - fy)
+        + grid[iy + 1, ix] * (1 - fx) * fy
+        + grid[iy + 1, ix + 1] * fx * fy
+    )
     return value, True
 
 
@@ -362,22 +371,14 @@ def corner_distances_on_grid(
     """distance[R, 4] = the grid's bilinear distance outside the drivable area at the corners
     of the boxes xy [R, 2], (cos, sin) [R], size [R, 2] (`box_corners_rows`, then
     `DrivableAreaGrid.distance_outside_drivable_area`: cell = (corner - origin) / resolution,
-    `bilinear_inside`; the same operations). False as soon as a corner is off the grid (the
+    `_bilinear_at`; the same operations). False as soon as a corner is off the grid (the
     caller then takes the exact path)."""
-    num_y, num_x = grid.shape
     for r in range(xy.shape[0]):
         xs, ys = box_corners_scalar(xy[r, 0], xy[r, 1], cos[r], sin[r], size[r, 0], size[r, 1])
         for i in range(4):
             x = (xs[i] - origin[0]) / resolution
             y = (ys[i] - origin[1]) / resolution
-            if not (x >= 0 and x < num_x - 1 and y >= 0 and y < num_y - 1):
+            distance[r, i], inside = _bilinear_at(grid, x, y)
+            if not inside:
                 return False
-            ix, iy = int(np.floor(x)), int(np.floor(y))
-            fx, fy = x - ix, y - iy
-            distance[r, i] = (
-                grid[iy, ix] * (1 - fx) * (1 - fy)
-                + grid[iy, ix + 1] * fx * (1 - fy)
-                + grid[iy + 1, ix] * (1 - fx) * fy
-                + grid[iy + 1, ix + 1] * fx * fy
-            )
     return True
