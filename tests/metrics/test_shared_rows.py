@@ -23,12 +23,14 @@ from urbandrive.metrics.collisions import (
     no_ego_at_fault_collisions_on_rows,
 )
 from urbandrive.metrics.states import (
+    VULNERABLE_TYPES,
     AgentStates,
     EgoStates,
     SharedRows,
     is_vulnerable,
     planar_norm,
     shared_rows,
+    types_in,
 )
 from urbandrive.metrics.time_to_collision import (
     time_to_collision_within_bound,
@@ -280,3 +282,21 @@ def test_planar_norm_is_numpys_norm_bit_for_bit() -> None:
     expected = np.linalg.norm(vectors, axis=-1)
     np.testing.assert_array_equal(planar_norm(vectors), expected)
     np.testing.assert_array_equal(planar_norm(vectors[:, ::3]), expected[:, ::3])  # strided
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(-3, 12), max_size=20),
+    st.lists(st.integers(-2, 10), max_size=5),
+    st.sampled_from(["int64", "int8", "uint8"]),
+)
+def test_types_in_is_numpys_isin(types: list[int], members: list[int], dtype: str) -> None:
+    array = np.asarray(types, np.int64)
+    if dtype == "uint8":
+        array = np.abs(array)
+    array = array.astype(dtype)
+    want = np.isin(array, np.asarray(members, np.int64))
+    got = types_in(array, tuple(members))
+    assert got.dtype == np.bool_ and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(is_vulnerable(array), types_in(array, VULNERABLE_TYPES))

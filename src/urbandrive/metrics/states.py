@@ -9,6 +9,7 @@ scenario's global frame (x east, y north; heading CCW from +x).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,7 +164,27 @@ def planar_norm(vectors: NDArrayF64) -> NDArrayF64:
 
 def is_vulnerable(types: NDArrayInt) -> NDArrayBool:
     """bool[...]: whether each `AgentType` value is a vulnerable road user."""
-    return np.isin(types, np.asarray(VULNERABLE_TYPES, dtype=np.int64))
+    return types_in(types, VULNERABLE_TYPES)
+
+
+def types_in(types: NDArrayInt, members: tuple[int, ...]) -> NDArrayBool:
+    """bool[...]: np.isin(types, members) for int `types` [...], by a lookup table over the
+    `AgentType` values (np.isin itself where a type lies outside them)."""
+    types = np.asarray(types)
+    if types.dtype.kind not in "iu" or (
+        types.size and (types.min() < 0 or types.max() >= len(AgentType))
+    ):
+        return np.isin(types, np.asarray(members, np.int64))
+    return _type_table(tuple(int(member) for member in members))[types]
+
+
+@functools.lru_cache(maxsize=32)
+def _type_table(members: tuple[int, ...]) -> NDArrayBool:
+    """bool[len(AgentType)]: which `AgentType` values are among `members` (read-only)."""
+    table = np.zeros(len(AgentType), np.bool_)
+    table[[member for member in members if 0 <= member < len(AgentType)]] = True
+    table.setflags(write=False)
+    return table
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from urbandrive.core.observation import Observation
 from urbandrive.core.trajectory import Trajectory
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics import kernels
-from urbandrive.metrics.states import AgentStates
+from urbandrive.metrics.states import AgentStates, types_in
 from urbandrive.planning.reference import RouteReference
 from urbandrive.prediction.interfaces import Prediction
 
@@ -192,11 +192,7 @@ def keep_braking(
     speed = np.linalg.norm(history.velocity[rows], axis=-1)  # [N, T]
     decel = (speed[:, -1 - window] - speed[:, -1]) / (window * observation.dt_s)
     seen = history.valid[rows, -1] & history.valid[rows, -1 - window]
-    braking = (
-        seen
-        & (decel > BRAKING_MIN_DECEL_MPS2)
-        & np.isin(history.types[rows], np.asarray(BRAKING_TYPES, np.int64))
-    )
+    braking = seen & (decel > BRAKING_MIN_DECEL_MPS2) & types_in(history.types[rows], BRAKING_TYPES)
     if not braking.any():
         return xy, heading
     xy, heading = xy.copy(), heading.copy()
@@ -229,7 +225,7 @@ def merging_agents(
     d_now = d_m[..., :1]
     crosses = np.any(across_reference(d_m)[..., times_s <= MERGE_HORIZON_S], axis=-1)
     return (
-        np.isin(types, np.asarray(MERGING_TYPES, np.int64))[:, None]
+        types_in(types, MERGING_TYPES)[:, None]
         & (error <= MERGE_MAX_HEADING_ERROR_RAD)
         & (np.abs(d_now[..., 0]) <= MERGE_MAX_OFFSET_M)
         & crosses

@@ -17,7 +17,7 @@ from urbandrive.metrics.collisions import (
     CollisionConfig,
     no_ego_at_fault_collisions_on_rows,
 )
-from urbandrive.metrics.states import EgoStates, SharedRows, is_vulnerable
+from urbandrive.metrics.states import EgoStates, SharedRows, is_vulnerable, types_in
 from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound_on_rows,
@@ -110,7 +110,7 @@ def crosswalk_yield(inputs: ScoringInputs, shared: SharedRows, config: YieldConf
     the compiled kernel (`terms.crosswalk_yield` itself where the kernels are off)."""
     polygons = inputs.reference.crosswalk_polygons
     rows = shared.rows
-    yielding = np.flatnonzero(np.isin(rows.types, np.asarray(config.yielding_to, np.int64)))
+    yielding = np.flatnonzero(types_in(rows.types, config.yielding_to))
     if not kernels.enabled() or polygons.shape[0] == 0 or yielding.shape[0] == 0:
         return terms.crosswalk_yield(inputs, config)
     violated = _rows_violating(buffered_ego(inputs), shared, yielding, polygons, config)

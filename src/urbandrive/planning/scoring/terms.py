@@ -35,7 +35,13 @@ from urbandrive.metrics.compliance import (
 )
 from urbandrive.metrics.map_context import EgoLaneContext
 from urbandrive.metrics.progress import ego_progress_along_expert_route
-from urbandrive.metrics.states import VULNERABLE_TYPES, AgentStates, EgoStates, planar_norm
+from urbandrive.metrics.states import (
+    VULNERABLE_TYPES,
+    AgentStates,
+    EgoStates,
+    planar_norm,
+    types_in,
+)
 from urbandrive.metrics.time_to_collision import (
     TimeToCollisionConfig,
     time_to_collision_within_bound,
@@ -145,7 +151,7 @@ def clearance_score(clearance_m: NDArrayF64, required_m: float, floor_m: float) 
 
 def _only_types(agents: AgentStates, types: tuple[int, ...]) -> AgentStates:
     """The agents of `agents` (batch [K], A agents) whose type is one of `types`."""
-    keep = np.isin(agents.types, np.asarray(types, np.int64))
+    keep = types_in(agents.types, types)
     return AgentStates(
         agents.xy[:, keep],
         agents.heading[:, keep],
@@ -329,7 +335,7 @@ def headway_rows(
     """The `HeadwayRows` of a cycle, None where no followed agent comes near the path."""
     steps = slice(0, None, config.step_stride)
     s_e, d_e = inputs.s_m[:, steps], inputs.d_m[:, steps]  # [M, T]
-    followed = np.isin(agents.types, np.asarray(config.types, np.int64))
+    followed = types_in(agents.types, config.types)
     reach = 0.5 * (agents.size_m[:, 1] + ego_size_m[1]) + config.lateral_margin_m  # [N]
     d_a = agents.d_m[:, :, steps]  # [N, K, T]
     near = np.abs(d_a).min(axis=(1, 2)) < np.abs(d_e).max() + reach
