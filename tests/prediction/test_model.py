@@ -250,3 +250,16 @@ def test_inference_weights_follow_parameter_updates() -> None:
     with torch.no_grad():
         twin.marginal_head[-1].weight.mul_(1.5)
         _close(twin.infer(batch).marginal_xy[real], twin(batch, scales=False).marginal_xy[real])
+
+
+def test_inference_plan_follows_new_parameter_tensors() -> None:
+    """`load_state_dict(assign=True)` and `.to()` put in new parameter tensors: `infer`'s
+    plan is remade from them."""
+    batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
+    model = tiny_model(joint_from_marginal=True)
+    model.infer(batch)
+    model.load_state_dict(tiny_model(joint_from_marginal=True).state_dict(), assign=True)
+    with torch.no_grad():
+        _close(model.infer(batch).scene_logits, model(batch, scales=False).scene_logits)
+    model.double()
+    assert model.inference_plan().mode_queries.dtype == torch.float64

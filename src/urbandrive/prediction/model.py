@@ -34,6 +34,7 @@ network outputs a correction to the constant-velocity extrapolation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -57,6 +58,8 @@ AGENT_STEP_FEATURES = 9
 POINT_FEATURES = 5
 RELATIVE_POSE_FEATURES = 5
 _MIN_SCALE_M = 0.01
+#: The eps of every LayerNorm (torch's default; `_layer_norm` checks a module's).
+_LAYER_NORM_EPS = 1e-5
 #: Where padding map points are put for nearest-polyline distances (m): never the nearest.
 _FAR_M = 1.0e7
 
@@ -198,17 +201,32 @@ class RelativeAttention(nn.Module):
         stamp = tuple([(p.data_ptr(), p._version) for p in self._folded_params()])
         if self._folded is None or self._folded[0] != stamp:
             with torch.inference_mode(False), torch.no_grad():  # usable in and out of inference
-                weights = self._fold() if self.pose is not None else self._fold_all()
+                linears = self._fold() if self.pose is not None else self._fold_all()
+                weights = InferenceWeights(*linears, *self._plain())
             self._folded = (stamp, weights)
         return self._folded[1]
 
     def _folded_params(self) -> tuple[torch.Tensor, ...]:
-        linears = [self.query, self.key, self.value, self.out]
-        if self.pose is not None:
-            linears.append(self.pose[-1])
-        return tuple(p for layer in linears for p in (layer.weight, layer.bias))
+        """Every parameter `InferenceWeights` is made of."""
+        return tuple(self.parameters())
 
-    def _fold(self) -> InferenceWeights:
+    def _plain(self) -> tuple[object, ...]:
+        """`InferenceWeights`' fields after the folded maps: the norms, feed-forward and pose
+        hidden layer as plain tensors (detached, so usable in and out of inference mode)."""
+        norm, first, _, last = self.ffn
+        pose = None
+        if self.pose is not None:
+            pose = (self.pose[0].weight, self.pose[0].bias, self.pose[1].weight, self.pose[1].bias)
+        tensors = (
+            (self.norm_query.weight, self.norm_query.bias),
+            (self.norm_key.weight, self.norm_key.bias),
+            (norm.weight, norm.bias, first.weight, first.bias, last.weight, last.bias),
+            pose,
+        )
+        plain = tuple(None if t is None else tuple(p.detach() for p in t) for t in tensors)
+        return (*plain, self.num_heads)
+
+    def _fold(self) -> tuple[torch.Tensor, ...]:
         """`infer`'s weights, per head h (d = D / h) with W_pk[h] / W_pv[h] (d, c) the pose
         MLP's key / value output rows: query rows = [W_q / sqrt(d); blockdiag(W_pk[h]^T) W_q
         / sqrt(d)] (the scaled query, then its projection onto the pose hidden layer); key /
@@ -220,7 +238,7 @@ class RelativeAttention(nn.Module):
         pose_key = torch.block_diag(*last.weight[:dim].unflatten(0, (heads, size)))  # (D, h c)
         pose_value = torch.block_diag(*last.weight[dim:].unflatten(0, (heads, size)))
         query_weight, query_bias = self.query.weight / size**0.5, self.query.bias / size**0.5
-        return InferenceWeights(
+        return (
             torch.cat([query_weight, pose_key.T @ query_weight]),
             torch.cat([query_bias, pose_key.T @ query_bias]),
             torch.cat([self.key.weight, self.value.weight]),
@@ -229,7 +247,7 @@ class RelativeAttention(nn.Module):
             self.out.bias.clone(),
         )
 
-    def _fold_all(self) -> InferenceWeights:
+    def _fold_all(self) -> tuple[torch.Tensor, ...]:
         """`infer_all`'s weights: per head h, the scaled query's projection onto the normed
         context W_k[h]^T W_q[h] / sqrt(d) (h D rows) and its key-bias score b_k[h] . q_h
         (h rows), then out = W_o blockdiag(W_v[h]) from the pooled normed context (h D) with
@@ -241,7 +259,7 @@ class RelativeAttention(nn.Module):
         key_weight = self.key.weight.unflatten(0, (heads, size))  # (h, d, D)
         key_bias = self.key.bias.view(heads, 1, size)
         value = torch.block_diag(*self.value.weight.unflatten(0, (heads, size)))  # (D, h D)
-        return InferenceWeights(
+        return (
             torch.cat(
                 [(key_weight.mT @ query_weight).flatten(0, 1), (key_bias @ query_weight)[:, 0]]
             ),
@@ -260,15 +278,11 @@ class RelativeAttention(nn.Module):
     def keys_values(self, context: torch.Tensor) -> torch.Tensor:
         """(..., N, 2D): the keys and values of `context` (..., N, D), side by side, each with
         the pose MLP's output bias added (what every pair adds; `infer` reads them so)."""
-        folded = self.folded()
-        return functional.linear(_layer_norm(self.norm_key, context), *folded.keys_values)
+        return keys_values(self.folded(), context)
 
     def pose_hidden(self, pose: torch.Tensor) -> torch.Tensor:
         """(..., Q, k, D / 2): the pose MLP's hidden layer of relative poses (..., Q, k, 5)."""
-        assert self.pose is not None
-        first, norm = self.pose[0], self.pose[1]
-        hidden = _layer_norm(norm, functional.linear(pose, first.weight, first.bias))
-        return hidden.relu_()
+        return pose_hidden(self.folded(), pose)
 
     def infer(
         self,
@@ -278,63 +292,98 @@ class RelativeAttention(nn.Module):
         pose_hidden: torch.Tensor,
         mask: torch.Tensor,
     ) -> torch.Tensor:
-        """`forward` with neighbours and poses, computed without per-pair key / value rows
-        (the same result up to float rounding). x: (..., Q, D); keys_values: (..., N, 2D)
-        (`keys_values` of the context); neighbours: int64 (..., Q, k); pose_hidden:
-        (..., Q, k, D / 2) (`pose_hidden`); mask: bool (..., Q, k); leading axes broadcast.
-
-        The pose MLP's last layer is linear, so with h the pose hidden layer of pair (i, j)
-        and n = neighbours[i, j], per head: score = q_i . (K_n + b_pk) + (W_pk^T q_i) . h,
-        and the output sum_j w_ij (V_n + b_pv + W_pv h) = (dense w) (V + b_pv) + W_pv (sum_j
-        w_ij h); the projections and biases are folded into the layers (`_fold`)."""
-        folded = self.folded()
-        heads, dim = self.num_heads, x.shape[-1]
-        size = dim // heads
-        both = functional.linear(_layer_norm(self.norm_query, x), *folded.query)
-        query = both[..., :dim].unflatten(-1, (heads, size))  # (..., Q, h, d), scaled
-        projected = both[..., dim:].unflatten(-1, (heads, -1))  # (..., Q, h, c)
-        key, value = keys_values.unflatten(-1, (2 * heads, size)).transpose(-2, -3).chunk(2, -3)
-        dense = (query.transpose(-2, -3) @ key.transpose(-1, -2)).transpose(-2, -3)  # (.., Q, h, N)
-        lead = dense.shape[:-1]
-        index = neighbours[..., None, :].expand(*lead, neighbours.shape[-1])  # (..., Q, h, k)
-        scores = dense.gather(-1, index)  # (..., Q, h, k)
-        shared = pose_hidden.dim() >= 5 and pose_hidden.shape[-4] == 1 < query.shape[-4]
-        scores = scores + _pose_scores(pose_hidden, projected, shared)
-        # A masked key gets weight exp(-1e9) = 0; a query without any valid key is kept below.
-        weights = softmax_last(scores.masked_fill_(~mask[..., None, :], -1e9))
-        spread = torch.zeros(*lead, key.shape[-2], dtype=weights.dtype)
-        spread.scatter_add_(-1, index, weights)  # (..., Q, h, N)
-        attended = (spread.transpose(-2, -3) @ value).transpose(-2, -3).flatten(-2)  # (..., Q, D)
-        pooled = _pose_pooled(weights, pose_hidden, shared).flatten(-2)  # (..., Q, h c)
-        update = functional.linear(torch.cat([attended, pooled], -1), *folded.out)
-        x = x + update * mask.any(-1, keepdim=True)
-        return x + _feed_forward(self.ffn, x)
+        """`forward` with neighbours and poses (`attend`), the same result up to float
+        rounding."""
+        return attend(self.folded(), x, keys_values, neighbours, pose_hidden, mask)
 
     def infer_all(self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """`forward` without neighbours or poses (every query sees all N keys), computed
-        without key / value rows: per head, score = (W_k^T q) . LN(c) + q . b_k and output
-        W_v (sum_n w_n LN(c_n)) + b_v, the projections folded into the layers (`_fold_all`).
-        x: (..., Q, D); context: (..., N, D); mask: bool (..., Q, N). Equal to `forward` up
-        to float rounding."""
-        folded = self.folded()
-        heads = self.num_heads
-        both = functional.linear(_layer_norm(self.norm_query, x), *folded.query)
-        projected = both[..., :-heads].unflatten(-1, (-1, x.shape[-1])).flatten(-3, -2)
-        normed = _layer_norm(self.norm_key, context)  # (..., N, D)
-        scores = (projected @ normed.transpose(-1, -2)).unflatten(-2, (-1, heads))
-        scores = scores + both[..., -heads:, None]  # (..., Q, h, N)
-        scores = scores.masked_fill_(~mask[..., None, :], -1e9)
-        weights = softmax_last(scores)
-        pooled = (weights.flatten(-3, -2) @ normed).unflatten(-2, (-1, heads))  # (..., Q, h, D)
-        update = functional.linear(pooled.flatten(-2), *folded.out)
-        x = x + update * mask.any(-1, keepdim=True)
-        return x + _feed_forward(self.ffn, x)
+        """`forward` without neighbours or poses (`attend_all`), the same result up to float
+        rounding."""
+        return attend_all(self.folded(), x, context, mask)
+
+
+def keys_values(weights: InferenceWeights, context: torch.Tensor) -> torch.Tensor:
+    """`RelativeAttention.keys_values` from its folded `weights`."""
+    return functional.linear(_layer_norm(weights.norm_key, context), *weights.keys_values)
+
+
+def pose_hidden(weights: InferenceWeights, pose: torch.Tensor) -> torch.Tensor:
+    """`RelativeAttention.pose_hidden` from its folded `weights`."""
+    assert weights.pose is not None
+    first_weight, first_bias, *norm = weights.pose
+    return _layer_norm(norm, functional.linear(pose, first_weight, first_bias)).relu_()
+
+
+def attend(
+    weights: InferenceWeights,
+    x: torch.Tensor,
+    keys_values: torch.Tensor,
+    neighbours: torch.Tensor,
+    pose_hidden: torch.Tensor,
+    mask: torch.Tensor,
+) -> torch.Tensor:
+    """`RelativeAttention.forward` with neighbours and poses from its folded `weights`,
+    computed without per-pair key / value rows (the same result up to float rounding).
+    x: (..., Q, D); keys_values: (..., N, 2D) (`keys_values` of the context); neighbours:
+    int64 (..., Q, k); pose_hidden: (..., Q, k, D / 2) (`pose_hidden`); mask: bool
+    (..., Q, k); leading axes broadcast.
+
+    The pose MLP's last layer is linear, so with h the pose hidden layer of pair (i, j)
+    and n = neighbours[i, j], per head: score = q_i . (K_n + b_pk) + (W_pk^T q_i) . h,
+    and the output sum_j w_ij (V_n + b_pv + W_pv h) = (dense w) (V + b_pv) + W_pv (sum_j
+    w_ij h); the projections and biases are folded into the layers (`_fold`)."""
+    heads, dim = weights.heads, x.shape[-1]
+    size = dim // heads
+    both = functional.linear(_layer_norm(weights.norm_query, x), *weights.query)
+    query = both[..., :dim].unflatten(-1, (heads, size))  # (..., Q, h, d), scaled
+    projected = both[..., dim:].unflatten(-1, (heads, -1))  # (..., Q, h, c)
+    key, value = keys_values.unflatten(-1, (2 * heads, size)).transpose(-2, -3).chunk(2, -3)
+    dense = (query.transpose(-2, -3) @ key.transpose(-1, -2)).transpose(-2, -3)  # (.., Q, h, N)
+    lead = dense.shape[:-1]
+    index = neighbours[..., None, :].expand(*lead, neighbours.shape[-1])  # (..., Q, h, k)
+    scores = dense.gather(-1, index)  # (..., Q, h, k)
+    shared = pose_hidden.dim() >= 5 and pose_hidden.shape[-4] == 1 < query.shape[-4]
+    scores = scores + _pose_scores(pose_hidden, projected, shared)
+    # A masked key gets weight exp(-1e9) = 0; a query without any valid key is kept below.
+    attention = softmax_last(scores.masked_fill_(~mask[..., None, :], -1e9))
+    spread = torch.zeros(*lead, key.shape[-2], dtype=attention.dtype)
+    spread.scatter_add_(-1, index, attention)  # (..., Q, h, N)
+    attended = (spread.transpose(-2, -3) @ value).transpose(-2, -3).flatten(-2)  # (..., Q, D)
+    pooled = _pose_pooled(attention, pose_hidden, shared).flatten(-2)  # (..., Q, h c)
+    update = functional.linear(torch.cat([attended, pooled], -1), *weights.out)
+    x = x + update * mask.any(-1, keepdim=True)
+    return x + _feed_forward(weights.ffn, x)
+
+
+def attend_all(
+    weights: InferenceWeights, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """`RelativeAttention.forward` without neighbours or poses (every query sees all N keys)
+    from its folded `weights`, computed without key / value rows: per head, score =
+    (W_k^T q) . LN(c) + q . b_k and output W_v (sum_n w_n LN(c_n)) + b_v, the projections
+    folded into the layers (`_fold_all`). x: (..., Q, D); context: (..., N, D); mask: bool
+    (..., Q, N). Equal to `forward` up to float rounding."""
+    heads = weights.heads
+    both = functional.linear(_layer_norm(weights.norm_query, x), *weights.query)
+    projected = both[..., :-heads].unflatten(-1, (-1, x.shape[-1])).flatten(-3, -2)
+    normed = _layer_norm(weights.norm_key, context)  # (..., N, D)
+    scores = (projected @ normed.transpose(-1, -2)).unflatten(-2, (-1, heads))
+    scores = scores + both[..., -heads:, None]  # (..., Q, h, N)
+    scores = scores.masked_fill_(~mask[..., None, :], -1e9)
+    attention = softmax_last(scores)
+    pooled = (attention.flatten(-3, -2) @ normed).unflatten(-2, (-1, heads))  # (..., Q, h, D)
+    update = functional.linear(pooled.flatten(-2), *weights.out)
+    x = x + update * mask.any(-1, keepdim=True)
+    return x + _feed_forward(weights.ffn, x)
 
 
 class InferenceWeights(NamedTuple):
-    """`RelativeAttention.folded`: (weight, bias) pairs of the inference path's three
-    linear maps: query (from the normed queries), keys_values (from the normed context) and
-    out (to the residual update)."""
+    """`RelativeAttention.folded`: the plain tensors of the inference path (no module
+    attribute lookups in the hot path): (weight, bias) pairs of its three folded linear maps,
+    query (from the normed queries), keys_values (from the normed context) and out (to the
+    residual update); the query / key LayerNorms' (weight, bias); the feed-forward's
+    (norm weight, norm bias, weight 1, bias 1, weight 2, bias 2); the pose MLP's hidden layer
+    (weight, bias, norm weight, norm bias), or None without poses; the number of heads."""
 
     query_weight: torch.Tensor
     query_bias: torch.Tensor
@@ -342,6 +391,11 @@ class InferenceWeights(NamedTuple):
     keys_values_bias: torch.Tensor
     out_weight: torch.Tensor
     out_bias: torch.Tensor
+    norm_query: tuple[torch.Tensor, torch.Tensor]
+    norm_key: tuple[torch.Tensor, torch.Tensor]
+    ffn: tuple[torch.Tensor, ...]
+    pose: tuple[torch.Tensor, ...] | None
+    heads: int
 
     @property
     def query(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -366,29 +420,50 @@ def softmax_last(x: torch.Tensor) -> torch.Tensor:
     return exp / exp.sum(-1, keepdim=True)
 
 
-def _layer_norm(norm: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
-    """`norm(x)` without the module call (inference)."""
-    return functional.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+def _layer_norm(norm: nn.LayerNorm | Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """LayerNorm of the last axis of x (eps 1e-5, the modules' default) with `norm`'s (weight,
+    bias) (or a module's), without the module call (inference): `torch.layer_norm`, the op
+    `nn.LayerNorm` runs."""
+    if isinstance(norm, nn.LayerNorm):
+        assert norm.eps == _LAYER_NORM_EPS
+        norm = (norm.weight, norm.bias)
+    weight, bias = norm
+    return torch.layer_norm(x, (x.shape[-1],), weight, bias, _LAYER_NORM_EPS)
 
 
-def _feed_forward(ffn: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """`ffn(x)` (LayerNorm, Linear, ReLU, Linear) without the module calls (inference)."""
-    norm, first, _, last = ffn
-    hidden = functional.linear(_layer_norm(norm, x), first.weight, first.bias).relu_()
-    return functional.linear(hidden, last.weight, last.bias)
+def _feed_forward(ffn: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """The feed-forward (LayerNorm, Linear, ReLU, Linear) of `InferenceWeights.ffn`."""
+    norm_weight, norm_bias, first_weight, first_bias, last_weight, last_bias = ffn
+    hidden = _layer_norm((norm_weight, norm_bias), x)
+    return functional.linear(
+        functional.linear(hidden, first_weight, first_bias).relu_(), last_weight, last_bias
+    )
 
 
-def mlp_hidden(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+def mlp_hidden(layers: nn.Sequential | Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """`layers[:-1](x)` for an `mlp` (Linear, LayerNorm, ReLU) without the module calls
-    (inference)."""
-    first, norm = layers[0], layers[1]
-    return _layer_norm(norm, functional.linear(x, first.weight, first.bias)).relu_()
+    (inference); `layers` may be its plain tensors (`mlp_tensors`)."""
+    if isinstance(layers, nn.Sequential):
+        layers = mlp_tensors(layers)
+    first_weight, first_bias, norm_weight, norm_bias = layers[:4]
+    hidden = functional.linear(x, first_weight, first_bias)
+    return _layer_norm((norm_weight, norm_bias), hidden).relu_()
 
 
-def run_mlp(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """`layers(x)` for an `mlp` without the module calls (inference)."""
-    last = layers[-1]
-    return functional.linear(mlp_hidden(layers, x), last.weight, last.bias)
+def run_mlp(layers: nn.Sequential | Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """`layers(x)` for an `mlp` without the module calls (inference); `layers` may be its
+    plain tensors (`mlp_tensors`)."""
+    if isinstance(layers, nn.Sequential):
+        layers = mlp_tensors(layers)
+    return functional.linear(mlp_hidden(layers, x), layers[4], layers[5])
+
+
+def mlp_tensors(layers: nn.Sequential) -> tuple[torch.Tensor, ...]:
+    """An `mlp`'s plain tensors, detached: first weight, bias, norm weight, bias, last weight,
+    bias."""
+    first, norm, _, last = layers
+    tensors = (first.weight, first.bias, norm.weight, norm.bias, last.weight, last.bias)
+    return tuple(t.detach() for t in tensors)
 
 
 def _pose_scores(hidden: torch.Tensor, projected: torch.Tensor, shared: bool) -> torch.Tensor:
@@ -463,6 +538,37 @@ class EncodedMap:
     heading: torch.Tensor
 
 
+@dataclass(frozen=True, slots=True)
+class InferencePlan:
+    """`JointPredictionModel.inference_plan`: every tensor `infer` reads, plain and detached
+    (no module attribute lookups in the hot path). The mlps as `mlp_tensors`; the heads' last
+    layers keep only the rows read without scales (xy and logit per mode; the joint head
+    with `joint_from_marginal`: all); time_embed (T, D); type_embed (types, D);
+    confidence_embed (weight, bias); the attentions' `InferenceWeights`; mode_queries (K, D);
+    marginal_summary None without `joint_from_marginal`."""
+
+    step_embed: tuple[torch.Tensor, ...]
+    time_embed: torch.Tensor
+    type_embed: torch.Tensor
+    confidence_embed: tuple[torch.Tensor, torch.Tensor]
+    time_attention: InferenceWeights
+    map_attention: tuple[InferenceWeights, ...]
+    agent_attention: tuple[InferenceWeights, ...]
+    mode_attention: InferenceWeights
+    mode_queries: torch.Tensor
+    marginal_head: tuple[torch.Tensor, ...]
+    joint_head: tuple[torch.Tensor, ...]
+    marginal_summary: tuple[torch.Tensor, ...] | None
+
+
+def _head_tensors(head: nn.Sequential, rows: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    """`mlp_tensors` of a head, its last layer's weight and bias cut to `rows` (None: all)."""
+    tensors = mlp_tensors(head)
+    if rows is None:
+        return tensors
+    return (*tensors[:4], tensors[4][rows], tensors[5][rows])
+
+
 class JointPredictionModel(nn.Module):
     """Query-centric encoder + joint (scene-mode) and marginal decoders (module docstring)."""
 
@@ -497,19 +603,17 @@ class JointPredictionModel(nn.Module):
         self._head_rows: dict[
             str, tuple[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]]
         ] = {}
+        self._plan_params: tuple[torch.Tensor, ...] | None = None
+        self._plan: tuple[tuple[tuple[int, int], ...], InferencePlan] | None = None
 
-    def encode_agents(self, batch: Batch, fast: bool = False) -> torch.Tensor:
-        """(B, A, D): each agent's history (own frame), type and confidence, over time;
-        `fast`: through `RelativeAttention.infer_all` (inference)."""
+    def encode_agents(self, batch: Batch) -> torch.Tensor:
+        """(B, A, D): each agent's history (own frame), type and confidence, over time."""
         inputs = agent_step_inputs(batch)
-        embedded = run_mlp(self.step_embed, inputs) if fast else self.step_embed(inputs)
-        steps = embedded + self.time_embed
+        steps = self.step_embed(inputs) + self.time_embed
         static = self.type_embed(batch.types) + self.confidence_embed(batch.confidence[..., None])
         steps = steps + static[:, :, None]
         now = steps[..., -1:, :]  # (B, A, 1, D)
         mask = batch.valid[..., None, :]  # (B, A, 1, T)
-        if fast:
-            return self.time_attention.infer_all(now, steps, mask).squeeze(-2)
         return self.time_attention(now, steps, None, None, mask).squeeze(-2)
 
     def encode_polylines(
@@ -602,11 +706,18 @@ class JointPredictionModel(nn.Module):
         """head(x) read as xy (..., [M,] H, 2), scale (..., [M,] H, 2) and logit (..., [M]),
         `modes` = M modes of 4H + 1 outputs each (None: one, no mode axis). Without
         `scales` the scale rows are not computed (scales all 1)."""
-        steps = self.config.future_steps
         if scales:
             raw = head(x)
         else:
             raw = functional.linear(mlp_hidden(head, x), *self._rows_without_scales(head, modes))
+        return self._read_head(raw, prior, scales, modes)
+
+    def _read_head(
+        self, raw: torch.Tensor, prior: torch.Tensor | float, scales: bool, modes: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A head's output rows (`_head`; without `scales`, no scale rows) read as xy, scale
+        and logit."""
+        steps = self.config.future_steps
         if modes is not None:
             raw = raw.unflatten(-1, (modes, -1))
         xy = raw[..., : 2 * steps].unflatten(-1, (steps, 2)) + prior
@@ -641,14 +752,15 @@ class JointPredictionModel(nn.Module):
         """Decode K joint scene modes and K marginal modes per agent (see `ModelOutput`);
         without `scales` (inference) the Laplace scales are not computed (all 1)."""
         agents, neighbours = self.encode(batch)
-        return self._decode(batch, agents, neighbours, scales, fast=False)
+        return self._decode(batch, agents, neighbours, scales)
 
     @torch.inference_mode()
     def infer(self, batch: Batch, encoded_map: EncodedMap | None = None) -> ModelOutput:
-        """`forward(batch, scales=False)` computed faster (`RelativeAttention.infer`; equal up
-        to float rounding), the map's keys and values taken from `encoded_map` when given
-        (None: encoded from the batch)."""
-        agents = self.encode_agents(batch, fast=True)
+        """`forward(batch, scales=False)` computed faster (`attend`, `attend_all`; equal up to
+        float rounding) from the plain tensors of `inference_plan`, the map's keys and values
+        taken from `encoded_map` when given (None: encoded from the batch)."""
+        plan = self.inference_plan()
+        agents = self._encode_agents_inference(plan, batch)
         index, mask, pose = neighbours = self.agent_neighbours(batch)
         use_map = self._uses_map(batch)
         if use_map:
@@ -658,15 +770,115 @@ class JointPredictionModel(nn.Module):
             )
         for layer in range(self.config.num_layers):
             if use_map:
-                attention = self.map_attention[layer]
-                hidden = attention.pose_hidden(map_pose)
-                agents = attention.infer(
-                    agents, encoded.keys_values[layer], map_index, hidden, map_mask
-                )
-            attention = self.agent_attention[layer]
-            context = attention.keys_values(agents)
-            agents = attention.infer(agents, context, index, attention.pose_hidden(pose), mask)
-        return self._decode(batch, agents, neighbours, scales=False, fast=True)
+                weights = plan.map_attention[layer]
+                hidden = pose_hidden(weights, map_pose)
+                map_context = encoded.keys_values[layer]
+                agents = attend(weights, agents, map_context, map_index, hidden, map_mask)
+            weights = plan.agent_attention[layer]
+            context, hidden = keys_values(weights, agents), pose_hidden(weights, pose)
+            agents = attend(weights, agents, context, index, hidden, mask)
+        return self._decode_inference(plan, batch, agents, neighbours)
+
+    def inference_plan(self) -> InferencePlan:
+        """The plain tensors `infer` reads (`InferencePlan`), made once and kept while the
+        parameters are unchanged (their storage and version counters: an optimiser step or
+        `load_state_dict` remakes it; `.to()` / `load_state_dict(assign=True)` drop it)."""
+        if self._plan_params is None:
+            self._plan_params = tuple(self.parameters())
+        stamp = tuple([(p.data_ptr(), p._version) for p in self._plan_params])
+        if self._plan is None or self._plan[0] != stamp:
+            with torch.inference_mode(False), torch.no_grad():  # usable in and out of inference
+                self._plan = (stamp, self._make_plan())
+        return self._plan[1]
+
+    def _make_plan(self) -> InferencePlan:
+        """`inference_plan`'s tensors (detached; the heads' last layers without scale rows)."""
+        joint_rows = None if self.config.joint_from_marginal else self._rows_no_scale
+        summary = getattr(self, "marginal_summary", None)
+        return InferencePlan(
+            step_embed=mlp_tensors(self.step_embed),
+            time_embed=self.time_embed.detach(),
+            type_embed=self.type_embed.weight.detach(),
+            confidence_embed=(
+                self.confidence_embed.weight.detach(),
+                self.confidence_embed.bias.detach(),
+            ),
+            time_attention=self.time_attention.folded(),
+            map_attention=tuple(layer.folded() for layer in self.map_attention),
+            agent_attention=tuple(layer.folded() for layer in self.agent_attention),
+            mode_attention=self.mode_attention.folded(),
+            mode_queries=self.mode_queries.detach(),
+            marginal_head=_head_tensors(self.marginal_head, self._rows_no_scale_modes),
+            joint_head=_head_tensors(self.joint_head, joint_rows),
+            marginal_summary=None if summary is None else mlp_tensors(summary),
+        )
+
+    def _apply(self, fn: Any, recurse: bool = True) -> JointPredictionModel:
+        self._plan_params, self._plan = None, None  # parameters may be new tensors
+        return super()._apply(fn, recurse)
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        self._plan_params, self._plan = None, None  # assign=True puts in new parameters
+        return super().load_state_dict(*args, **kwargs)
+
+    def _encode_agents_inference(self, plan: InferencePlan, batch: Batch) -> torch.Tensor:
+        """`encode_agents` from the plan's tensors (`attend_all`)."""
+        inputs = agent_step_inputs(batch)
+        steps = run_mlp(plan.step_embed, inputs) + plan.time_embed
+        confidence = functional.linear(batch.confidence[..., None], *plan.confidence_embed)
+        static = functional.embedding(batch.types, plan.type_embed) + confidence
+        steps = steps + static[:, :, None]
+        now = steps[..., -1:, :]  # (B, A, 1, D)
+        mask = batch.valid[..., None, :]  # (B, A, 1, T)
+        return attend_all(plan.time_attention, now, steps, mask).squeeze(-2)
+
+    def _decode_inference(
+        self,
+        plan: InferencePlan,
+        batch: Batch,
+        agents: torch.Tensor,
+        neighbours: tuple[torch.Tensor, ...],
+    ) -> ModelOutput:
+        """`_decode` without scales from the plan's tensors (the mode attention by `attend`)."""
+        config = self.config
+        index, mask, pose = neighbours
+        prior = self.constant_velocity(batch) if config.residual_to_constant_velocity else 0.0
+        marginal_raw = run_mlp(plan.marginal_head, agents)
+        marginal_xy, marginal_scale, marginal_logits = self._read_head(
+            marginal_raw, prior, False, config.num_modes
+        )
+        if plan.marginal_summary is not None:
+            summary = _mode_summary(marginal_xy, marginal_logits)
+            agents = agents + run_mlp(plan.marginal_summary, summary)
+        tokens = agents[:, None] + plan.mode_queries[None, :, None]  # (B, K, A, D)
+        near = config.decoder_neighbours
+        index, mask = index[:, None, :, :near], mask[:, None, :, :near]
+        weights = plan.mode_attention
+        context, hidden = (
+            keys_values(weights, tokens),
+            pose_hidden(weights, pose[:, None, :, :near]),
+        )
+        tokens = attend(weights, tokens, context, index, hidden, mask)
+        raw = run_mlp(plan.joint_head, tokens.transpose(1, 2))
+        choice = None
+        if config.joint_from_marginal:
+            choice = softmax_last(raw[..., :-1])  # (B, A, K scene, K marginal)
+            joint_xy = torch.einsum("bajm,bamhc->bajhc", choice, marginal_xy)
+            joint_scale, agent_logits = torch.ones(()).expand(joint_xy.shape), raw[..., -1]
+        else:
+            joint_xy, joint_scale, agent_logits = self._read_head(raw, prior, False, None)
+        real = batch.agent_mask[..., None].float()
+        scene_logits = (agent_logits * real).sum(1) / real.sum(1).clamp(min=1.0)
+        return ModelOutput(
+            joint_xy,
+            joint_scale,
+            agent_logits,
+            scene_logits,
+            marginal_xy,
+            marginal_scale,
+            marginal_logits,
+            choice,
+        )
 
     def _decode(
         self,
@@ -674,10 +886,9 @@ class JointPredictionModel(nn.Module):
         agents: torch.Tensor,
         neighbours: tuple[torch.Tensor, ...],
         scales: bool,
-        fast: bool,
     ) -> ModelOutput:
-        """The marginal and joint heads on the encoded agents (B, A, D); `fast`: the mode
-        attention through `RelativeAttention.infer`."""
+        """The marginal and joint heads on the encoded agents (B, A, D) (training; inference:
+        `_decode_inference`)."""
         config = self.config
         index, mask, pose = neighbours
         prior = self.constant_velocity(batch) if config.residual_to_constant_velocity else 0.0
@@ -685,24 +896,18 @@ class JointPredictionModel(nn.Module):
             self.marginal_head, agents, prior, scales, config.num_modes
         )
         # Joint: (B, K, A, D) tokens, attention over the agents of the same mode.
-        run = run_mlp if fast else _call
         if config.joint_from_marginal:
             summary = _mode_summary(marginal_xy, marginal_logits)
-            agents = agents + run(self.marginal_summary, summary)
+            agents = agents + self.marginal_summary(summary)
         tokens = agents[:, None] + self.mode_queries[None, :, None]
         near = config.decoder_neighbours
         index, mask = index[:, None, :, :near], mask[:, None, :, :near]
         pose = pose[:, None, :, :near]
-        attention = self.mode_attention
-        if fast:
-            context, hidden = attention.keys_values(tokens), attention.pose_hidden(pose)
-            tokens = attention.infer(tokens, context, index, hidden, mask)
-        else:
-            tokens = attention(tokens, tokens, index, pose, mask)
+        tokens = self.mode_attention(tokens, tokens, index, pose, mask)
         if config.joint_from_marginal:
-            raw = run(self.joint_head, tokens.transpose(1, 2))  # (B, A, K, K + 1)
+            raw = self.joint_head(tokens.transpose(1, 2))  # (B, A, K, K + 1)
             logits = raw[..., :-1]  # (B, A, K scene, K marginal)
-            choice = softmax_last(logits) if fast else torch.softmax(logits, -1)
+            choice = torch.softmax(logits, -1)
             joint_xy = torch.einsum("bajm,bamhc->bajhc", choice, marginal_xy.detach())
             joint_scale = (
                 torch.einsum("bajm,bamhc->bajhc", choice, marginal_scale.detach())
@@ -727,10 +932,6 @@ class JointPredictionModel(nn.Module):
             marginal_logits,
             choice,
         )
-
-
-def _call(layers: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return layers(x)
 
 
 def _mode_summary(marginal_xy: torch.Tensor, marginal_logits: torch.Tensor) -> torch.Tensor:
