@@ -12,6 +12,7 @@ from tests.planning.scenes import observation_now, planned_now
 from tests.planning.test_broad_phase import _scenes
 
 from urbandrive.bench.planning import PerturbedConstantVelocity
+from urbandrive.control.lateral import gain_table
 from urbandrive.control.tracker import TrackerConfig, TrajectoryTracker
 from urbandrive.core.errors import DataError
 from urbandrive.core.trajectory import Trajectory
@@ -19,7 +20,7 @@ from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import AgentStates, shared_rows
 from urbandrive.planning.planner import UrbanPlanner
-from urbandrive.planning.proposals.kernels import feasible_rows
+from urbandrive.planning.proposals.kernels import _interp_columns, feasible_rows
 from urbandrive.planning.proposals.lattice import LatticeConfig, is_feasible
 from urbandrive.planning.proposals.obstacles import path_obstacles
 from urbandrive.planning.proposals.pdm import idm_profiles, path_offsets, track_compiled
@@ -128,6 +129,24 @@ def test_compiled_tracker_rolls_out_like_the_numpy_tracker(seed: int, dt_s: floa
         one.states, TrajectoryTracker(config).track(start[2], reference, dt_s, num_steps).states,
         rtol=0, atol=1e-9,
     )  # fmt: skip
+
+
+def test_compiled_gain_lookup_equals_np_interp_bit_for_bit() -> None:
+    """The tracker kernel's gain lookup (`_interp_columns`) is np.interp's per column: on the
+    LQR gain table at random, grid, end and outside speeds and NaN, and on a table with
+    infinities (np.interp's retry from the upper point)."""
+    config = TrackerConfig()
+    speeds, gains = gain_table(config.lateral, config.vehicle.wheelbase_m, 0.2)
+    rng = np.random.default_rng(0)
+    queries = np.r_[rng.uniform(-1.0, 45.0, 500), speeds, speeds[[0, -1]] + [-1e-12, 1e-12]]
+    odd_speeds = np.array([0.0, 1.0, 2.0, 3.0])
+    odd = np.array([[0.0, 1.0, np.inf], [np.inf, 2.0, np.inf], [np.inf, -3.0, 1.0], [1, 4, 2]])
+    out = np.empty(3)
+    for xp, fp in ((speeds, gains), (odd_speeds, odd)):
+        for x in np.r_[queries, np.nan, np.inf, -np.inf, 0.5, 1.5, 2.5]:
+            _interp_columns(float(x), xp, fp, out)
+            expected = [np.interp(x, xp, fp[:, c]) for c in range(3)]
+            np.testing.assert_array_equal(out, expected)
 
 
 def test_compiled_tracker_rejects_a_non_finite_reference_like_the_numpy_tracker() -> None:

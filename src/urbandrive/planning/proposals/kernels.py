@@ -57,9 +57,37 @@ def _clip(value: float, low: float, high: float) -> float:
 
 
 @njit
-def _interp(x: float, xp: NDArrayF64, fp: NDArrayF64) -> float:
-    """np.interp of one value (xp increasing; held beyond the ends)."""
-    return np.interp(np.array([x]), xp, fp)[0]
+def _interp_columns(x: float, xp: NDArrayF64, fp: NDArrayF64, out: NDArrayF64) -> None:
+    """out[C] = np.interp(x, xp[V], fp[:, c]) for every column c of fp float64[V, C] (xp
+    strictly increasing): one bracket, then numpy's arithmetic per column (the slope times the
+    offset from the lower point, its retry from the upper one on NaN), so numpy's floats."""
+    last = xp.shape[0] - 1
+    if np.isnan(x):
+        out[:] = x
+        return
+    if x > xp[last] or x < xp[0]:
+        out[:] = fp[last] if x > xp[last] else fp[0]
+        return
+    lower, upper = 0, last  # xp[lower] <= x < xp[upper] or x == xp[last] (bisection)
+    while upper - lower > 1:
+        middle = (lower + upper) >> 1
+        if x >= xp[middle]:
+            lower = middle
+        else:
+            upper = middle
+    if x >= xp[upper]:
+        lower = upper
+    if lower == last or xp[lower] == x:
+        out[:] = fp[lower]
+        return
+    for c in range(fp.shape[1]):
+        slope = (fp[lower + 1, c] - fp[lower, c]) / (xp[lower + 1] - xp[lower])
+        value = slope * (x - xp[lower]) + fp[lower, c]
+        if np.isnan(value):
+            value = slope * (x - xp[lower + 1]) + fp[lower + 1, c]
+            if np.isnan(value) and fp[lower, c] == fp[lower + 1, c]:
+                value = fp[lower, c]
+        out[c] = value
 
 
 @njit
@@ -92,6 +120,7 @@ def track_rollout(
         controller[0], controller[1], controller[2], controller[3],
     )  # fmt: skip
     num_paths, num_steps = now.shape[0], now.shape[1]
+    gain = np.empty(3)
     for p in range(num_paths):
         x, y, heading = initial[p, 0], initial[p, 1], initial[p, 2]
         speed, steering, applied = initial[p, 3], initial[p, 4], initial[p, 5]
@@ -105,12 +134,8 @@ def track_rollout(
             lateral = -offset_x * sin + offset_y * cos
             heading_error = _wrap(heading - ref[4])
             feed_now, feed_ahead = ref[7], ahead[p, n, 7]
-            magnitude = abs(speed)
-            feedback = (
-                _interp(magnitude, gain_speeds, gains[:, 0]) * lateral
-                + _interp(magnitude, gain_speeds, gains[:, 1]) * heading_error
-                + _interp(magnitude, gain_speeds, gains[:, 2]) * (steering - feed_now)
-            )
+            _interp_columns(abs(speed), gain_speeds, gains, gain)
+            feedback = gain[0] * lateral + gain[1] * heading_error + gain[2] * (steering - feed_now)
             rate = (feed_ahead - feed_now) / dt_s - feedback
             if not (abs(speed) > standstill or abs(ref[5]) > standstill):
                 rate = 0.0
