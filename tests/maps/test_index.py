@@ -7,7 +7,15 @@ import pytest
 import shapely
 
 from urbandrive.core.errors import DataError
+from urbandrive.geometry.angles import wrap_angle
 from urbandrive.maps import RoadMap
+from urbandrive.maps.index import (
+    PoseMatchConfig,
+    best_lanes_for_poses,
+    best_lanes_with_headings,
+    pose_candidates,
+    project_to_lanes,
+)
 
 
 def test_nearest_lanes_gives_known_ids_and_distances(road: RoadMap) -> None:
@@ -107,3 +115,52 @@ def test_av2_lane_centerlines_match_their_own_lane(av2_maps: list[RoadMap]) -> N
             best, cost = road_map.best_lanes_for_poses(xy, np.array([heading]))
             # Overlapping lanes (forks, merges) may tie; the match must fit as well as ours.
             assert cost[0] <= 1e-6 or best[0] == lane.id
+
+
+def _candidates_by_both_queries(
+    road_map: RoadMap, xy: np.ndarray, heading: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`pose_candidates` spelled out: every pose's lanes within the radius and its nearest
+    lane, as (pose, row) pairs, and their costs."""
+    index, config = road_map.index, PoseMatchConfig()
+    points = shapely.points(xy)
+    near = index.centerline_tree.query(points, predicate="dwithin", distance=config.search_radius_m)
+    nearest = index.centerline_tree.query_nearest(points, all_matches=False)
+    pairs = np.unique(np.concatenate([np.stack(near, 1), np.stack(nearest, 1)]), axis=0)
+    _, distance, lane_heading = project_to_lanes(index, xy[pairs[:, 0]], pairs[:, 1])
+    error = np.abs(wrap_angle(heading[pairs[:, 0]] - lane_heading))
+    cost = distance + config.heading_weight_m_per_rad * np.where(np.isnan(error), 0.0, error)
+    return pairs[:, 0], pairs[:, 1], cost
+
+
+def _check_candidates(road_map: RoadMap, xy: np.ndarray, heading: np.ndarray) -> None:
+    index = road_map.index
+    point_index, rows, cost = _candidates_by_both_queries(road_map, xy, heading)
+    got = pose_candidates(index, xy, heading, PoseMatchConfig())
+    np.testing.assert_array_equal(got[0], point_index)
+    np.testing.assert_array_equal(got[1], rows)
+    np.testing.assert_array_equal(got[2], cost)
+    lane_ids, best_cost, best_heading = best_lanes_with_headings(index, xy, heading)
+    np.testing.assert_array_equal((lane_ids, best_cost), best_lanes_for_poses(index, xy, heading))
+    _, _, projected = project_to_lanes(index, xy, index.rows_of(lane_ids))
+    np.testing.assert_array_equal(best_heading, projected)
+
+
+def test_pose_candidates_are_the_lanes_near_plus_the_nearest(road: RoadMap) -> None:
+    """Poses on, near and far (> search radius) from the lanes, headings either way or
+    unknown: the candidates, costs and best lanes' headings of both queries."""
+    rng = np.random.default_rng(1)
+    xy = rng.uniform([-20.0, -30.0], [220.0, 30.0], size=(200, 2))
+    heading = rng.uniform(-np.pi, np.pi, size=200)
+    heading[::7] = np.nan
+    _check_candidates(road, xy, heading)
+    assert pose_candidates(road.index, xy[:0], heading[:0], PoseMatchConfig())[0].size == 0
+
+
+@pytest.mark.real_data
+def test_av2_pose_candidates_are_the_lanes_near_plus_the_nearest(av2_maps: list[RoadMap]) -> None:
+    rng = np.random.default_rng(2)
+    for road_map in av2_maps:
+        x_min, y_min, x_max, y_max = road_map.bounds
+        xy = rng.uniform([x_min - 10, y_min - 10], [x_max + 10, y_max + 10], size=(400, 2))
+        _check_candidates(road_map, xy, rng.uniform(-np.pi, np.pi, size=400))

@@ -229,11 +229,24 @@ def best_lanes_for_poses(
     opposite-direction lane is matched to that lane, not to ours. Returns lane_ids: int64[N]
     and cost: float64[N] (metres-equivalent, see `PoseMatchConfig`).
     """
+    lane_ids, cost, _ = best_lanes_with_headings(index, xy, heading, config)
+    return lane_ids, cost
+
+
+def best_lanes_with_headings(
+    index: LaneIndex,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    config: PoseMatchConfig | None = None,
+) -> tuple[NDArrayInt, NDArrayF64, NDArrayF64]:
+    """`best_lanes_for_poses` (lane_ids int64[N], cost float64[N]) and the heading float64[N]
+    (radians) of each best lane's centerline where the pose projects on it: what
+    `project_to_lanes` gives for that lane, without projecting again."""
     config = PoseMatchConfig() if config is None else config
-    point_index, rows, cost = pose_candidates(index, xy, heading, config)
+    point_index, rows, cost, lane_heading = _scored_candidates(index, xy, heading, config)
     order = np.lexsort((cost, point_index))
     first = order[np.r_[True, np.diff(point_index[order]) != 0]]
-    return index.lane_ids[rows[first]], cost[first]
+    return index.lane_ids[rows[first]], cost[first], lane_heading[first]
 
 
 def pose_candidates(
@@ -242,8 +255,19 @@ def pose_candidates(
     """Candidate (pose, lane row) pairs and their `PoseMatchConfig` cost; every pose gets one.
 
     xy: float64[N, 2]; heading: float64[N] radians, NaN where unknown (no heading term).
-    Returns point_index: int64[M], rows: int64[M], cost: float64[M].
+    Returns point_index: int64[M], rows: int64[M], cost: float64[M], ordered by pose then
+    row.
     """
+    point_index, rows, cost, _ = _scored_candidates(index, xy, heading, config)
+    return point_index, rows, cost
+
+
+def _scored_candidates(
+    index: LaneIndex, xy: NDArrayF64, heading: NDArrayF64, config: PoseMatchConfig
+) -> tuple[NDArrayInt, NDArrayInt, NDArrayF64, NDArrayF64]:
+    """`pose_candidates` and the lane heading float64[M] at each pair's projection. The
+    candidates are the lanes within the search radius, or the nearest lane for a pose that
+    has none there (the nearest is among them when it has one)."""
     points_xy = _as_points(index, xy)
     heading = np.asarray(heading, dtype=np.float64).reshape(-1)
     if heading.shape[0] != points_xy.shape[0]:
@@ -254,15 +278,23 @@ def pose_candidates(
     near_index, near_rows = index.centerline_tree.query(
         points, predicate="dwithin", distance=config.search_radius_m
     )
-    (nearest_index, nearest_rows) = index.centerline_tree.query_nearest(points, all_matches=False)
-    pairs = np.unique(
-        np.stack([np.r_[near_index, nearest_index], np.r_[near_rows, nearest_rows]], 1), axis=0
-    )
-    point_index, rows = pairs[:, 0], pairs[:, 1]
+    alone = np.ones(points.shape[0], dtype=bool)
+    alone[near_index] = False
+    if alone.any():
+        lone = np.flatnonzero(alone)
+        nearest_index, nearest_rows = index.centerline_tree.query_nearest(
+            points[lone], all_matches=False
+        )
+        near_index = np.r_[near_index, lone[nearest_index]]
+        near_rows = np.r_[near_rows, nearest_rows]
+    num_rows = index.lane_ids.shape[0]
+    pair = np.unique(near_index.astype(np.int64) * num_rows + near_rows)  # by pose, then row
+    point_index, rows = np.divmod(pair, num_rows)
     _, distance_m, lane_heading = project_to_lanes(index, points_xy[point_index], rows)
     heading_error = np.abs(wrap_angle(heading[point_index] - lane_heading))
     heading_error = np.where(np.isnan(heading_error), 0.0, heading_error)
-    return point_index, rows, distance_m + config.heading_weight_m_per_rad * heading_error
+    cost = distance_m + config.heading_weight_m_per_rad * heading_error
+    return point_index, rows, cost, lane_heading
 
 
 def in_drivable_area(index: LaneIndex, points: NDArrayF64) -> NDArrayBool:

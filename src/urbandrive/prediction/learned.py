@@ -36,7 +36,7 @@ from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import Observation
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
-from urbandrive.maps.index import project_to_lanes
+from urbandrive.maps.index import best_lanes_with_headings, project_to_lanes
 from urbandrive.prediction.baselines import future_times, predicted_rows
 from urbandrive.prediction.features import (
     FeatureConfig,
@@ -701,10 +701,7 @@ def lateral_speed(observation: Observation, rows: NDArrayInt) -> NDArrayF64:
     heading = history.heading[rows, -1]
     road_map = observation.road_map
     if road_map is not None and rows.size and road_map.lanes:
-        index = road_map.index
-        xy = history.xy[rows, -1]
-        lanes, _ = road_map.best_lanes_for_poses(xy, heading)
-        _, _, heading = project_to_lanes(index, xy, index.rows_of(lanes))
+        _, _, heading = best_lanes_with_headings(road_map.index, history.xy[rows, -1], heading)
     velocity = history.velocity[rows, -1]
     return np.cos(heading) * velocity[:, 1] - np.sin(heading) * velocity[:, 0]
 
