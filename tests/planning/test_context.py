@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from tests.planning.scenes import observation_now, scene
 
 from urbandrive.core.agent_type import AgentType
+from urbandrive.maps.frenet import ReferencePath
 from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.context import (
     MERGE_HORIZON_S,
     MERGE_SURE_PROB,
     MERGE_SURE_S,
+    _frenet_on_steps,
+    _interpolate_steps,
     merge_commitment,
 )
 
@@ -123,3 +128,29 @@ def test_a_braking_lead_is_predicted_to_keep_braking_to_a_stop() -> None:
     # 7 m/s now, braking at 6 m/s^2: stops 4.1 m further on (constant velocity: 56 m)
     assert agents.states.xy[0, lead, -1, 0] - now_x == pytest.approx(7.0**2 / 12.0, abs=0.3)
     assert agents.speed_along_mps[lead, 0, -1] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_frenet_of_shared_modes_equals_projecting_every_mode(seed: int) -> None:
+    # modes sharing an agent's points are projected once: the same floats as projecting every
+    # (agent, mode), rows equal up to one bit or a -0.0 included
+    rng = np.random.default_rng(seed)
+    bend = np.linspace(0.0, 60.0, 61)
+    path = ReferencePath.from_points(np.stack([bend, 0.01 * bend**2], -1))
+    xy = rng.uniform(-5.0, 65.0, (7, 4, 21, 2))
+    xy[:, 1] = xy[:, 0]  # mode 1 copies mode 0 for every agent
+    xy[2, 3] = xy[2, 0]
+    xy[3, 2] = np.nextafter(xy[3, 0], np.inf)  # one bit off: its own row
+    xy[4, 2], xy[4, 3] = xy[4, 0], xy[4, 0]
+    xy[4, 3, 5, 0] += 1.0
+    xy[5, 2, 5, 0] = 0.0
+    xy[5, 3] = xy[5, 2]
+    xy[5, 3, 5, 0] = -0.0  # equal, not the same bits: its own row
+    reference = SimpleNamespace(path=path)
+    coarse = np.r_[np.arange(0, 21, 5), 20]
+    s_want, d_want = path.to_frenet(xy[:, :, coarse])
+    s_m, d_m = _frenet_on_steps(reference, xy, 21, 5)
+    np.testing.assert_array_equal(s_m, _interpolate_steps(s_want, coarse, 21))
+    np.testing.assert_array_equal(d_m, _interpolate_steps(d_want, coarse, 21))
+    s_none, d_none = _frenet_on_steps(reference, xy[:0], 21, 5)
+    assert s_none.shape == d_none.shape == (0, 4, 21)

@@ -109,12 +109,7 @@ def path_agents(
     history, rows = observation.history, prediction.agent_rows
     xy, heading = _with_now(observation, prediction, times_s)  # [N, K, H, 2], [N, K, H]
     xy, heading = keep_braking(observation, rows, xy, heading, times_s)
-    coarse = np.unique(np.r_[np.arange(0, times_s.shape[0], frenet_stride), times_s.shape[0] - 1])
-    s_coarse, d_coarse = reference.path.to_frenet(xy[:, :, coarse])
-    s_m, d_m = (
-        _interpolate_steps(s_coarse, coarse, times_s.shape[0]),
-        _interpolate_steps(d_coarse, coarse, times_s.shape[0]),
-    )
+    s_m, d_m = _frenet_on_steps(reference, xy, times_s.shape[0], frenet_stride)
     probs = prediction.probs
     merging = merging_agents(heading, s_m, d_m, history.types[rows], reference, times_s)
     if merging.any():
@@ -300,6 +295,35 @@ def _with_now(
 def _valid_on(prediction: Prediction, times_s: NDArrayF64) -> NDArrayBool:
     steps = np.clip(np.searchsorted(prediction.times_s, times_s[1:], side="left"), 0, None)
     return prediction.valid[:, np.minimum(steps, prediction.times_s.shape[0] - 1)]
+
+
+def _frenet_on_steps(
+    reference: RouteReference, xy: NDArrayF64, num_steps: int, frenet_stride: int
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """(s_m, d_m) float64[N, K, H] of xy float64[N, K, H, 2]: the Frenet coordinates at every
+    `frenet_stride`-th step and the last, linear in between (`_interpolate_steps`). An agent's
+    mode whose projected points equal an earlier mode's bit for bit (a constant-velocity
+    agent in every mode) is projected once: both are computed point by point, so the copies
+    are the same floats."""
+    coarse = np.unique(np.r_[np.arange(0, num_steps, frenet_stride), num_steps - 1])
+    points = xy[:, :, coarse]  # [N, K, C, 2]
+    num_agents, num_modes = points.shape[:2]
+    bits = (
+        np.ascontiguousarray(points)
+        .view(np.int64)
+        .reshape(num_agents, num_modes, 2 * coarse.shape[0])
+    )
+    equal = np.all(bits[:, :, None] == bits[:, None, :], axis=-1)  # [N, K, K]
+    first = np.argmax(equal | np.eye(num_modes, dtype=bool), axis=-1)  # [N, K], <= k
+    agent, mode = np.nonzero(first == np.arange(num_modes))
+    s_coarse, d_coarse = reference.path.to_frenet(points[agent, mode])  # [R, C]
+    row = np.zeros((num_agents, num_modes), np.int64)
+    row[agent, mode] = np.arange(agent.shape[0])
+    row = row[np.arange(num_agents)[:, None], first]  # [N, K]
+    return (
+        _interpolate_steps(s_coarse, coarse, num_steps)[row],
+        _interpolate_steps(d_coarse, coarse, num_steps)[row],
+    )
 
 
 def _interpolate_steps(values: NDArrayF64, coarse: NDArrayInt, num_steps: int) -> NDArrayF64:
