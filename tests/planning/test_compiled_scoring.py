@@ -23,7 +23,13 @@ from urbandrive.planning.planner import UrbanPlanner
 from urbandrive.planning.proposals.kernels import _interp_columns, feasible_rows
 from urbandrive.planning.proposals.lattice import LatticeConfig, is_feasible
 from urbandrive.planning.proposals.obstacles import path_obstacles
-from urbandrive.planning.proposals.pdm import idm_profiles, path_offsets, track_compiled
+from urbandrive.planning.proposals.pdm import (
+    _reference_table,
+    _resample_states,
+    idm_profiles,
+    path_offsets,
+    track_compiled,
+)
 from urbandrive.planning.scoring.pairs import (
     SLACK_M,
     StepBoxes,
@@ -129,6 +135,49 @@ def test_compiled_tracker_rolls_out_like_the_numpy_tracker(seed: int, dt_s: floa
         one.states, TrajectoryTracker(config).track(start[2], reference, dt_s, num_steps).states,
         rtol=0, atol=1e-9,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("with_accel", [False, True])
+@pytest.mark.parametrize("spacing", ["uniform", "arange", "uneven"])
+def test_compiled_reference_table_equals_numpy_bit_for_bit(
+    seed: int, with_accel: bool, spacing: str
+) -> None:
+    """`_reference_table` (what the tracker kernel reads: `with_derivatives().at(query)`) by
+    `sample_reference` equals its numpy path: headings crossing +-pi, rows at rest (curvature
+    held, or 0 for a row never moving), evenly and unevenly spaced times (np.gradient's two
+    formulas), queries between, on and beyond the samples."""
+    _, reference = _references(seed)
+    times = {
+        "uniform": np.arange(81) * 0.125,
+        "arange": reference.times_s,
+        "uneven": np.cumsum(np.r_[0.0, np.random.default_rng(seed).uniform(0.05, 0.15, 80)]),
+    }[spacing]
+    accel = np.random.default_rng(seed).normal(0.0, 1.0, reference.speed_mps.shape)
+    reference = Trajectory(
+        times_s=times, xy=reference.xy, heading=np.angle(np.exp(1j * 3.0 * reference.heading)),
+        speed_mps=reference.speed_mps, accel_mps2=accel if with_accel else None,
+    )  # fmt: skip
+    query = np.r_[-0.3, times[[0, 5, -1]], 0.2 * np.arange(40) + 0.01, times[-1] + 1.0]
+    found = _reference_table(reference, query, 2.9)
+    with kernels.numpy_reference():
+        expected = _reference_table(reference, query, 2.9)
+    np.testing.assert_array_equal(found, expected)
+    assert np.any(reference.speed_mps < 0.5)  # the held curvature is exercised
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_state_resampling_equals_numpy_bit_for_bit(seed: int) -> None:
+    """`_resample_states` by `resample_rows`: the unwrapped, interpolated, re-wrapped states
+    of numpy's path."""
+    rng = np.random.default_rng(seed)
+    states = rng.normal(0.0, 5.0, (6, 41, 6))
+    states[..., 2] = np.angle(np.exp(1j * np.cumsum(rng.normal(0.0, 0.5, (6, 41)), -1)))
+    source, target = 0.2 * np.arange(41), 0.1 * np.arange(81)
+    found = _resample_states(states, source, target)
+    with kernels.numpy_reference():
+        expected = _resample_states(states, source, target)
+    np.testing.assert_array_equal(found, expected)
 
 
 def test_compiled_gain_lookup_equals_np_interp_bit_for_bit() -> None:

@@ -16,7 +16,7 @@ from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayF64
 
 # Below this speed, curvature is not estimated from heading changes (it is noise); it is held.
-_CURVATURE_MIN_SPEED_MPS = 0.5
+CURVATURE_MIN_SPEED_MPS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ class Trajectory:
         query = np.atleast_1d(np.asarray(time_s, dtype=np.float64))
         if query.ndim != 1:
             raise ValueError(f"time_s must be a scalar or 1-D, got shape {query.shape}")
-        lower, upper, ratio = _bracket(self.times_s, query)
+        lower, upper, ratio = bracket(self.times_s, query)
         heading_delta = _wrap(self.heading[..., upper] - self.heading[..., lower])
         return Trajectory(
             times_s=query,
@@ -116,8 +116,9 @@ def _wrap(angle_rad: NDArrayF64) -> NDArrayF64:
     return np.where(wrapped == -np.pi, np.pi, wrapped)
 
 
-def _bracket(times_s: NDArrayF64, query_s: NDArrayF64) -> tuple[np.ndarray, np.ndarray, NDArrayF64]:
-    """Indices of the samples around each query time and the weight of the upper one."""
+def bracket(times_s: NDArrayF64, query_s: NDArrayF64) -> tuple[np.ndarray, np.ndarray, NDArrayF64]:
+    """(lower int64[Q], upper int64[Q], ratio float64[Q]): the samples of `times_s[H]` around
+    each of `query_s[Q]` (clamped to the ends) and the weight of the upper one (`at`'s)."""
     if times_s.shape[0] == 1:
         zeros = np.zeros(query_s.shape, dtype=np.int64)
         return zeros, zeros, np.zeros_like(query_s)
@@ -155,7 +156,7 @@ def _curvature_from_headings(
         return np.zeros_like(heading)
     unwrapped = np.unwrap(heading, axis=-1)
     yaw_rate = np.gradient(unwrapped, times_s, axis=-1)
-    fast = np.abs(speed_mps) >= _CURVATURE_MIN_SPEED_MPS
+    fast = np.abs(speed_mps) >= CURVATURE_MIN_SPEED_MPS
     safe_speed = np.where(fast, speed_mps, 1.0)
     curvature = np.where(fast, yaw_rate / safe_speed, 0.0)
     return fill_from_nearest(curvature, fast)

@@ -300,3 +300,128 @@ def _gradient_row(values: NDArrayF64, dx: float, out: NDArrayF64) -> None:
         out[t] = (values[t + 1] - values[t - 1]) / (2.0 * dx)
     out[0] = (values[1] - values[0]) / dx
     out[last] = (values[last] - values[last - 1]) / dx
+
+
+@njit
+def _time_gradient_row(values: NDArrayF64, spacing: NDArrayF64, out: NDArrayF64) -> None:
+    """out[H] = np.gradient(values[H], times) (H >= 2) for times with spacing[H - 1] =
+    np.diff(times): numpy's uniform formula when every spacing equals the first, else its
+    second-order unevenly spaced one, the same operations in the same order."""
+    last = values.shape[0] - 1
+    uniform = True
+    for t in range(1, last):
+        if spacing[t] != spacing[0]:
+            uniform = False
+    if uniform:
+        step = spacing[0]
+        for t in range(1, last):
+            out[t] = (values[t + 1] - values[t - 1]) / (2.0 * step)
+        out[0] = (values[1] - values[0]) / step
+        out[last] = (values[last] - values[last - 1]) / step
+        return
+    for t in range(1, last):
+        dx1, dx2 = spacing[t - 1], spacing[t]
+        a = -(dx2) / (dx1 * (dx1 + dx2))
+        b = (dx2 - dx1) / (dx1 * dx2)
+        c = dx1 / (dx2 * (dx1 + dx2))
+        out[t] = a * values[t - 1] + b * values[t] + c * values[t + 1]
+    out[0] = (values[1] - values[0]) / spacing[0]
+    out[last] = (values[last] - values[last - 1]) / spacing[last - 1]
+
+
+@njit
+def _fill_from_nearest_row(values: NDArrayF64, known: NDArrayBool) -> None:
+    """`core.trajectory.fill_from_nearest` of one row, in place: each unknown step takes the
+    last known value before it, leading ones the first known after; 0 if none is known."""
+    num_steps = values.shape[0]
+    first = -1
+    for t in range(num_steps):
+        if known[t]:
+            first = t
+            break
+    if first < 0:
+        values[:] = 0.0
+        return
+    for t in range(first):
+        values[t] = values[first]
+    last_known = first
+    for t in range(first + 1, num_steps):
+        if known[t]:
+            last_known = t
+        else:
+            values[t] = values[last_known]
+
+
+@njit
+def sample_reference(
+    times_s: NDArrayF64,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    speed: NDArrayF64,
+    accel: NDArrayF64,
+    has_accel: bool,
+    min_speed_mps: float,
+    lower: NDArrayInt,
+    upper: NDArrayInt,
+    ratio: NDArrayF64,
+    out: NDArrayF64,
+) -> None:
+    """`Trajectory.with_derivatives().at(query)` of a batch [P] trajectory with no curvature:
+    fills out[P, Q, 8] columns 0 x, 1 y, 4 heading, 5 speed, 6 accel, 7 curvature (2, 3 left
+    for the caller). times_s float64[H] (H >= 2); xy [P, H, 2]; heading, speed, accel [P, H]
+    (accel ignored unless has_accel: then np.gradient of speed over time); curvature: the
+    unwrapped heading's time gradient / speed where |speed| >= min_speed_mps, held from the
+    nearest such step elsewhere; lower, upper int64[Q], ratio float64[Q]: the query's
+    brackets (`core.trajectory.bracket`). numpy's operations in its order: the same floats."""
+    num_paths, num_steps = heading.shape
+    spacing = times_s[1:] - times_s[:-1]
+    unwrapped, yaw_rate = np.empty(num_steps), np.empty(num_steps)
+    curvature, rate_of_speed = np.empty(num_steps), np.empty(num_steps)
+    fast = np.empty(num_steps, np.bool_)
+    for p in range(num_paths):
+        unwrap_row(heading[p], unwrapped)
+        _time_gradient_row(unwrapped, spacing, yaw_rate)
+        for t in range(num_steps):
+            fast[t] = abs(speed[p, t]) >= min_speed_mps
+            curvature[t] = yaw_rate[t] / speed[p, t] if fast[t] else 0.0
+        _fill_from_nearest_row(curvature, fast)
+        row_accel = accel[p]
+        if not has_accel:
+            _time_gradient_row(speed[p], spacing, rate_of_speed)
+            row_accel = rate_of_speed
+        for q in range(lower.shape[0]):
+            low, high, weight = lower[q], upper[q], ratio[q]
+            row = out[p, q]
+            row[0] = xy[p, low, 0] + weight * (xy[p, high, 0] - xy[p, low, 0])
+            row[1] = xy[p, low, 1] + weight * (xy[p, high, 1] - xy[p, low, 1])
+            turn = _wrap(heading[p, high] - heading[p, low])
+            row[4] = _wrap(heading[p, low] + weight * turn)
+            row[5] = speed[p, low] + weight * (speed[p, high] - speed[p, low])
+            row[6] = row_accel[low] + weight * (row_accel[high] - row_accel[low])
+            row[7] = curvature[low] + weight * (curvature[high] - curvature[low])
+
+
+@njit
+def resample_rows(
+    states: NDArrayF64,
+    angle_column: int,
+    lower: NDArrayInt,
+    upper: NDArrayInt,
+    ratio: NDArrayF64,
+    out: NDArrayF64,
+) -> None:
+    """out[P, Q, S]: states float64[P, N, S] linearly interpolated at brackets lower, upper
+    int64[Q], ratio float64[Q], column `angle_column` unwrapped along each row first (left
+    unwrapped: the caller wraps it); numpy's operations in its order."""
+    num_paths, num_steps = states.shape[0], states.shape[1]
+    unwrapped = np.empty(num_steps)
+    for p in range(num_paths):
+        unwrap_row(states[p, :, angle_column], unwrapped)
+        for q in range(lower.shape[0]):
+            low, high, weight = lower[q], upper[q], ratio[q]
+            for c in range(states.shape[2]):
+                if c == angle_column:
+                    start, end = unwrapped[low], unwrapped[high]
+                else:
+                    start, end = states[p, low, c], states[p, high, c]
+                out[p, q, c] = start + weight * (end - start)

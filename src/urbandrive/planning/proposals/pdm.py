@@ -21,7 +21,7 @@ from urbandrive.agents.idm import IdmConfig, idm_acceleration
 from urbandrive.control.lateral import gain_table
 from urbandrive.control.tracker import TrackedRollout, TrackerConfig, TrajectoryTracker
 from urbandrive.core.errors import DataError
-from urbandrive.core.trajectory import Trajectory
+from urbandrive.core.trajectory import CURVATURE_MIN_SPEED_MPS, Trajectory, bracket
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.dynamics.bicycle import (
     COMMAND_SIZE,
@@ -158,20 +158,8 @@ def track_compiled(
         )
     vehicle = config.vehicle
     times_s = dt_s * np.arange(num_steps + 1)
-    sampled = reference.with_derivatives().at(np.concatenate([times_s[:-1], times_s[:-1] + dt_s]))
-    assert sampled.accel_mps2 is not None and sampled.curvature_1pm is not None
-    table = np.stack(
-        [
-            sampled.xy[..., 0],
-            sampled.xy[..., 1],
-            np.cos(sampled.heading),
-            np.sin(sampled.heading),
-            sampled.heading,
-            sampled.speed_mps,
-            sampled.accel_mps2,
-            np.arctan(vehicle.wheelbase_m * sampled.curvature_1pm),
-        ],
-        -1,
+    table = _reference_table(
+        reference, np.concatenate([times_s[:-1], times_s[:-1] + dt_s]), vehicle.wheelbase_m
     )  # [P, 2 N, 8]
     num_paths = table.shape[0]
     initial = np.ascontiguousarray(np.broadcast_to(initial_state, (num_paths, STATE_SIZE)))
@@ -200,6 +188,41 @@ def track_compiled(
     if not finite:
         raise DataError("TrajectoryTracker: non-finite command (check the reference)")
     return TrackedRollout(times_s=times_s, states=states, commands=commands)
+
+
+def _reference_table(reference: Trajectory, query_s: NDArrayF64, wheelbase_m: float) -> NDArrayF64:
+    """float64[P, Q, 8]: `reference` (batch [P]) with its derivatives at `query_s[Q]`, columns
+    x, y, cos and sin of the heading, heading, speed, accel, atan(wheelbase x curvature) (the
+    table `track_rollout` reads). With the compiled kernels, more than one step and no
+    curvature given, the derivatives and the interpolation by
+    `proposals.kernels.sample_reference`: the same floats as `with_derivatives().at`."""
+    if not kernels.enabled() or reference.curvature_1pm is not None or reference.num_steps < 2:
+        sampled = reference.with_derivatives().at(query_s)
+        assert sampled.accel_mps2 is not None and sampled.curvature_1pm is not None
+        heading, speed = sampled.heading, sampled.speed_mps
+        table = np.stack(
+            [
+                sampled.xy[..., 0], sampled.xy[..., 1], heading, heading, heading, speed,
+                sampled.accel_mps2, sampled.curvature_1pm,
+            ],
+            -1,
+        )  # fmt: skip
+    else:
+        from urbandrive.planning.proposals.kernels import sample_reference
+
+        lower, upper, ratio = bracket(reference.times_s, query_s)
+        table = np.empty((*reference.batch_shape, query_s.shape[0], 8))
+        has_accel = reference.accel_mps2 is not None
+        sample_reference(
+            reference.times_s, np.ascontiguousarray(reference.xy),
+            np.ascontiguousarray(reference.heading), np.ascontiguousarray(reference.speed_mps),
+            np.ascontiguousarray(reference.accel_mps2 if has_accel else reference.speed_mps),
+            has_accel, CURVATURE_MIN_SPEED_MPS, lower, upper, ratio, table,
+        )  # fmt: skip
+    heading = np.ascontiguousarray(table[..., 4])  # numpy's contiguous cos / sin loops
+    table[..., 2], table[..., 3] = np.cos(heading), np.sin(heading)
+    table[..., 7] = np.arctan(wheelbase_m * table[..., 7])
+    return table
 
 
 def path_offsets(
@@ -395,13 +418,21 @@ def ego_steering_rad(context: PlanningContext, vehicle: BicycleConfig) -> float:
 
 def _resample_states(states: NDArrayF64, source_s: NDArrayF64, target_s: NDArrayF64) -> NDArrayF64:
     """float64[..., len(target_s), S]: states linearly interpolated in time (heading unwrapped)."""
-    unwrapped = states.copy()
-    unwrapped[..., StateIndex.HEADING] = np.unwrap(states[..., StateIndex.HEADING], axis=-1)
     upper = np.clip(np.searchsorted(source_s, target_s, side="left"), 1, source_s.shape[0] - 1)
     lower = upper - 1
     ratio = np.clip((target_s - source_s[lower]) / (source_s[upper] - source_s[lower]), 0.0, 1.0)
-    result = unwrapped[..., lower, :] + ratio[:, None] * (
-        unwrapped[..., upper, :] - unwrapped[..., lower, :]
-    )
+    if kernels.enabled() and states.ndim == 3:
+        from urbandrive.planning.proposals.kernels import resample_rows
+
+        result = np.empty((states.shape[0], target_s.shape[0], states.shape[2]))
+        resample_rows(
+            np.ascontiguousarray(states), int(StateIndex.HEADING), lower, upper, ratio, result
+        )
+    else:
+        unwrapped = states.copy()
+        unwrapped[..., StateIndex.HEADING] = np.unwrap(states[..., StateIndex.HEADING], axis=-1)
+        result = unwrapped[..., lower, :] + ratio[:, None] * (
+            unwrapped[..., upper, :] - unwrapped[..., lower, :]
+        )
     result[..., StateIndex.HEADING] = np.angle(np.exp(1j * result[..., StateIndex.HEADING]))
     return result
