@@ -526,7 +526,8 @@ class LearnedPredictor:
     def _run(self, observation: Observation) -> tuple[np.ndarray, ...]:
         """Of the agents seen now (A'): their rows int64[A'], then xy float64[A', K, H, 2]
         (global), probs [K] and marginal probs [A', K] of `xy`, and the marginal head's xy
-        [A', K, H, 2] and probs [A', K]."""
+        [A', K, H, 2] (None when nothing reads it: no marginal forecast, joint modes, no
+        separation) and probs [A', K]."""
         scene = observation_features(observation, self.features)
         batch = collate([scene])
         encoded = None
@@ -534,22 +535,34 @@ class LearnedPredictor:
         if road_map is not None and ids is not None and scene.map_valid.any():
             encoded = self.maps.encode(road_map, ids, scene.origin_xy, scene.origin_heading)
         output = self.model.infer(batch, encoded)
-        local = torch.stack([output.joint_xy[0], output.marginal_xy[0]]).numpy()
-        xy = agents_to_global(local, observation.history.xy[scene.agent_rows, -1], scene)
+        now_xy = observation.history.xy[scene.agent_rows, -1]
         head_probs = _softmax(output.marginal_logits[0])
-        if self.config.mode_source == "marginal":
-            probs = head_probs.mean(0)
-            return scene.agent_rows, xy[1], probs / probs.sum(), head_probs, xy[1], head_probs
+        config, head_xy = self.config, None
+        separate = config.separation is not None and output.joint_choice is not None
+        if config.marginal_forecast or config.mode_source == "marginal" or separate:
+            local = torch.stack([output.joint_xy[0], output.marginal_xy[0]]).numpy()
+            xy = agents_to_global(local, now_xy, scene)
+            joint_xy, head_xy = xy[0], xy[1]
+            if config.mode_source == "marginal":
+                probs = head_probs.mean(0)
+                return (
+                    scene.agent_rows,
+                    head_xy,
+                    probs / probs.sum(),
+                    head_probs,
+                    head_xy,
+                    head_probs,
+                )
+            if separate:
+                choice = output.joint_choice[0]
+                joint_xy = _separated(observation, scene.agent_rows, xy, choice, config.separation)
+        else:  # the marginal head's modes are not read: only the joint ones to the global frame
+            joint_xy = agents_to_global(output.joint_xy[0].numpy(), now_xy, scene)
         probs, marginal_probs = (
             _softmax(output.scene_logits[0]),
             _softmax(output.joint_agent_logits[0]),
         )
-        joint_xy = xy[0]
-        separation = self.config.separation
-        if separation is not None and output.joint_choice is not None:
-            choice = output.joint_choice[0]
-            joint_xy = _separated(observation, scene.agent_rows, xy, choice, separation)
-        return scene.agent_rows, joint_xy, probs / probs.sum(), marginal_probs, xy[1], head_probs
+        return scene.agent_rows, joint_xy, probs / probs.sum(), marginal_probs, head_xy, head_probs
 
     def predict(self, observation: Observation) -> Prediction:
         history = observation.history
@@ -585,7 +598,7 @@ class LearnedPredictor:
                 self.config.hold_still_m,
                 self.config.hold_still_mps,
             )
-            picked = np.concatenate([joint, picked[:, num_modes:]], axis=1)
+            picked = np.concatenate([joint, picked[:, num_modes:]], axis=1) if marginal else joint
         along = None
         if self.config.extend_along_lanes and times.size > picked.shape[2]:
             along = along_lanes(observation, picked, start_xy, history.types[rows[seen]])
