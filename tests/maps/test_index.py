@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
+from urbandrive.core import compiled
 from urbandrive.core.errors import DataError
 from urbandrive.geometry.angles import wrap_angle
 from urbandrive.maps import RoadMap
@@ -164,3 +165,33 @@ def test_av2_pose_candidates_are_the_lanes_near_plus_the_nearest(av2_maps: list[
         x_min, y_min, x_max, y_max = road_map.bounds
         xy = rng.uniform([x_min - 10, y_min - 10], [x_max + 10, y_max + 10], size=(400, 2))
         _check_candidates(road_map, xy, rng.uniform(-np.pi, np.pi, size=400))
+
+
+def _check_projection(road_map: RoadMap, rng: np.random.Generator, count: int) -> None:
+    """The compiled projection against shapely's (the reference), bitwise: random points
+    around the map, on every centerline vertex and near them, on random lanes."""
+    index = road_map.index
+    vertices = shapely.get_coordinates(index.centerlines)
+    low, high = vertices.min(0) - 10.0, vertices.max(0) + 10.0
+    near = vertices + rng.normal(0.0, 0.5, vertices.shape)
+    xy = np.concatenate([rng.uniform(low, high, size=(count, 2)), vertices, near])
+    rows = rng.integers(0, index.lane_ids.shape[0], size=xy.shape[0])
+    rows[count : count + len(vertices)] = (
+        np.searchsorted(index.point_offset, np.arange(len(vertices)), side="right") - 1
+    )  # each vertex on its own lane
+    compiled_result = project_to_lanes(index, xy, rows)
+    with compiled.numpy_reference():
+        reference = project_to_lanes(index, xy, rows)
+    for got, expected in zip(compiled_result, reference, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_compiled_projection_is_shapelys_to_the_bit(road: RoadMap) -> None:
+    _check_projection(road, np.random.default_rng(3), 2000)
+
+
+@pytest.mark.real_data
+def test_av2_compiled_projection_is_shapelys_to_the_bit(av2_maps: list[RoadMap]) -> None:
+    rng = np.random.default_rng(4)
+    for road_map in av2_maps:
+        _check_projection(road_map, rng, 3000)

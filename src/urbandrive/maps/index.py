@@ -6,6 +6,7 @@ Every coordinate is float64 metres in the map frame; headings are radians CCW fr
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from urbandrive.core import compiled
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.angles import wrap_angle
@@ -205,16 +207,104 @@ def project_to_lanes(
     """Project each point `xy: float64[M, 2]` onto the centerline of lane row `rows: int[M]`.
 
     Returns s_m: float64[M] (arc length of the closest point), distance_m: float64[M] and
-    heading: float64[M] (radians, of the centerline segment there).
+    heading: float64[M] (radians, of the centerline segment there). Where the compiled switch
+    is on, s_m and distance_m come from `_project_kernel`, GEOS's arithmetic (the same floats
+    as shapely's `line_locate_point` and `distance`, the reference).
     """
-    points = shapely.points(xy)
-    lines = index.centerlines[rows]
-    s_m = shapely.line_locate_point(lines, points)
-    distance_m = shapely.distance(lines, points)
+    if compiled.enabled():
+        xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
+        rows = np.asarray(rows, dtype=np.int64)
+        s_m, distance_m = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+        _project_kernel(_centerline_points(index), index.point_offset, xy, rows, s_m, distance_m)
+    else:
+        points = shapely.points(xy)
+        lines = index.centerlines[rows]
+        s_m = shapely.line_locate_point(lines, points)
+        distance_m = shapely.distance(lines, points)
     key = index.lane_key_shift[rows] + s_m
     segment = np.searchsorted(index.point_key, key, side="right") - 1
     segment = np.clip(segment, index.point_offset[rows], index.point_offset[rows + 1] - 2)
     return s_m, distance_m, index.point_heading[segment]
+
+
+#: `_centerline_points` of the last few indexes, by the identity of their centerlines array
+#: (held, so the id is not reused while kept). Not a `LaneIndex` field: indexes pickled with
+#: their maps before it existed still load.
+_CENTERLINE_POINTS: OrderedDict[int, tuple[np.ndarray, NDArrayF64]] = OrderedDict()
+_KEPT_INDEXES = 8
+
+
+def _centerline_points(index: LaneIndex) -> NDArrayF64:
+    """float64[Q, 2]: the centerlines' points, map frame, row r's at [point_offset[r],
+    point_offset[r + 1]) (made once per index)."""
+    key = id(index.centerlines)
+    kept = _CENTERLINE_POINTS.get(key)
+    if kept is None or kept[0] is not index.centerlines:
+        points = np.ascontiguousarray(shapely.get_coordinates(index.centerlines), np.float64)
+        kept = (index.centerlines, points)
+        _CENTERLINE_POINTS[key] = kept
+        while len(_CENTERLINE_POINTS) > _KEPT_INDEXES:
+            _CENTERLINE_POINTS.popitem(last=False)
+    _CENTERLINE_POINTS.move_to_end(key)
+    return kept[1]
+
+
+@compiled.njit
+def _project_kernel(
+    point_xy: NDArrayF64,
+    point_offset: NDArrayInt,
+    xy: NDArrayF64,
+    rows: NDArrayInt,
+    s_m: NDArrayF64,
+    distance_m: NDArrayF64,
+) -> None:  # pragma: no cover - compiled
+    """Into s_m, distance_m [M]: shapely's `line_locate_point` and `distance` of point xy[m]
+    on lane row rows[m]'s centerline (points point_xy[point_offset[r]:point_offset[r + 1]]),
+    in GEOS's operations: the distance is the least `Distance::pointToSegment` over the
+    segments; the located point is on the first segment at that distance, at its
+    `projectionFactor` clamped to [0, 1] x its length, after the lengths before it."""
+    for m in range(rows.shape[0]):
+        px, py = xy[m, 0], xy[m, 1]
+        best, located, start = np.inf, 0.0, 0.0
+        for i in range(point_offset[rows[m]], point_offset[rows[m] + 1] - 1):
+            ax, ay, bx, by = point_xy[i, 0], point_xy[i, 1], point_xy[i + 1, 0], point_xy[i + 1, 1]
+            dx, dy = bx - ax, by - ay
+            length = np.sqrt(dx * dx + dy * dy)
+            distance = _point_to_segment(px, py, ax, ay, bx, by)
+            if distance < best:
+                best = distance
+                if px == ax and py == ay:
+                    located = start
+                elif px == bx and py == by:
+                    located = start + length
+                else:
+                    length2 = dx * dx + dy * dy
+                    factor = ((px - ax) * dx + (py - ay) * dy) / length2 if length2 > 0 else np.nan
+                    if factor <= 0.0:
+                        located = start
+                    elif factor <= 1.0:
+                        located = start + factor * length
+                    else:
+                        located = start + length
+            start += length
+        s_m[m], distance_m[m] = located, best
+
+
+@compiled.njit
+def _point_to_segment(
+    px: float, py: float, ax: float, ay: float, bx: float, by: float
+) -> float:  # pragma: no cover - compiled
+    """GEOS `Distance::pointToSegment`: the distance from point p to segment a-b (m)."""
+    if ax == bx and ay == by:
+        return np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    length2 = (bx - ax) * (bx - ax) + (by - ay) * (by - ay)
+    r = ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / length2
+    if r <= 0.0:
+        return np.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    if r >= 1.0:
+        return np.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    s = ((ay - py) * (bx - ax) - (ax - px) * (by - ay)) / length2
+    return abs(s) * np.sqrt(length2)
 
 
 def best_lanes_for_poses(
