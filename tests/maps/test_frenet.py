@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +153,27 @@ def test_compiled_frenet_kernels_equal_the_numpy_reference_bit_for_bit(seed: int
     for value, reference in zip(found, expected, strict=True):
         assert value.shape == reference.shape
         np.testing.assert_array_equal(value, reference)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cartesian_pairs_are_cartesian_of_every_pair_bit_for_bit(seed: int) -> None:
+    """`to_cartesian_pairs` (compiled and numpy) gives for pair (l, a) exactly
+    `to_cartesian(s_m[l], d_m[a])`, and the path heading of s_m[l] for every a; s beyond
+    both ends and on the path's own points (segment boundaries) included."""
+    rng = np.random.default_rng(seed)
+    turns = np.cumsum(rng.normal(0.0, 0.3, 40))
+    steps = np.stack([np.cos(turns), np.sin(turns)], -1) * rng.uniform(0.5, 3.0, (40, 1))
+    path = ReferencePath.from_points(np.cumsum(steps, axis=0))
+    s_m = rng.uniform(-5.0, path.length_m + 5.0, (5, 13))
+    s_m[0, :4] = path.s_m[:4]
+    d_m = rng.normal(0.0, 3.0, (3, 13))
+    expected_xy, expected_heading = path.to_cartesian(np.repeat(s_m, 3, 0), np.tile(d_m, (5, 1)))
+    contexts = [compiled.numpy_reference()]
+    if compiled.HAVE_NUMBA:
+        contexts.append(contextlib.nullcontext())
+    for context in contexts:
+        with context:
+            xy, heading = path.to_cartesian_pairs(s_m, d_m)
+        assert xy.shape == (5, 3, 13, 2) and heading.shape == (5, 13)
+        np.testing.assert_array_equal(xy.reshape(15, 13, 2), expected_xy)
+        np.testing.assert_array_equal(np.repeat(heading, 3, 0), expected_heading)

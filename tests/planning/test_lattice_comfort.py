@@ -10,10 +10,15 @@ from urbandrive.planning.planner import URBAN_DEFAULT, UrbanPlanner
 from urbandrive.planning.proposals.candidates import CandidateIndex
 from urbandrive.planning.proposals.lattice import (
     FrenetLatticeGenerator,
+    LatticeConfig,
     _polynomial_then_constant,
+    lateral_profiles,
+    longitudinal_profiles,
+    pair_poses,
     quartic_coefficients,
     quintic_coefficients,
 )
+from urbandrive.planning.proposals.pdm import frenet_trajectory
 
 
 def test_lattice_from_standstill_accelerates_within_the_comfort_bound() -> None:
@@ -47,3 +52,24 @@ def test_polynomials_evaluated_together_equal_each_alone() -> None:
     ]
     for found, parts in zip(together, zip(*alone, strict=True), strict=True):
         assert np.array_equal(found, np.concatenate(parts))
+
+
+def test_pair_poses_equal_the_frenet_trajectory_of_every_pair() -> None:
+    # the lattice locates each longitudinal profile on the reference once for all its pairs
+    scenario = scene(ego_speed_mps=6.0, num_lanes=2)
+    planner = UrbanPlanner(scenario, URBAN_DEFAULT)
+    observation = observation_now(scenario)
+    context = planner.context(observation, planner.predictor.predict(observation))
+    config = LatticeConfig()
+    lateral, longitudinal = (
+        lateral_profiles(context, config),
+        longitudinal_profiles(context, config),
+    )
+    num_lat, num_lon = len(lateral.names), len(longitudinal.names)
+    s_m = np.repeat(longitudinal.position, num_lat, 0)
+    d_m = np.tile(lateral.position, (num_lon, 1))
+    expected = frenet_trajectory(context, s_m, d_m, np.zeros_like(s_m), np.zeros_like(s_m))
+    xy, heading = pair_poses(context, longitudinal.position, lateral.position)
+    assert num_lat > 1 and num_lon > 1
+    np.testing.assert_array_equal(xy, expected.xy)
+    np.testing.assert_array_equal(heading, expected.heading)

@@ -142,6 +142,27 @@ class ReferencePath:
         )  # fmt: skip
         return xy, heading
 
+    def to_cartesian_pairs(self, s_m: NDArrayF64, d_m: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64]:
+        """`to_cartesian` of every pair of a row of `s_m: float64[L, H]` and a row of
+        `d_m: float64[A, H]` (a lattice's longitudinal x lateral profiles), each s located on
+        the path once: xy float64[L, A, H, 2] and the path's heading float64[L, H] (it does not
+        depend on d). The same floats as `to_cartesian(s_m[:, None], d_m[None])`."""
+        s_m, d_m = np.asarray(s_m, np.float64), np.asarray(d_m, np.float64)
+        if s_m.ndim != 2 or d_m.ndim != 2 or s_m.shape[1] != d_m.shape[1]:
+            raise ValueError(
+                f"to_cartesian_pairs: want [L, H] and [A, H], got {s_m.shape}, {d_m.shape}"
+            )
+        if not (compiled.enabled() and s_m.size and d_m.size):
+            _, heading = self.to_cartesian(s_m, np.zeros_like(s_m))
+            return self.to_cartesian(s_m[:, None], d_m[None])[0], heading
+        xy = np.empty((s_m.shape[0], d_m.shape[0], s_m.shape[1], 2))
+        heading = np.empty(s_m.shape)
+        _cartesian_pairs_kernel(
+            np.ascontiguousarray(s_m), np.ascontiguousarray(d_m), self.s_m, self.xy, self.miter,
+            self.heading, self._segment_turn, xy, heading,
+        )  # fmt: skip
+        return xy, heading
+
     @cached_property
     def _segment_turn(self) -> NDArrayF64:
         """float64[P - 1]: the tangent's turn over each segment, wrapped, radians."""
@@ -312,6 +333,38 @@ def _cartesian_kernel(
         angle = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
         wrapped = np.mod(angle + np.pi, 2.0 * np.pi) - np.pi  # `geometry.angles.wrap_angle`
         heading_out[n] = np.pi if wrapped == -np.pi else wrapped
+
+
+@compiled.njit
+def _cartesian_pairs_kernel(
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    path_s: NDArrayF64,
+    path_xy: NDArrayF64,
+    miter: NDArrayF64,
+    heading: NDArrayF64,
+    turn: NDArrayF64,
+    xy_out: NDArrayF64,
+    heading_out: NDArrayF64,
+) -> None:
+    """`_cartesian_kernel` of the pairs of rows s_m float64[L, H] x d_m float64[A, H]:
+    xy_out[L, A, H, 2], heading_out[L, H]; each (l, h) located once, the same operations."""
+    last = path_s.shape[0] - 2
+    for row in range(s_m.shape[0]):
+        for t in range(s_m.shape[1]):
+            s = s_m[row, t]
+            segment = min(max(np.searchsorted(path_s, s, side="right") - 1, 0), last)
+            ratio = (s - path_s[segment]) / (path_s[segment + 1] - path_s[segment])
+            for lateral in range(d_m.shape[0]):
+                d = d_m[lateral, t]
+                for c in range(2):
+                    start, end = path_xy[segment, c], path_xy[segment + 1, c]
+                    xy_out[row, lateral, t, c] = (start + d * miter[segment, c]) + ratio * (
+                        end - start + d * (miter[segment + 1, c] - miter[segment, c])
+                    )
+            angle = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
+            wrapped = np.mod(angle + np.pi, 2.0 * np.pi) - np.pi  # `geometry.angles.wrap_angle`
+            heading_out[row, t] = np.pi if wrapped == -np.pi else wrapped
 
 
 def _tangents_and_miters(xy: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:

@@ -19,7 +19,7 @@ from urbandrive.metrics import kernels
 from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.proposals.obstacles import ObstacleConfig
-from urbandrive.planning.proposals.pdm import frenet_trajectory
+from urbandrive.planning.proposals.pdm import frenet_heading
 from urbandrive.planning.proposals.shared import cycle_path_obstacles, cycle_stop_points
 
 
@@ -82,20 +82,35 @@ class FrenetLatticeGenerator:
         lateral = lateral_profiles(context, self.config)
         longitudinal = longitudinal_profiles(context, self.config)
         num_lat, num_lon = len(lateral.names), len(longitudinal.names)
+        # row i * num_lat + j: longitudinal profile i with lateral profile j
         s_m = np.repeat(longitudinal.position, num_lat, 0)
-        s_rate = np.repeat(longitudinal.rate, num_lat, 0)
         d_m = np.tile(lateral.position, (num_lon, 1))
-        d_rate = np.tile(lateral.rate, (num_lon, 1))
-        speed = np.hypot(s_rate, d_rate)
+        speed = np.hypot(
+            np.repeat(longitudinal.rate, num_lat, 0), np.tile(lateral.rate, (num_lon, 1))
+        )
         accel = kernels.gradient(speed, context.dt_s, -1)  # np.gradient's floats
-        trajectory = frenet_trajectory(context, s_m, d_m, speed, accel)
-        feasible = is_feasible(trajectory.heading, speed, accel, context.dt_s, self.config)
-        feasible &= np.all(s_rate >= -0.1, axis=-1)
-        states = pack_states(trajectory.xy, trajectory.heading, speed, accel, s_m, d_m)
+        xy, heading = pair_poses(context, longitudinal.position, lateral.position)
+        feasible = is_feasible(heading, speed, accel, context.dt_s, self.config)
+        feasible &= np.repeat(np.all(longitudinal.rate >= -0.1, axis=-1), num_lat)
+        states = pack_states(xy, heading, speed, accel, s_m, d_m)
         labels = tuple(f"lat {a} | {b}" for b in longitudinal.names for a in lateral.names)
         kind = np.full(int(feasible.sum()), ProposalKind.LATTICE, dtype=np.int64)
         kept = tuple(label for label, ok in zip(labels, feasible, strict=True) if ok)
         return Candidates(context.times_s, states[feasible], kind, kept)
+
+
+def pair_poses(
+    context: PlanningContext, s_m: NDArrayF64, d_m: NDArrayF64
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """`frenet_trajectory`'s box-centre xy float64[L A, H, 2] and heading float64[L A, H] of
+    every pair of a row of s_m float64[L, H] and of d_m float64[A, H] (row l A + a), each s
+    row located on the reference and differenced once: the same floats."""
+    xy, path_heading = context.reference.path.to_cartesian_pairs(s_m, d_m)
+    ds = kernels.gradient(s_m, 1.0, -1)  # np.gradient's floats
+    dd = kernels.gradient(d_m, 1.0, -1)
+    heading = frenet_heading(path_heading[:, None], ds[:, None], dd[None])
+    num_steps = s_m.shape[-1]
+    return xy.reshape(-1, num_steps, 2), heading.reshape(-1, num_steps)
 
 
 def lateral_profiles(context: PlanningContext, config: LatticeConfig) -> _Profiles:

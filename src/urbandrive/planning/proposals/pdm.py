@@ -389,11 +389,18 @@ def frenet_trajectory(
     xy, path_heading = context.reference.path.to_cartesian(s_m, d_m)
     ds = kernels.gradient(s_m, 1.0, -1)  # np.gradient's floats
     dd = kernels.gradient(d_m, 1.0, -1)
-    slope = np.where(np.abs(ds) > 1e-3, dd / np.where(np.abs(ds) > 1e-3, ds, 1.0), 0.0)
-    heading = np.angle(np.exp(1j * (path_heading + np.arctan(slope))))
+    heading = frenet_heading(path_heading, ds, dd)
     return Trajectory(
         times_s=context.times_s, xy=xy, heading=heading, speed_mps=speed, accel_mps2=accel
     )
+
+
+def frenet_heading(path_heading: NDArrayF64, ds: NDArrayF64, dd: NDArrayF64) -> NDArrayF64:
+    """float64[...]: the path's heading turned towards the lateral motion, + atan(dd / ds)
+    (none where |ds| <= 1e-3), wrapped; the arrays broadcast (ds, dd: steps of s and d)."""
+    moving = np.abs(ds) > 1e-3
+    slope = np.where(moving, dd / np.where(moving, ds, 1.0), 0.0)
+    return np.angle(np.exp(1j * (path_heading + np.arctan(slope))))
 
 
 def ego_steering_rad(context: PlanningContext, vehicle: BicycleConfig) -> float:
