@@ -55,16 +55,22 @@ def time_to_collision(
     config: TimeToCollisionConfig,
     step_stride: int,
     pairs: tuple[NDArrayInt, ...],
+    row_first_step: NDArrayInt | None = None,
 ) -> NDArrayF64:
     """`terms.time_to_collision` (float64[M, K]); pairs: the rows' projection pairs, steps in
-    strided units."""
+    strided units; row_first_step: int64[M, U], each row's first collision step where the
+    caller has it (`pairs.contacts_on_rows`' first overlaps: what `collisions` holds for
+    every mode using the row), None to read it from `collisions`."""
     config = score_horizon(config)
     steps = slice(0, None, step_stride)
     ego, lanes = buffered_ego(inputs), inputs.lanes
-    # each row's first collision step (the same in every mode using it), in strided steps:
-    # the [M, U] rows, not the [M, K, A] modes, are divided
-    first_mode, first_agent = shared.modes[shared.mode_start[:-1]], shared.agent_of
-    row_first = -(-collisions.first_collision_step[:, first_mode, first_agent] // step_stride)
+    num_steps = collisions.at_fault_step.shape[-1]
+    if row_first_step is None:
+        first_mode, first_agent = shared.modes[shared.mode_start[:-1]], shared.agent_of
+        row_first_step = collisions.first_collision_step[:, first_mode, first_agent]
+    # each row's first collision step (the same in every mode using it) in strided steps,
+    # ceil(step / stride), looked up: steps lie in [0, T]
+    row_first = (-(-np.arange(num_steps + 1) // step_stride))[row_first_step]
     strided = replace(collisions, at_fault_step=collisions.at_fault_step[..., steps])
     strided_ego = EgoStates(
         ego.xy[:, steps], ego.heading[:, steps], ego.speed_mps[:, steps], ego.size_m
@@ -97,7 +103,7 @@ def vulnerable_clearance(
     if collisions is not None:
         vulnerable = is_vulnerable(np.asarray(inputs.agents.types))  # [A]
         num_steps = collisions.at_fault_step.shape[-1]
-        touching = np.any((collisions.first_collision_step < num_steps) & vulnerable, axis=-1)
+        touching = np.any(collisions.first_collision_step[..., vulnerable] < num_steps, axis=-1)
     result = vulnerable_road_user_clearance_on_rows(
         buffered_ego(inputs), shared, pairs, required_m, search_radius_m=required_m,
         minimum_only=True, touching=touching,
