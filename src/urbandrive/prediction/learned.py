@@ -246,26 +246,33 @@ def _hold_and_limit_kernel(
 ) -> None:  # pragma: no cover - compiled
     """In place on angle [N, K, H]: an unreliable step holds the last reliable angle (the
     heading now before any); a bounded agent's heading then turns at most max_curvature x
-    the step's length per step (`_rate_limited_kernel`'s law)."""
+    the step's length per step (`_rate_limited_kernel`'s law). The turns run step by step
+    over all bounded (agent, mode) rows at once: each row is a chain of dependent divisions,
+    and independent rows side by side keep the CPU busy (the same operations per row)."""
+    num_modes, steps = angle.shape[1], angle.shape[2]
     for n in range(angle.shape[0]):
-        for k in range(angle.shape[1]):
+        for k in range(num_modes):
             held = start_heading[n]
-            for t in range(angle.shape[2]):
+            for t in range(steps):
                 if reliable[n, k, t]:
                     held = angle[n, k, t]
                 angle[n, k, t] = held
-            if not bounded[n]:
-                continue
-            heading = start_heading[n]
-            for t in range(angle.shape[2]):
+    agents = np.flatnonzero(bounded)
+    heading = np.empty((agents.shape[0], num_modes))
+    for row in range(agents.shape[0]):
+        heading[row, :] = start_heading[agents[row]]
+    for t in range(steps):
+        for row in range(agents.shape[0]):
+            n = agents[row]
+            for k in range(num_modes):
                 if t == 0:
                     step_x, step_y = xy[n, k, 0, 0] - start[n, 0], xy[n, k, 0, 1] - start[n, 1]
                 else:
                     step_x = xy[n, k, t, 0] - xy[n, k, t - 1, 0]
                     step_y = xy[n, k, t, 1] - xy[n, k, t - 1, 1]
                 limit = max_curvature * np.sqrt(step_x * step_x + step_y * step_y)
-                heading = _turned_toward(heading, angle[n, k, t], limit)
-                angle[n, k, t] = heading
+                heading[row, k] = _turned_toward(heading[row, k], angle[n, k, t], limit)
+                angle[n, k, t] = heading[row, k]
 
 
 def heading_bounded(types: NDArrayInt) -> NDArrayBool:
