@@ -538,6 +538,17 @@ def test_drifting_agents_are_vehicles_across_their_lane_and_followed_by_the_near
     assert not drifting_agents(observation, rows, xy, np.array([0.7, 0.3]), times, 1.5)[0].any()
     far = drifting_agents(observation, rows, xy, np.array([0.7, 0.3]), times, 0.5, reach_m=10.0)
     assert not far[0].any()
+    probs = np.array([0.7, 0.3])
+    for among, below, expected in (
+        (np.array([False, True, True]), None, False),
+        (None, 0.3, False),  # followed by 0.3: not below 0.3
+        (np.array([True, False, False]), 0.31, True),
+    ):
+        got, followed_again = drifting_agents(
+            observation, rows, xy, probs, times, 0.5, among=among, followed_below=below
+        )
+        np.testing.assert_array_equal(got, [expected, False, False])
+        np.testing.assert_array_equal(followed_again, followed)
 
 
 def test_the_drift_mode_is_the_top_mode_with_the_drifters_at_constant_velocity() -> None:

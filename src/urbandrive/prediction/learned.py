@@ -644,8 +644,9 @@ class LearnedPredictor:
                 times,
                 self.config.drift_mps,
                 self._drift_reach_m(observation),
+                among=seen,
+                followed_below=DRIFT_MODE_PROB,
             )
-            drifting &= seen & (followed < DRIFT_MODE_PROB)
             if drifting.any():
                 modes = (xy, heading, probs, marginal_probs)
                 least = float(followed[drifting].min())
@@ -734,12 +735,16 @@ def drifting_agents(
     times_s: NDArrayF64,
     min_lateral_mps: float,
     reach_m: float = np.inf,
+    among: NDArrayBool | None = None,
+    followed_below: float | None = None,
 ) -> tuple[NDArrayBool, NDArrayF64]:
     """(drifting bool[N], followed float64[N]): agent rows[n] ([N]) is a `DRIFT_TYPES` agent
     seen now within `reach_m` of the ego (when it is seen) moving across its lane at least
     `min_lateral_mps` (`lateral_speed`), and the
     probability (of `probs` [K]) of its modes xy [N, K, H, 2] (global, at `times_s` [H])
-    within `DRIFT_FOLLOWED_M` of its constant-velocity position at `DRIFT_FOLLOWED_S`."""
+    within `DRIFT_FOLLOWED_M` of its constant-velocity position at `DRIFT_FOLLOWED_S`.
+    Only agents in `among` (bool[N]; None: all) whose followed probability is below
+    `followed_below` (None: any) can be drifting: the others' lanes are not matched."""
     history = observation.history
     velocity = history.velocity[rows, -1]
     drifting = (
@@ -750,13 +755,18 @@ def drifting_agents(
     ego = observation.ego_index
     if 0 <= ego < history.num_agents and history.valid[ego, -1]:
         drifting &= np.linalg.norm(history.xy[rows, -1] - history.xy[ego, -1], axis=-1) <= reach_m
-    found = np.flatnonzero(drifting)
-    if found.size:
-        drifting[found] = np.abs(lateral_speed(observation, rows[found])) >= min_lateral_mps
     step = int(np.argmin(np.abs(times_s - DRIFT_FOLLOWED_S)))
     kinematic = history.xy[rows, -1] + velocity * times_s[step]  # [N, 2]
     gap = np.linalg.norm(xy[:, :, step] - kinematic[:, None], axis=-1)  # [N, K]
-    return drifting, (gap <= DRIFT_FOLLOWED_M) @ probs
+    followed = (gap <= DRIFT_FOLLOWED_M) @ probs
+    if among is not None:
+        drifting &= among
+    if followed_below is not None:
+        drifting &= followed < followed_below
+    found = np.flatnonzero(drifting)
+    if found.size:
+        drifting[found] = np.abs(lateral_speed(observation, rows[found])) >= min_lateral_mps
+    return drifting, followed
 
 
 def with_drift_mode(
