@@ -141,19 +141,30 @@ def _check_candidates(road_map: RoadMap, xy: np.ndarray, heading: np.ndarray) ->
     np.testing.assert_array_equal(got[0], point_index)
     np.testing.assert_array_equal(got[1], rows)
     np.testing.assert_array_equal(got[2], cost)
+    with compiled.numpy_reference():
+        reference = pose_candidates(index, xy, heading, PoseMatchConfig())
+        best_reference = best_lanes_with_headings(index, xy, heading)
+    for got_field, reference_field in zip(got, reference, strict=True):
+        np.testing.assert_array_equal(got_field, reference_field)
     lane_ids, best_cost, best_heading = best_lanes_with_headings(index, xy, heading)
+    for got_field, reference_field in zip(
+        (lane_ids, best_cost, best_heading), best_reference, strict=True
+    ):
+        np.testing.assert_array_equal(got_field, reference_field)
     np.testing.assert_array_equal((lane_ids, best_cost), best_lanes_for_poses(index, xy, heading))
     _, _, projected = project_to_lanes(index, xy, index.rows_of(lane_ids))
     np.testing.assert_array_equal(best_heading, projected)
 
 
 def test_pose_candidates_are_the_lanes_near_plus_the_nearest(road: RoadMap) -> None:
-    """Poses on, near and far (> search radius) from the lanes, headings either way or
-    unknown: the candidates, costs and best lanes' headings of both queries."""
+    """Poses on, near and far (> search radius) from the lanes, headings either way, half a
+    turn off (the wrap's edge) or unknown: the candidates, costs and best lanes' headings of
+    both queries, compiled and numpy."""
     rng = np.random.default_rng(1)
     xy = rng.uniform([-20.0, -30.0], [220.0, 30.0], size=(200, 2))
     heading = rng.uniform(-np.pi, np.pi, size=200)
     heading[::7] = np.nan
+    heading[1:40:7] = [np.pi, -np.pi, 0.0, 2.0 * np.pi, -3.0 * np.pi, np.pi / 2]  # lanes: 0 or pi
     _check_candidates(road, xy, heading)
     assert pose_candidates(road.index, xy[:0], heading[:0], PoseMatchConfig())[0].size == 0
 

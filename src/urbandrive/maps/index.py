@@ -380,11 +380,71 @@ def _scored_candidates(
     num_rows = index.lane_ids.shape[0]
     pair = np.unique(near_index.astype(np.int64) * num_rows + near_rows)  # by pose, then row
     point_index, rows = np.divmod(pair, num_rows)
+    if compiled.enabled():
+        cost, lane_heading = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+        lanes = (index.point_offset, index.point_key, index.lane_key_shift, index.point_heading)
+        _score_kernel(
+            _centerline_points(index),
+            *lanes,
+            points_xy,
+            heading,
+            point_index,
+            rows,
+            config.heading_weight_m_per_rad,
+            cost,
+            lane_heading,
+        )
+        return point_index, rows, cost, lane_heading
     _, distance_m, lane_heading = project_to_lanes(index, points_xy[point_index], rows)
     heading_error = np.abs(wrap_angle(heading[point_index] - lane_heading))
     heading_error = np.where(np.isnan(heading_error), 0.0, heading_error)
     cost = distance_m + config.heading_weight_m_per_rad * heading_error
     return point_index, rows, cost, lane_heading
+
+
+@compiled.njit
+def _score_kernel(
+    point_xy: NDArrayF64,
+    point_offset: NDArrayInt,
+    point_key: NDArrayF64,
+    lane_key_shift: NDArrayF64,
+    point_heading: NDArrayF64,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    point_index: NDArrayInt,
+    rows: NDArrayInt,
+    heading_weight: float,
+    cost: NDArrayF64,
+    lane_heading: NDArrayF64,
+) -> None:  # pragma: no cover - compiled
+    """Into cost, lane_heading [M]: `_scored_candidates`' numpy path for the pairs (pose
+    point_index[m], lane row rows[m]) in the same operations: `_project_kernel`, the segment
+    of `project_to_lanes`, |`wrap_angle`(heading error)| (np.mod's fmod and sign fix; NaN:
+    0) x heading_weight + distance."""
+    s_m, distance_m = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+    pair_xy = np.empty((rows.shape[0], 2))
+    for m in range(rows.shape[0]):
+        pair_xy[m, 0], pair_xy[m, 1] = xy[point_index[m], 0], xy[point_index[m], 1]
+    _project_kernel(point_xy, point_offset, pair_xy, rows, s_m, distance_m)
+    full_turn = 2.0 * np.pi
+    for m in range(rows.shape[0]):
+        row = rows[m]
+        segment = np.searchsorted(point_key, lane_key_shift[row] + s_m[m], side="right") - 1
+        segment = min(max(segment, point_offset[row]), point_offset[row + 1] - 2)
+        lane_heading[m] = point_heading[segment]
+        turned = np.fmod(heading[point_index[m]] - lane_heading[m] + np.pi, full_turn)
+        if turned != 0.0:
+            if turned < 0.0:
+                turned += full_turn
+        else:
+            turned = 0.0
+        error = turned - np.pi
+        if error == -np.pi:
+            error = np.pi
+        error = abs(error)
+        if error != error:  # no heading
+            error = 0.0
+        cost[m] = distance_m[m] + heading_weight * error
 
 
 def in_drivable_area(index: LaneIndex, points: NDArrayF64) -> NDArrayBool:
