@@ -83,6 +83,7 @@ def vulnerable_road_user_clearance_on_rows(
     search_radius_m: float = 30.0,
     minimum_only: bool = False,
     touching: NDArrayBool | None = None,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> ClearanceResult:
     """`vulnerable_road_user_clearance` of ego [M, 1] against `shared.expand()` [K, A], the
     broad phase done by the caller: the same result (batch [M, K]), each shared row's
@@ -98,6 +99,7 @@ def vulnerable_road_user_clearance_on_rows(
     touching: bool[M, K] or None, the (candidate, mode)s known to overlap a valid vulnerable
     agent at some step (e.g. from the collision check on the same boxes): with minimum_only,
     their minimum starts at 0 (their clearance), so their pairs are skipped.
+    boxes: `row_kernel_inputs(ego, shared.rows)` where the caller has them, else None.
     """
     agents = shared.rows
     shape = pair_shape(ego, agents)  # [M, U, T]
@@ -106,7 +108,7 @@ def vulnerable_road_user_clearance_on_rows(
         counts = agents.valid & is_vulnerable(agents.types_per_step())
         kernels.min_clearance_on_rows(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
-            *row_kernel_inputs(ego, agents),
+            *(row_kernel_inputs(ego, agents) if boxes is None else boxes),
             np.ascontiguousarray(counts),
             np.ascontiguousarray(np.broadcast_to(_reach(ego, agents), shape)[..., 0]),
             float(search_radius_m),

@@ -168,6 +168,7 @@ def no_ego_at_fault_collisions_on_rows(
     pairs: tuple[NDArrayInt, ...],
     config: CollisionConfig = CollisionConfig(),
     first_step: NDArrayInt | None = None,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> AtFaultCollisionResult:
     """`no_ego_at_fault_collisions` of ego [M, 1] against `shared.expand()` [K, A], the
     broad phase done by the caller: the same result (batch [M, K]), each shared row tested
@@ -177,15 +178,18 @@ def no_ego_at_fault_collisions_on_rows(
     row, step) int64[P] each into [M, U, T], no duplicates, holding at least every
     overlapping one (the rows' mode axis of length 1 left out). first_step: int64[M, U], each
     (candidate, row)'s first overlapping step (T: none) where the caller has found it (the
-    scorer's pair search tests the boxes as it goes); `pairs` is then not read.
+    scorer's pair search tests the boxes as it goes); `pairs` is then not read. boxes:
+    `row_kernel_inputs(ego, shared.rows)` where the caller has them, else None.
     """
     agents = shared.rows
+    if boxes is None and kernels.enabled():
+        boxes = row_kernel_inputs(ego, agents)
     shape = pair_shape(ego, agents)  # [M, U, T]
     if first_step is None and kernels.enabled():
         first_step = np.full(shape[:-1], shape[-1], np.int64)
         kernels.first_overlap_on_rows(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
-            *row_kernel_inputs(ego, agents), np.ascontiguousarray(agents.valid), first_step,
+            *boxes, np.ascontiguousarray(agents.valid), first_step,
         )  # fmt: skip
     num_steps = shape[-1]
     lateral = np.broadcast_to(ego_changing_lanes_or_offroad, shape[:1] + shape[-1:])
@@ -195,7 +199,7 @@ def no_ego_at_fault_collisions_on_rows(
         )
         first = (row_hits[0], row_hits[1], row_hits[2])
         candidate, mode, agent, event = mode_hits[0], mode_hits[1], mode_hits[2], mode_hits[3]
-        row_events = _classify_compiled(ego, agents, first, shape, lateral, config)
+        row_events = _classify_compiled(ego, agents, first, shape, lateral, config, boxes)
     else:
         if first_step is not None:
             first = (*np.nonzero(first_step < num_steps),)
@@ -204,7 +208,7 @@ def no_ego_at_fault_collisions_on_rows(
             hit = _overlap_on_pairs(ego, agents, shape, pairs)
             first = first_step_per_row(tuple(axis[hit] for axis in pairs), shape)
         if kernels.enabled():
-            row_events = _classify_compiled(ego, agents, first, shape, lateral, config)
+            row_events = _classify_compiled(ego, agents, first, shape, lateral, config, boxes)
         else:
             row_events = _classify_events(ego, agents, first, shape, lateral, config)
         row_first = np.full(shape[:-1], num_steps, np.int64)  # [M, U]
@@ -233,12 +237,14 @@ def _classify_compiled(
     shape: tuple[int, ...],
     lateral_flag: NDArrayBool,
     config: CollisionConfig,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> CollisionEvents:
     """`_classify_events` of ego batch [M] against agents with no batch (shape [M, U, T]),
-    kind and fault by the compiled kernel; the same events."""
+    kind and fault by the compiled kernel; the same events. boxes: `row_kernel_inputs(ego,
+    agents)` where the caller has them, else None."""
     candidate, row, step = (np.ascontiguousarray(axis, np.int64) for axis in index)
     ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
-        row_kernel_inputs(ego, agents)
+        row_kernel_inputs(ego, agents) if boxes is None else boxes
     )
     static = np.asarray(agents.types) == AgentType.STATIC
     kind = np.empty(candidate.shape[0], np.int64)

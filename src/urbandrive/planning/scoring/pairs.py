@@ -241,14 +241,18 @@ def contact_pairs(
 
 
 def contacts_on_rows(
-    ego: EgoStates, rows: AgentStates, clearance_radius_m: float
+    ego: EgoStates,
+    rows: AgentStates,
+    clearance_radius_m: float,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> tuple[tuple[NDArrayInt, ...], NDArrayInt | None]:
     """(pairs, first_overlap) of candidates `ego` (batch [M]) against agent rows `rows` (no
     batch, U rows): `contact_pairs` as (candidate, row, step) and, with the compiled kernels,
     first_overlap int64[M, U]: each (candidate, row)'s first step whose oriented boxes
     overlap, T where none (what `metrics.kernels.first_overlap_on_rows` finds on all the
     pairs), found in the pair search, and then only the vulnerable rows' pairs (what the clearance
-    reads); without the kernels, every pair and None."""
+    reads); without the kernels, every pair and None. boxes: `row_kernel_inputs(ego, rows)`
+    where the caller has them, else None."""
     agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
                          rows.size_m, rows.types, rows.valid[None])  # fmt: skip
     if not metric_kernels.enabled():
@@ -256,7 +260,7 @@ def contacts_on_rows(
         return (candidate, row, step), None
     vulnerable = is_vulnerable(np.asarray(rows.types))
     contact_margin = _contact_margin(ego, agents, clearance_radius_m)
-    boxes = row_kernel_inputs(ego, rows)
+    boxes = row_kernel_inputs(ego, rows) if boxes is None else boxes
     first = np.full((ego.xy.shape[0], rows.xy.shape[0]), ego.xy.shape[1], np.int64)
     candidate, _, row, step = _masked_pairs_compiled(
         ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10,

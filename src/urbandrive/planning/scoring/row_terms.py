@@ -16,6 +16,7 @@ from urbandrive.metrics.collisions import (
     AtFaultCollisionResult,
     CollisionConfig,
     no_ego_at_fault_collisions_on_rows,
+    row_kernel_inputs,
 )
 from urbandrive.metrics.states import EgoStates, SharedRows, is_vulnerable, types_in
 from urbandrive.metrics.time_to_collision import (
@@ -38,14 +39,23 @@ def at_fault_collisions(
     config: CollisionConfig,
     pairs: tuple[NDArrayInt, ...],
     first_step: NDArrayInt | None = None,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> AtFaultCollisionResult:
     """`terms.at_fault_collisions` (batch [M, K]); pairs: the rows' contact pairs; first_step:
     int64[M, U], the rows' first overlapping steps where the pair search found them, or None
-    (`pairs.contacts_on_rows`)."""
+    (`pairs.contacts_on_rows`); boxes: `row_boxes(inputs, shared)` or None."""
     return no_ego_at_fault_collisions_on_rows(
         buffered_ego(inputs), shared, inputs.lanes.changing_lanes_or_offroad, pairs, config,
-        first_step,
+        first_step, boxes,
     )  # fmt: skip
+
+
+def row_boxes(inputs: ScoringInputs, shared: SharedRows) -> tuple[np.ndarray, ...] | None:
+    """The buffered candidates' and the rows' boxes as the compiled kernels take them
+    (`metrics.collisions.row_kernel_inputs`), made once per cycle; None without the kernels."""
+    if not kernels.enabled():
+        return None
+    return row_kernel_inputs(buffered_ego(inputs), shared.rows)
 
 
 def time_to_collision(
@@ -95,10 +105,12 @@ def vulnerable_clearance(
     pairs: tuple[NDArrayInt, ...],
     collisions: AtFaultCollisionResult | None = None,
     floor_m: float = 0.0,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> NDArrayF64:
     """`terms.vulnerable_clearance` (float64[M, K]); pairs: the rows' contact pairs;
     collisions: `at_fault_collisions` of the same cycle or None (where it has the ego's box
-    overlap a vulnerable agent the clearance is 0, found without a box distance)."""
+    overlap a vulnerable agent the clearance is 0, found without a box distance); boxes:
+    `row_boxes(inputs, shared)` or None."""
     touching = None
     if collisions is not None:
         vulnerable = is_vulnerable(np.asarray(inputs.agents.types))  # [A]
@@ -106,7 +118,7 @@ def vulnerable_clearance(
         touching = np.any(collisions.first_collision_step[..., vulnerable] < num_steps, axis=-1)
     result = vulnerable_road_user_clearance_on_rows(
         buffered_ego(inputs), shared, pairs, required_m, search_radius_m=required_m,
-        minimum_only=True, touching=touching,
+        minimum_only=True, touching=touching, boxes=boxes,
     )  # fmt: skip
     return terms.clearance_score(result.min_clearance_m, required_m, floor_m)
 

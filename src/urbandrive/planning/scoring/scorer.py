@@ -216,8 +216,11 @@ class UrbanScorer:
         ego = row_terms.buffered_ego(inputs)
         agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
                              rows.size_m, rows.types, rows.valid[None])  # fmt: skip
-        contact, first = contacts_on_rows(ego, rows, config.required_vru_clearance_m)
-        collisions = row_terms.at_fault_collisions(inputs, shared, config.collision, contact, first)
+        boxes = row_terms.row_boxes(inputs, shared)
+        contact, first = contacts_on_rows(ego, rows, config.required_vru_clearance_m, boxes)
+        collisions = row_terms.at_fault_collisions(
+            inputs, shared, config.collision, contact, first, boxes
+        )
         # no pair changes the TTC flag of a (candidate, mode) with an at-fault collision at a
         # TTC step (TTC 0 there)
         stride = config.ttc_step_stride
@@ -236,7 +239,7 @@ class UrbanScorer:
             ),
             "vru_clearance": row_terms.vulnerable_clearance(
                 inputs, shared, config.required_vru_clearance_m, contact, collisions,
-                config.vru_clearance_floor_m,
+                config.vru_clearance_floor_m, boxes,
             ),
         }  # fmt: skip
 
