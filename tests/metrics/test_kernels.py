@@ -219,3 +219,25 @@ def test_gradient_is_numpys_bit_for_bit(shape: tuple[int, ...], axis: int, step:
         assert np.array_equal(kernels.gradient(array, step, axis), expected, equal_nan=True)
     with pytest.raises(ValueError):
         kernels.gradient(np.zeros((3, 1)), 0.1, 1)  # numpy's error: too few steps
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-20.0, 20.0),
+            st.sampled_from([np.pi, -np.pi, 2 * np.pi, 0.0, np.nan, np.inf, -np.inf]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_unwrap_row_is_numpys_bit_for_bit(steps: list[float]) -> None:
+    """`unwrap_row` equals np.unwrap: steps below, at and above pi, NaN and infinities."""
+    with np.errstate(invalid="ignore"):
+        angles = np.cumsum(np.asarray(steps))
+    angles[::3] = np.asarray(steps)[::3]  # some steps exactly the drawn values
+    out = np.empty_like(angles)
+    kernels.unwrap_row(angles, out)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(out, np.unwrap(angles))

@@ -781,18 +781,19 @@ def _round(value: float, scale: float) -> float:
 @njit
 def unwrap_row(angles: np.ndarray, out: np.ndarray) -> None:
     """out[T] = np.unwrap(angles[T]) (period 2 pi, discont pi) by numpy's operations in its
-    order (a remainder and a running sum of corrections), so the floats are numpy's."""
+    order (a remainder and a running sum of corrections), so the floats are numpy's. The
+    remainder only where numpy keeps it (|step| >= pi or NaN): it costs more than the rest."""
     period, half = 2.0 * np.pi, np.pi
     out[0] = angles[0]
     correction = 0.0
     for t in range(1, angles.shape[0]):
         step = angles[t] - angles[t - 1]
-        wrapped = np.mod(step + half, period) + -half
-        if wrapped == -half and step > 0:
-            wrapped = half
-        fix = wrapped - step
-        if abs(step) < half:
-            fix = 0.0
+        fix = 0.0
+        if not abs(step) < half:
+            wrapped = np.mod(step + half, period) + -half
+            if wrapped == -half and step > 0:
+                wrapped = half
+            fix = wrapped - step
         correction += fix
         out[t] = angles[t] + correction
 
