@@ -651,3 +651,30 @@ def test_extend_along_lanes_changes_only_the_vehicles_steps_past_the_models_hori
             assert np.allclose(y, y[0]) or same
             changed += not same
     assert changed == 2 * prediction.num_modes
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 6), st.integers(0, 4), st.integers(0, 8))
+def test_compiled_hold_and_extend_equals_hold_still_then_extend_horizon_bit_for_bit(
+    seed: int, steps: int, held_modes: int, extra_steps: int
+) -> None:
+    """Still and moving agents, slow and fast, held modes and not (the marginal ones), one
+    model step or several: the compiled pass gives numpy's floats."""
+    rng = np.random.default_rng(seed)
+    start_xy = rng.normal(size=(5, 2))
+    xy = start_xy[:, None, None] + np.cumsum(
+        rng.normal(0.0, rng.choice([0.05, 0.5]), (5, 4, steps, 2)), 2
+    )
+    speed = rng.uniform(0.0, 1.0, 5)
+    arguments = (start_xy, steps + extra_steps, speed, held_modes, 0.3, 0.5)
+    got = learned.hold_and_extend(xy, *arguments)
+    with compiled.numpy_reference():
+        expected = learned.hold_and_extend(xy, *arguments)
+    np.testing.assert_array_equal(got, expected)
+    held = min(held_modes, 4)
+    reference = extend_horizon(
+        np.concatenate([hold_still(xy[:, :held], start_xy, speed, 0.3, 0.5), xy[:, held:]], 1),
+        start_xy,
+        steps + extra_steps,
+    )
+    np.testing.assert_array_equal(got, reference)

@@ -343,6 +343,64 @@ def hold_still(
     return np.where(still[..., None, None], start_xy[:, None, None], xy)
 
 
+def hold_and_extend(
+    xy: NDArrayF64,
+    start_xy: NDArrayF64,
+    steps: int,
+    speed: NDArrayF64,
+    held_modes: int,
+    max_shift_m: float,
+    max_speed: float,
+) -> NDArrayF64:
+    """float64[N, M, steps, 2]: `extend_horizon` (each mode's last step velocity) of xy
+    [N, M, H, 2] after `hold_still` (speed [N], max_shift_m, max_speed) of its first
+    `held_modes` modes (0: none). One compiled pass where the compiled switch is on and the
+    horizon is extended (the same floats as `hold_still` then `extend_horizon`)."""
+    if compiled.enabled() and steps > xy.shape[2]:
+        result = np.empty(xy.shape[:2] + (steps, 2))
+        xy, start_xy = np.ascontiguousarray(xy, np.float64), np.ascontiguousarray(start_xy)
+        speed = np.ascontiguousarray(speed, np.float64)
+        _hold_and_extend_kernel(xy, start_xy, speed, held_modes, max_shift_m, max_speed, result)
+        return result
+    if held_modes:
+        joint = hold_still(xy[:, :held_modes], start_xy, speed, max_shift_m, max_speed)
+        xy = (
+            np.concatenate([joint, xy[:, held_modes:]], axis=1)
+            if held_modes < xy.shape[1]
+            else joint
+        )
+    return extend_horizon(xy, start_xy, steps)
+
+
+@compiled.njit
+def _hold_and_extend_kernel(
+    xy: NDArrayF64,
+    start: NDArrayF64,
+    speed: NDArrayF64,
+    held_modes: int,
+    max_shift_m: float,
+    max_speed: float,
+    result: NDArrayF64,
+) -> None:  # pragma: no cover - compiled
+    """`hold_and_extend`'s numpy path into result [N, M, steps, 2], the same operations: a
+    held mode is the start point at every step; the extension adds i x the last step."""
+    have, steps = xy.shape[2], result.shape[2]
+    for n in range(xy.shape[0]):
+        for k in range(xy.shape[1]):
+            still = False
+            if k < held_modes and speed[n] < max_speed:
+                dx, dy = xy[n, k, have - 1, 0] - start[n, 0], xy[n, k, have - 1, 1] - start[n, 1]
+                still = np.sqrt(dx * dx + dy * dy) < max_shift_m
+            for axis in range(2):
+                for t in range(have):
+                    result[n, k, t, axis] = start[n, axis] if still else xy[n, k, t, axis]
+                last = result[n, k, have - 1, axis]
+                before = result[n, k, have - 2, axis] if have > 1 else start[n, axis]
+                velocity = last - before
+                for extra in range(1, steps - have + 1):
+                    result[n, k, have - 1 + extra, axis] = last + float(extra) * velocity
+
+
 def merge_modes(xy: NDArrayF64, probs: NDArrayF64, max_gap_m: float) -> NDArrayInt:
     """int64[K]: the mode each scene mode merges into (itself when kept). Modes are taken
     most probable first (ties: lower index); one joins the first kept mode whose positions
@@ -596,20 +654,17 @@ class LearnedPredictor:
         marginal = self.config.marginal_forecast
         both = np.concatenate([xy_seen, head_xy], axis=1) if marginal else xy_seen
         picked = both[wanted[seen]]  # (N', 2K or K, H', 2)
-        if self.config.hold_still_m is not None:
-            speed = np.linalg.norm(history.velocity[rows[seen], -1], axis=-1)
-            joint = hold_still(
-                picked[:, :num_modes],
-                start_xy,
-                speed,
-                self.config.hold_still_m,
-                self.config.hold_still_mps,
-            )
-            picked = np.concatenate([joint, picked[:, num_modes:]], axis=1) if marginal else joint
-        along = None
+        speed = np.linalg.norm(history.velocity[rows[seen], -1], axis=-1)
+        held = (
+            (0, 0.0) if self.config.hold_still_m is None else (num_modes, self.config.hold_still_m)
+        )
+        hold = (speed, *held, self.config.hold_still_mps)
         if self.config.extend_along_lanes and times.size > picked.shape[2]:
+            picked = hold_and_extend(picked, start_xy, picked.shape[2], *hold)
             along = along_lanes(observation, picked, start_xy, history.types[rows[seen]])
-        picked_xy = extend_horizon(picked, start_xy, times.size, along)
+            picked_xy = extend_horizon(picked, start_xy, times.size, along)
+        else:
+            picked_xy = hold_and_extend(picked, start_xy, times.size, *hold)
         bounded = heading_bounded(history.types[rows[seen]])
         picked_heading = headings_along(picked_xy, start_xy, start_heading, bounded)
         if seen.all():
