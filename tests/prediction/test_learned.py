@@ -678,3 +678,26 @@ def test_compiled_hold_and_extend_equals_hold_still_then_extend_horizon_bit_for_
         steps + extra_steps,
     )
     np.testing.assert_array_equal(got, reference)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 5), st.integers(1, 4))
+def test_compiled_merge_and_closest_equal_the_numpy_reference_bit_for_bit(
+    seed: int, steps: int, agents: int
+) -> None:
+    """Modes that agree within the gap for some agents or steps only, equal probabilities
+    (ties: lower index), still polylines (a zero last segment): `merge_modes` and
+    `_closest_squared` compiled give numpy's results."""
+    rng = np.random.default_rng(seed)
+    base = np.cumsum(rng.normal(0.0, 1.0, (agents, 1, steps, 2)), 2)
+    xy = base + rng.choice([0.0, 0.01, 0.04, 0.2], (agents, 6, 1, 1)) * rng.normal(
+        size=(agents, 6, steps, 2)
+    )
+    xy[:, 5] = xy[:, 5, :1]  # standing still
+    probs = rng.choice([0.1, 0.2, 0.3], 6)
+    point = rng.normal(size=2)
+    got = merge_modes(xy, probs, 0.05), learned._closest_squared(xy, point)
+    with compiled.numpy_reference():
+        expected = merge_modes(xy, probs, 0.05), learned._closest_squared(xy, point)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])

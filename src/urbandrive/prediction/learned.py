@@ -405,11 +405,16 @@ def merge_modes(xy: NDArrayF64, probs: NDArrayF64, max_gap_m: float) -> NDArrayI
     """int64[K]: the mode each scene mode merges into (itself when kept). Modes are taken
     most probable first (ties: lower index); one joins the first kept mode whose positions
     differ from its own by less than `max_gap_m` in x and in y at every step for every agent.
-    xy: float64[N, K, H, 2] (the agents that matter); probs: float64[K]."""
+    xy: float64[N, K, H, 2] (the agents that matter); probs: float64[K]. Compiled
+    (`_merge_modes_kernel`) where the switch is on."""
     num_modes = probs.shape[0]
     target = np.arange(num_modes)
     if xy.shape[0] == 0:  # no agent tells the modes apart
         target[:] = int(np.argmax(probs))
+        return target
+    if compiled.enabled():
+        order = np.argsort(-probs, kind="stable")
+        _merge_modes_kernel(np.ascontiguousarray(xy, np.float64), order, max_gap_m, target)
         return target
     ends = xy[:, :, -1]  # [N, K, 2]: most modes part by the end, a cheap first test
     end_gap = np.abs(ends[:, :, None] - ends[:, None]).max(axis=(0, 3))  # [K, K]
@@ -423,6 +428,45 @@ def merge_modes(xy: NDArrayF64, probs: NDArrayF64, max_gap_m: float) -> NDArrayI
         else:
             target[mode] = into
     return target
+
+
+@compiled.njit
+def _merge_modes_kernel(
+    xy: NDArrayF64, order: NDArrayInt, max_gap_m: float, target: NDArrayInt
+) -> None:  # pragma: no cover - compiled
+    """`merge_modes`' loop into target [K]: modes in `order`; a mode joins the first kept
+    one whose every |difference| (agents, steps, x and y) is below max_gap_m (numpy's: the
+    largest below it, NaN never)."""
+    kept = np.empty(order.shape[0], np.int64)
+    num_kept = 0
+    for mode in order:
+        into = -1
+        for j in range(num_kept):
+            if _all_within(xy, mode, kept[j], max_gap_m):
+                into = kept[j]
+                break
+        if into < 0:
+            kept[num_kept] = mode
+            num_kept += 1
+        else:
+            target[mode] = into
+
+
+@compiled.njit
+def _all_within(xy: NDArrayF64, first: int, second: int, gap: float) -> bool:  # pragma: no cover
+    """Whether modes `first` and `second` of xy [N, K, H, 2] differ by less than gap in x and
+    in y at every step for every agent (the end points first: most modes part there)."""
+    last = xy.shape[2] - 1
+    for n in range(xy.shape[0]):
+        for axis in range(2):
+            if not abs(xy[n, first, last, axis] - xy[n, second, last, axis]) < gap:
+                return False
+    for n in range(xy.shape[0]):
+        for t in range(last):
+            for axis in range(2):
+                if not abs(xy[n, first, t, axis] - xy[n, second, t, axis]) < gap:
+                    return False
+    return True
 
 
 def _max_gap(first: NDArrayF64, second: NDArrayF64) -> float:
@@ -858,7 +902,13 @@ def with_drift_mode(
 
 def _closest_squared(xy: NDArrayF64, point: NDArrayF64) -> NDArrayF64:
     """float64[N]: the squared distance from `point` [2] to the polylines xy [N, K, S, 2]
-    (their points, and the whole of each last segment)."""
+    (their points, and the whole of each last segment). Compiled where the switch is on
+    (the same operations)."""
+    if compiled.enabled() and xy.shape[1] * xy.shape[2] > 0:
+        result = np.empty(xy.shape[0])
+        point = np.ascontiguousarray(point, np.float64)
+        _closest_squared_kernel(np.ascontiguousarray(xy, np.float64), point, result)
+        return result
     offset = xy - point
     squared = offset[..., 0] * offset[..., 0] + offset[..., 1] * offset[..., 1]  # [N, K, S]
     if xy.shape[2] > 1:
@@ -868,6 +918,32 @@ def _closest_squared(xy: NDArrayF64, point: NDArrayF64) -> NDArrayF64:
         nearest = start + np.clip(along, 0.0, 1.0)[..., None] * direction
         squared = np.concatenate([squared, (nearest * nearest).sum(-1)[..., None]], -1)
     return squared.reshape(len(xy), -1).min(-1)
+
+
+@compiled.njit
+def _closest_squared_kernel(
+    xy: NDArrayF64, point: NDArrayF64, result: NDArrayF64
+) -> None:  # pragma: no cover - compiled
+    """`_closest_squared`'s numpy operations into result [N]."""
+    steps = xy.shape[2]
+    for n in range(xy.shape[0]):
+        least = np.inf
+        for k in range(xy.shape[1]):
+            for t in range(steps):
+                x, y = xy[n, k, t, 0] - point[0], xy[n, k, t, 1] - point[1]
+                least = min(least, x * x + y * y)
+            if steps > 1:
+                start_x, start_y = (
+                    xy[n, k, steps - 2, 0] - point[0],
+                    xy[n, k, steps - 2, 1] - point[1],
+                )
+                dx = xy[n, k, steps - 1, 0] - xy[n, k, steps - 2, 0]
+                dy = xy[n, k, steps - 1, 1] - xy[n, k, steps - 2, 1]
+                along = -(start_x * dx + start_y * dy) / max(dx * dx + dy * dy, 1e-12)
+                along = min(max(along, 0.0), 1.0)
+                x, y = start_x + along * dx, start_y + along * dy
+                least = min(least, x * x + y * y)
+        result[n] = least
 
 
 def _nothing_seen(
