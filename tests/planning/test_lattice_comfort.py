@@ -12,8 +12,7 @@ from urbandrive.planning.proposals.lattice import (
     FrenetLatticeGenerator,
     LatticeConfig,
     _polynomial_then_constant,
-    lateral_profiles,
-    longitudinal_profiles,
+    lattice_profiles,
     pair_poses,
     quartic_coefficients,
     quintic_coefficients,
@@ -54,17 +53,24 @@ def test_polynomials_evaluated_together_equal_each_alone() -> None:
         assert np.array_equal(found, np.concatenate(parts))
 
 
+def test_quintics_solved_together_equal_each_alone() -> None:
+    # lattice_profiles solves the lateral, stop and follow quintics in one call
+    rng = np.random.default_rng(1)
+    conditions = rng.uniform(-5.0, 20.0, (6, 15))
+    conditions[5] = rng.uniform(2.0, 8.0, 15)
+    together = quintic_coefficients(*conditions)
+    for part in (slice(0, 10), slice(10, 13), slice(13, 15)):
+        alone = quintic_coefficients(*(np.ascontiguousarray(row[part]) for row in conditions))
+        assert np.array_equal(together[part], alone)
+
+
 def test_pair_poses_equal_the_frenet_trajectory_of_every_pair() -> None:
     # the lattice locates each longitudinal profile on the reference once for all its pairs
     scenario = scene(ego_speed_mps=6.0, num_lanes=2)
     planner = UrbanPlanner(scenario, URBAN_DEFAULT)
     observation = observation_now(scenario)
     context = planner.context(observation, planner.predictor.predict(observation))
-    config = LatticeConfig()
-    lateral, longitudinal = (
-        lateral_profiles(context, config),
-        longitudinal_profiles(context, config),
-    )
+    lateral, longitudinal = lattice_profiles(context, LatticeConfig())
     num_lat, num_lon = len(lateral.names), len(longitudinal.names)
     s_m = np.repeat(longitudinal.position, num_lat, 0)
     d_m = np.tile(lateral.position, (num_lon, 1))

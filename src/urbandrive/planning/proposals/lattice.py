@@ -79,8 +79,7 @@ class FrenetLatticeGenerator:
         self.config = config if config is not None else LatticeConfig()
 
     def generate(self, context: PlanningContext) -> Candidates:
-        lateral = lateral_profiles(context, self.config)
-        longitudinal = longitudinal_profiles(context, self.config)
+        lateral, longitudinal = lattice_profiles(context, self.config)
         num_lat, num_lon = len(lateral.names), len(longitudinal.names)
         # row i * num_lat + j: longitudinal profile i with lateral profile j
         s_m = np.repeat(longitudinal.position, num_lat, 0)
@@ -113,8 +112,40 @@ def pair_poses(
     return xy.reshape(-1, num_steps, 2), heading.reshape(-1, num_steps)
 
 
-def lateral_profiles(context: PlanningContext, config: LatticeConfig) -> _Profiles:
-    """Quintic lateral moves to each target offset and duration (plus 'keep' at d = 0)."""
+def lattice_profiles(
+    context: PlanningContext, config: LatticeConfig
+) -> tuple[_Profiles, _Profiles]:
+    """(lateral, longitudinal) profiles: quintic lateral moves (`_lateral_moves`); velocity
+    keeping (quartic), stopping and following (quintic) profiles of s(t). Every quintic is
+    solved in one call and every polynomial evaluated in one call (each row's floats do not
+    depend on the others)."""
+    speed, accel = max(context.ego_speed_mps, 0.0), context.ego_accel_mps2
+    lateral, lateral_names = _lateral_moves(context, config)
+    keep, keep_durations, keep_names = _velocity_keeping(context, config, speed, accel)
+    stop, stop_names = _stopping(context, config, speed, accel)
+    follow, follow_names = _following(context, config, speed, accel)
+    conditions = np.concatenate([lateral, stop, follow], 1)  # [6, N], rows contiguous
+    quintics = quintic_coefficients(*conditions)
+    num_lat = lateral.shape[1]
+    position, rate, second = _polynomial_then_constant(
+        context.times_s,
+        np.concatenate([quintics[:num_lat], keep, quintics[num_lat:]]),
+        np.concatenate([conditions[5, :num_lat], keep_durations, conditions[5, num_lat:]]),
+    )
+    return (
+        _Profiles(position[:num_lat], rate[:num_lat], second[:num_lat], lateral_names),
+        _Profiles(
+            position[num_lat:], rate[num_lat:], second[num_lat:],
+            keep_names + stop_names + follow_names,
+        ),
+    )  # fmt: skip
+
+
+def _lateral_moves(
+    context: PlanningContext, config: LatticeConfig
+) -> tuple[NDArrayF64, tuple[str, ...]]:
+    """Quintic lateral moves to each target offset and duration (plus 'keep' at d = 0):
+    (boundary conditions [6, N], `quintic_coefficients`' arguments, names)."""
     targets, names = (
         [0.0, *config.nudge_offsets_m],
         ["keep", *(f"nudge {v:+.1f}" for v in config.nudge_offsets_m)],
@@ -133,63 +164,49 @@ def lateral_profiles(context: PlanningContext, config: LatticeConfig) -> _Profil
     duration = np.tile(durations, len(targets))
     heading_error = np.angle(np.exp(1j * (context.ego_heading_rad - _path_heading(context))))
     d_rate = max(context.ego_speed_mps, 0.0) * np.sin(heading_error)
-    position, rate, accel = quintic(
-        context.times_s,
-        np.full(target.size, context.d_now_m),
-        np.full(target.size, d_rate),
-        np.zeros(target.size),
-        target,
-        np.zeros(target.size),
-        duration,
-    )
-    labels = tuple(f"{n} T{t:.0f}" for n in names for t in durations)
-    return _Profiles(position, rate, accel, labels)
+    size = target.size
+    conditions = np.stack(
+        [
+            np.full(size, context.d_now_m), np.full(size, d_rate), np.zeros(size), target,
+            np.zeros(size), duration,
+        ]
+    )  # fmt: skip
+    return conditions, tuple(f"{n} T{t:.0f}" for n in names for t in durations)
 
 
-def longitudinal_profiles(context: PlanningContext, config: LatticeConfig) -> _Profiles:
-    """Velocity keeping (quartic), stopping and following (quintic) profiles of s(t)."""
+def _velocity_keeping(
+    context: PlanningContext, config: LatticeConfig, speed: float, accel: float
+) -> tuple[NDArrayF64, NDArrayF64, tuple[str, ...]]:
+    """Quartics to each fraction of the limit ahead in each duration: (coefficients [N, 6],
+    durations [N], names)."""
     ahead = context.s_now_m + np.linspace(0.0, config.speed_lookahead_m, 20)
     limit = float(context.reference.comfortable_speed_at(ahead).min())
-    speed, accel = max(context.ego_speed_mps, 0.0), context.ego_accel_mps2
     fractions, durations = np.asarray(config.speed_fractions), np.asarray(config.keep_durations_s)
     end_speed = np.repeat(fractions * limit, durations.size)
     duration = np.tile(durations, fractions.size)
     keep = quartic_coefficients(context.s_now_m, speed, accel, end_speed, duration)
-    names = [f"v{f:.1f} T{t:.0f}" for f in fractions for t in durations]
-    coefficients, durations_s = [keep], [duration]
-    for (part, part_durations), part_names in (
-        _stopping(context, config, speed, accel),
-        _following(context, config, speed, accel),
-    ):
-        coefficients.append(part)
-        durations_s.append(part_durations)
-        names += part_names
-    # one evaluation of all the rows (each row's floats do not depend on the others)
-    position, rate, second = _polynomial_then_constant(
-        context.times_s, np.concatenate(coefficients), np.concatenate(durations_s)
-    )
-    return _Profiles(position, rate, second, tuple(names))
+    return keep, duration, tuple(f"v{f:.1f} T{t:.0f}" for f in fractions for t in durations)
 
 
 def _stopping(
     context: PlanningContext, config: LatticeConfig, speed: float, accel: float
-) -> tuple[tuple[NDArrayF64, NDArrayF64], list[str]]:
+) -> tuple[NDArrayF64, tuple[str, ...]]:
     """Quintic stops with the front bumper at the first stop ahead (none if there is none):
-    ((coefficients [N, 6], durations [N]), names)."""
+    (boundary conditions [6, N], names)."""
     stops = cycle_stop_points(context, config.obstacles)
     durations = np.asarray(config.stop_durations_s if stops.size else ())
     target = np.full(
         durations.size, (stops[0] if stops.size else 0.0) - 0.5 * context.ego_size_m[0]
     )
-    profiles = _quintic_from_now(context, speed, accel, target, np.zeros(durations.size), durations)
-    return profiles, [f"stop T{t:.0f}" for t in durations]
+    conditions = _from_now(context, speed, accel, target, np.zeros(durations.size), durations)
+    return conditions, tuple(f"stop T{t:.0f}" for t in durations)
 
 
 def _following(
     context: PlanningContext, config: LatticeConfig, speed: float, accel: float
-) -> tuple[tuple[NDArrayF64, NDArrayF64], list[str]]:
+) -> tuple[NDArrayF64, tuple[str, ...]]:
     """Quintic approaches to a time gap behind the nearest agent ahead on the reference:
-    ((coefficients [N, 6], durations [N]), names)."""
+    (boundary conditions [6, N], names)."""
     obstacles = cycle_path_obstacles(context, config.obstacles)
     # `obstacles.blocking` of the reference (offset 0) at step 0 only: the same values.
     reach = obstacles.half_width_m + 0.5 * context.ego_size_m[1] + config.obstacles.path_margin_m
@@ -199,52 +216,36 @@ def _following(
         & np.isfinite(obstacles.half_width_m)
         & (obstacles.center_s_m[:, 0] > context.s_now_m)
     )
-    durations = np.asarray(config.follow_durations_s if agents.any() else ())
     if not agents.any():
-        return _quintic_from_now(context, speed, accel, np.zeros(0), np.zeros(0), durations), []
+        return np.zeros((6, 0)), ()
+    durations = np.asarray(config.follow_durations_s)
     leader = int(np.flatnonzero(agents)[np.argmin(obstacles.rear_s_m[agents, 0])])
     steps = np.clip(np.round(durations / context.dt_s).astype(int), 0, context.num_steps - 1)
     lead_speed = obstacles.speed_mps[leader, steps]
     gap = config.follow_min_gap_m + config.follow_headway_s * lead_speed
     target = obstacles.rear_s_m[leader, steps] - gap - 0.5 * context.ego_size_m[0]
-    profiles = _quintic_from_now(context, speed, accel, target, lead_speed, durations)
-    return profiles, [f"follow T{t:.0f}" for t in durations]
+    conditions = _from_now(context, speed, accel, target, lead_speed, durations)
+    return conditions, tuple(f"follow T{t:.0f}" for t in durations)
 
 
-def _quintic_from_now(
+def _from_now(
     context: PlanningContext,
     speed: float,
     accel: float,
     target_s: NDArrayF64,
     target_speed: NDArrayF64,
     duration: NDArrayF64,
-) -> tuple[NDArrayF64, NDArrayF64]:
-    """(coefficients [N, 6], duration [N]) of `quintic`s from the ego's state now."""
+) -> NDArrayF64:
+    """float64[6, N]: boundary conditions (`quintic_coefficients`' arguments) of quintics from
+    the ego's state now (s, speed, accel) to target_s, target_speed [N] in duration [N]."""
     size = duration.size
-    coefficients = quintic_coefficients(
-        np.full(size, context.s_now_m),
-        np.full(size, speed),
-        np.full(size, accel),
-        target_s,
-        target_speed,
-        duration,
-    )
-    return coefficients, duration
-
-
-def quintic(
-    times_s: NDArrayF64,
-    start: NDArrayF64,
-    start_rate: NDArrayF64,
-    start_accel: NDArrayF64,
-    end: NDArrayF64,
-    end_rate: NDArrayF64,
-    duration_s: NDArrayF64,
-) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
-    """Quintics (N of them) from (x, x', x'') to (end, end_rate, 0) in `duration_s[N]`,
-    continued at constant rate: position, rate, acceleration float64[N, H]."""
-    coefficients = quintic_coefficients(start, start_rate, start_accel, end, end_rate, duration_s)
-    return _polynomial_then_constant(times_s, coefficients, duration_s)
+    return np.stack(
+        [
+            np.full(size, context.s_now_m), np.full(size, speed), np.full(size, accel),
+            np.asarray(target_s, np.float64), np.asarray(target_speed, np.float64),
+            np.asarray(duration, np.float64),
+        ]
+    )  # fmt: skip
 
 
 def quintic_coefficients(
@@ -255,7 +256,9 @@ def quintic_coefficients(
     end_rate: NDArrayF64,
     duration_s: NDArrayF64,
 ) -> NDArrayF64:
-    """float64[N, 6], ascending: the coefficients of `quintic`'s polynomials."""
+    """float64[N, 6], ascending: quintics from (x, x', x'') = (start, start_rate, start_accel)
+    to (end, end_rate, 0) in duration_s (all float64[N]); `_polynomial_then_constant`
+    evaluates them and continues at the end rate."""
     t = duration_s[:, None]
     matrix = np.stack(
         [
