@@ -21,6 +21,7 @@ from urbandrive.metrics.clearance import (
 from urbandrive.metrics.collisions import (
     no_ego_at_fault_collisions,
     no_ego_at_fault_collisions_on_rows,
+    row_reach,
 )
 from urbandrive.metrics.states import (
     VULNERABLE_TYPES,
@@ -300,3 +301,22 @@ def test_types_in_is_numpys_isin(types: list[int], members: list[int], dtype: st
     assert got.dtype == np.bool_ and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(is_vulnerable(array), types_in(array, VULNERABLE_TYPES))
+
+
+@pytest.mark.parametrize("per_candidate", [False, True])
+def test_row_reach_is_the_pairs_half_diagonals_bit_for_bit(per_candidate: bool) -> None:
+    rng = np.random.default_rng(7)
+    num_candidates, num_rows, num_steps = 9, 13, 4
+    ego_size = rng.uniform(0.3, 20.0, (num_candidates, 2) if per_candidate else (2,))
+    agent_size = rng.uniform(0.1, 20.0, (num_rows, 2))
+    ego = EgoStates(np.zeros((num_candidates, num_steps, 2)), np.zeros((num_candidates, num_steps)),
+                    np.zeros((num_candidates, num_steps)), ego_size)  # fmt: skip
+    rows = AgentStates(np.zeros((num_rows, num_steps, 2)), np.zeros((num_rows, num_steps)),
+                       np.zeros((num_rows, num_steps, 2)), agent_size,
+                       np.zeros(num_rows, np.int64), np.ones((num_rows, num_steps), bool))  # fmt: skip
+    sizes = np.broadcast_to(ego_size, (num_candidates, 2))
+    want = 0.5 * (np.hypot(sizes[:, None, 0], sizes[:, None, 1])
+                  + np.hypot(agent_size[None, :, 0], agent_size[None, :, 1]))  # fmt: skip
+    got = row_reach(ego, rows)
+    assert got.flags.c_contiguous and got.shape == (num_candidates, num_rows)
+    np.testing.assert_array_equal(got, want)

@@ -14,7 +14,7 @@ import numpy as np
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_distance
 from urbandrive.metrics import kernels
-from urbandrive.metrics.collisions import pair_shape, row_kernel_inputs, take
+from urbandrive.metrics.collisions import pair_shape, row_kernel_inputs, row_reach, take
 from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, is_vulnerable
 
 
@@ -91,7 +91,7 @@ def vulnerable_road_user_clearance_on_rows(
     minimum_only: the compiled kernel skips the pairs that cannot lower the minimum over the
     steps below max(search_radius_m, required_clearance_m): within_bound exact, and
     min_clearance_m below that (at least that, maybe inf, elsewhere); clearance_per_step_m
-    then bounds the clearance from above.
+    is then not computed (inf, an upper bound, read-only).
 
     ego: batch [M], T steps; pairs: (candidate, row, step) int64[P] each into [M, U, T],
     holding at least the vulnerable ones whose centres are within `search_radius_m` plus both
@@ -103,24 +103,36 @@ def vulnerable_road_user_clearance_on_rows(
     """
     agents = shared.rows
     shape = pair_shape(ego, agents)  # [M, U, T]
-    per_step = np.full((shape[0], shared.num_modes, shape[-1]), np.inf)
+    per_step_shape = (shape[0], shared.num_modes, shape[-1])
+    compiled_minimum = minimum_only and kernels.enabled()
+    # with the minimum only, per_step is not computed: inf bounds every step from above
+    per_step = (
+        np.broadcast_to(np.inf, per_step_shape)
+        if compiled_minimum
+        else np.full(per_step_shape, np.inf)
+    )
     if kernels.enabled():
         counts = agents.valid & is_vulnerable(agents.types_per_step())
+        least = (
+            np.where(touching, 0.0, np.inf)[..., None]
+            if minimum_only and touching is not None
+            else np.full(per_step_shape[:-1] + (1,), np.inf)
+        )
         kernels.min_clearance_on_rows(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
             *(row_kernel_inputs(ego, agents) if boxes is None else boxes),
             np.ascontiguousarray(counts),
-            np.ascontiguousarray(np.broadcast_to(_reach(ego, agents), shape)[..., 0]),
+            row_reach(ego, agents),
             float(search_radius_m),
             shared.mode_start,
             shared.modes,
             minimum_only,
             float(max(search_radius_m, required_clearance_m)),
-            per_step,
-            np.where(touching, 0.0, np.inf)[..., None]
-            if minimum_only and touching is not None
-            else np.full(per_step.shape[:-1] + (1,), np.inf),
+            np.empty((0, 0, 0)) if compiled_minimum else per_step,
+            least,
         )
+        if compiled_minimum:
+            return ClearanceResult(least[..., 0], per_step, least[..., 0] >= required_clearance_m)
     else:
         index = _counted_pairs(ego, agents, shape, pairs, search_radius_m)
         distance = _distance_on_pairs(ego, agents, shape, index)

@@ -331,8 +331,8 @@ def min_clearance_on_rows(
     mode_start, modes), each box distance computed once. Pairs (candidate, row, step)
     int64[P]; arrays as `first_overlap_on_rows`, counts: bool[U, T] (valid and vulnerable),
     reach_m: float64[M, U]. minimum_only: a pair that cannot lower the minimum over the steps
-    below cap_m is skipped (the minimum stays exact below cap_m, per_step then only bounds
-    the clearance from above)."""
+    below cap_m is skipped (the minimum stays exact below cap_m) and per_step is not
+    written (any array will do)."""
     for p in range(candidate.shape[0]):
         m, u, t = candidate[p], row[p], step[p]
         if not counts[u, t]:
@@ -356,7 +356,8 @@ def min_clearance_on_rows(
         if minimum_only and boxes_separation_scalar(*box) > worst + LOWER_BOUND_SLACK_M:
             continue  # a tighter lower bound
         distance = boxes_distance_scalar(*box)
-        _lower_modes(per_step, m, t, mode_start, modes, u, distance)
+        if not minimum_only:
+            _lower_modes(per_step, m, t, mode_start, modes, u, distance)
         _lower_modes(minimum, m, 0, mode_start, modes, u, distance)
 
 

@@ -42,6 +42,7 @@ from urbandrive.metrics.collisions import (
     agent_angle_from_heading,
     pair_shape,
     row_kernel_inputs,
+    row_reach,
     take,
 )
 from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows
@@ -155,7 +156,7 @@ def time_to_collision_within_bound_on_rows(
             _agent_velocity_along_heading(agents, (agent_cos, agent_sin)), agent_size,
             np.ascontiguousarray(agents.valid), row_first,
             np.ascontiguousarray(np.broadcast_to(lateral, shape[:1] + shape[-1:])),
-            np.broadcast_to(_pair_reach(ego, agents), shape)[..., 0],
+            row_reach(ego, agents),
             float(config.rear_axle_to_center_m),
             float(config.ego_stopped_speed_mps),
             kernels.arccos_threshold(float(np.deg2rad(config.agent_ahead_angle_deg)), True),
