@@ -701,3 +701,17 @@ def test_compiled_merge_and_closest_equal_the_numpy_reference_bit_for_bit(
         expected = merge_modes(xy, probs, 0.05), learned._closest_squared(xy, point)
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+@pytest.mark.parametrize("lead", [(), (2,)])
+def test_compiled_agents_to_global_equals_the_numpy_reference_bit_for_bit(lead: tuple) -> None:
+    rng = np.random.default_rng(5)
+    scene = SimpleNamespace(
+        origin_heading=0.7, heading=rng.uniform(-3, 3, (4, 20)).astype(np.float32)
+    )
+    local = rng.normal(0.0, 20.0, (*lead, 4, 3, 30, 2)).astype(np.float32)
+    now_xy = rng.normal(0.0, 1000.0, (4, 2))
+    got = agents_to_global(local, now_xy, scene)  # type: ignore[arg-type]
+    with compiled.numpy_reference():
+        expected = agents_to_global(local, now_xy, scene)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(got, expected)

@@ -547,8 +547,15 @@ def agents_to_global(local: np.ndarray, now_xy: NDArrayF64, scene: SceneTensors)
     """float64[..., A, K, H, 2]: points in each agent's frame now (`local`, any float dtype)
     in the global frame, in one float64 rotation by the agent's global heading now (its
     scene-frame heading + the scene frame's) about its global position now (`now_xy`
-    float64[A, 2])."""
+    float64[A, 2]). A compiled pass for float32 `local` where the switch is on (the same
+    operations)."""
     angle = scene.origin_heading + scene.heading[:, -1].astype(np.float64)
+    if compiled.enabled() and local.ndim >= 4 and local.dtype == np.float32:
+        flat = np.ascontiguousarray(local).reshape(-1, *local.shape[-4:])
+        result = np.empty(flat.shape)
+        now = np.ascontiguousarray(now_xy, np.float64)
+        _to_global_kernel(flat, np.cos(angle), np.sin(angle), now, result)
+        return result.reshape(local.shape)
     cos, sin = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
     x, y = local[..., 0], local[..., 1]
     return np.stack(
@@ -558,6 +565,20 @@ def agents_to_global(local: np.ndarray, now_xy: NDArrayF64, scene: SceneTensors)
         ],
         -1,
     )
+
+
+@compiled.njit
+def _to_global_kernel(
+    local: np.ndarray, cos: NDArrayF64, sin: NDArrayF64, now_xy: NDArrayF64, result: NDArrayF64
+) -> None:  # pragma: no cover - compiled
+    """`agents_to_global` into result [L, A, K, S, 2] of float32 local [L, A, K, S, 2]."""
+    for lead in range(local.shape[0]):
+        for a in range(local.shape[1]):
+            for k in range(local.shape[2]):
+                for t in range(local.shape[3]):
+                    x, y = np.float64(local[lead, a, k, t, 0]), np.float64(local[lead, a, k, t, 1])
+                    result[lead, a, k, t, 0] = cos[a] * x - sin[a] * y + now_xy[a, 0]
+                    result[lead, a, k, t, 1] = sin[a] * x + cos[a] * y + now_xy[a, 1]
 
 
 @contextlib.contextmanager
