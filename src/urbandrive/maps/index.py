@@ -230,23 +230,35 @@ def project_to_lanes(
 #: `_centerline_points` of the last few indexes, by the identity of their centerlines array
 #: (held, so the id is not reused while kept). Not a `LaneIndex` field: indexes pickled with
 #: their maps before it existed still load.
-_CENTERLINE_POINTS: OrderedDict[int, tuple[np.ndarray, NDArrayF64]] = OrderedDict()
+_CENTERLINE_POINTS: OrderedDict[int, tuple[np.ndarray, NDArrayF64, NDArrayF64]] = OrderedDict()
 _KEPT_INDEXES = 8
+#: `_near_lanes_kernel`: a lane's bounding box must be this much farther (m) than a distance
+#: for the lane to be skipped (the box's gap is a lower bound of the lane's distance; the
+#: margin covers its rounding).
+_BOX_MARGIN_M = 1e-3
 
 
 def _centerline_points(index: LaneIndex) -> NDArrayF64:
     """float64[Q, 2]: the centerlines' points, map frame, row r's at [point_offset[r],
     point_offset[r + 1]) (made once per index)."""
+    return _centerline_arrays(index)[0]
+
+
+def _centerline_arrays(index: LaneIndex) -> tuple[NDArrayF64, NDArrayF64]:
+    """`_centerline_points` and each lane's bounding box float64[L, 4] (x min, y min, x max,
+    y max), made once per index."""
     key = id(index.centerlines)
     kept = _CENTERLINE_POINTS.get(key)
     if kept is None or kept[0] is not index.centerlines:
         points = np.ascontiguousarray(shapely.get_coordinates(index.centerlines), np.float64)
-        kept = (index.centerlines, points)
+        start = index.point_offset[:-1]
+        low, high = np.minimum.reduceat(points, start), np.maximum.reduceat(points, start)
+        kept = (index.centerlines, points, np.ascontiguousarray(np.concatenate([low, high], 1)))
         _CENTERLINE_POINTS[key] = kept
         while len(_CENTERLINE_POINTS) > _KEPT_INDEXES:
             _CENTERLINE_POINTS.popitem(last=False)
     _CENTERLINE_POINTS.move_to_end(key)
-    return kept[1]
+    return kept[1], kept[2]
 
 
 @compiled.njit
@@ -364,22 +376,10 @@ def _scored_candidates(
         raise DataError(
             f"map {index.source!r} query: {heading.shape[0]} headings for {points_xy.shape[0]} points"
         )
-    points = shapely.points(points_xy)
-    near_index, near_rows = index.centerline_tree.query(
-        points, predicate="dwithin", distance=config.search_radius_m
-    )
-    alone = np.ones(points.shape[0], dtype=bool)
-    alone[near_index] = False
-    if alone.any():
-        lone = np.flatnonzero(alone)
-        nearest_index, nearest_rows = index.centerline_tree.query_nearest(
-            points[lone], all_matches=False
-        )
-        near_index = np.r_[near_index, lone[nearest_index]]
-        near_rows = np.r_[near_rows, nearest_rows]
-    num_rows = index.lane_ids.shape[0]
-    pair = np.unique(near_index.astype(np.int64) * num_rows + near_rows)  # by pose, then row
-    point_index, rows = np.divmod(pair, num_rows)
+    if compiled.enabled():
+        point_index, rows = _compiled_pairs(index, points_xy, config.search_radius_m)
+    else:
+        point_index, rows = _tree_pairs(index, points_xy, config.search_radius_m)
     if compiled.enabled():
         cost, lane_heading = np.empty(rows.shape[0]), np.empty(rows.shape[0])
         lanes = (index.point_offset, index.point_key, index.lane_key_shift, index.point_heading)
@@ -400,6 +400,118 @@ def _scored_candidates(
     heading_error = np.where(np.isnan(heading_error), 0.0, heading_error)
     cost = distance_m + config.heading_weight_m_per_rad * heading_error
     return point_index, rows, cost, lane_heading
+
+
+def _tree_pairs(
+    index: LaneIndex, points_xy: NDArrayF64, radius_m: float
+) -> tuple[NDArrayInt, NDArrayInt]:
+    """(point index, lane row) int64[M] pairs by point then row: the lanes within radius_m
+    of each point (the tree's dwithin), or its nearest lane (`query_nearest`) if none."""
+    points = shapely.points(points_xy)
+    near_index, near_rows = index.centerline_tree.query(
+        points, predicate="dwithin", distance=radius_m
+    )
+    alone = np.ones(points.shape[0], dtype=bool)
+    alone[near_index] = False
+    if alone.any():
+        lone = np.flatnonzero(alone)
+        nearest_index, nearest_rows = index.centerline_tree.query_nearest(
+            points[lone], all_matches=False
+        )
+        near_index = np.r_[near_index, lone[nearest_index]]
+        near_rows = np.r_[near_rows, nearest_rows]
+    num_rows = index.lane_ids.shape[0]
+    pair = np.unique(near_index.astype(np.int64) * num_rows + near_rows)  # by pose, then row
+    point_index, rows = np.divmod(pair, num_rows)
+    return point_index, rows
+
+
+def _compiled_pairs(
+    index: LaneIndex, points_xy: NDArrayF64, radius_m: float
+) -> tuple[NDArrayInt, NDArrayInt]:
+    """`_tree_pairs` from `_near_lanes_kernel` (GEOS's distances, lanes skipped by their
+    bounding boxes); the tree is asked only for a point whose nearest lanes tie (which one
+    `query_nearest` returns is its own choice, e.g. at a vertex two lanes share)."""
+    points, bounds = _centerline_arrays(index)
+    count, num_rows = points_xy.shape[0], index.lane_ids.shape[0]
+    within = np.empty((count, num_rows), np.bool_)
+    nearest, tied = np.empty(count, np.int64), np.empty(count, np.bool_)
+    xy = np.ascontiguousarray(points_xy, np.float64)
+    _near_lanes_kernel(points, index.point_offset, bounds, xy, radius_m, within, nearest, tied)
+    if tied.any():
+        ask = np.flatnonzero(tied)
+        asked, asked_rows = index.centerline_tree.query_nearest(
+            shapely.points(xy[ask]), all_matches=False
+        )
+        nearest[ask[asked]] = asked_rows
+    lone = np.flatnonzero(nearest >= 0)
+    within[lone, nearest[lone]] = True
+    point_index, rows = np.nonzero(within)
+    return point_index.astype(np.int64), rows.astype(np.int64)
+
+
+@compiled.njit
+def _near_lanes_kernel(
+    point_xy: NDArrayF64,
+    point_offset: NDArrayInt,
+    bounds: NDArrayF64,
+    xy: NDArrayF64,
+    radius_m: float,
+    within: NDArrayBool,
+    nearest: NDArrayInt,
+    tied: NDArrayBool,
+) -> None:  # pragma: no cover - compiled
+    """Into within [N, L]: whether lane row r's centerline is at most radius_m from point n
+    (its least `_point_to_segment`: GEOS's dwithin); nearest, tied [N]: for a point with no
+    such lane, the nearest row and whether another is exactly as near (else -1, False).
+    A lane whose bounding box is farther than the distance sought (+ `_BOX_MARGIN_M`) is
+    skipped."""
+    num_rows = point_offset.shape[0] - 1
+    for n in range(xy.shape[0]):
+        px, py = xy[n, 0], xy[n, 1]
+        found = False
+        for row in range(num_rows):
+            within[n, row] = False
+            if _box_gap(px, py, bounds[row]) > radius_m + _BOX_MARGIN_M:
+                continue
+            if _lane_distance(point_xy, point_offset, row, px, py, radius_m) <= radius_m:
+                within[n, row] = True
+                found = True
+        nearest[n], tied[n] = -1, False
+        if found:
+            continue
+        best = np.inf
+        for row in range(num_rows):
+            if _box_gap(px, py, bounds[row]) > best + _BOX_MARGIN_M:
+                continue
+            distance = _lane_distance(point_xy, point_offset, row, px, py, -1.0)
+            if distance < best:
+                best, nearest[n], tied[n] = distance, row, False
+            elif distance == best:
+                tied[n] = True
+
+
+@compiled.njit
+def _box_gap(px: float, py: float, box: NDArrayF64) -> float:  # pragma: no cover - compiled
+    """The distance from point p to the box (x min, y min, x max, y max) (0 inside)."""
+    dx = max(box[0] - px, 0.0, px - box[2])
+    dy = max(box[1] - py, 0.0, py - box[3])
+    return np.sqrt(dx * dx + dy * dy)
+
+
+@compiled.njit
+def _lane_distance(
+    point_xy: NDArrayF64, point_offset: NDArrayInt, row: int, px: float, py: float, enough: float
+) -> float:  # pragma: no cover - compiled
+    """The least `_point_to_segment` from p to lane row's centerline segments, or the first
+    found at most `enough` (a negative `enough`: the least)."""
+    least = np.inf
+    for i in range(point_offset[row], point_offset[row + 1] - 1):
+        ax, ay, bx, by = point_xy[i, 0], point_xy[i, 1], point_xy[i + 1, 0], point_xy[i + 1, 1]
+        least = min(least, _point_to_segment(px, py, ax, ay, bx, by))
+        if least <= enough:
+            return least
+    return least
 
 
 @compiled.njit
