@@ -258,43 +258,21 @@ class SharedRows:
 
 def shared_rows(agents: AgentStates) -> SharedRows:
     """The distinct rows of `agents` (batch [K], A agents, valid [..., A, T] broadcastable):
-    agent a's row in mode k is mode j's (j < k) when xy, heading, velocity and valid are the
-    same bits over every step (`SharedRows`; the first such mode's row is kept; a hash picks
-    j, so a row is shared only where the bits are equal, never merged where they differ).
-    Rows are ordered by agent, then by the first mode using them."""
+    agent a's row in mode k is the first mode j's (j < k) whose xy, heading, velocity and
+    valid are the same bits over every step (`SharedRows`; a row is shared only where the
+    bits are equal). Rows are ordered by agent, then by the first mode using them."""
     num_modes, num_agents, num_steps = agents.xy.shape[:3]
     valid = np.broadcast_to(agents.valid, (num_modes, num_agents, num_steps))
-    fields = [
+    fields = (
         _bits(agents.xy, num_modes, num_agents),
         _bits(agents.heading, num_modes, num_agents),
         _bits(agents.velocity, num_modes, num_agents),
-        valid,
-    ]
-    # a hash (wrapping sums of the bits) proposes the first mode with the same row; the bits
-    # decide
-    digest = np.zeros((num_modes, num_agents), np.int64)
-    for field_bits in fields[:3]:
-        digest = digest * 1000003 + field_bits.sum(-1)
-    proposed = np.argmax(digest[:, None, :] == digest[None, :, :], axis=1)  # [K, A]
-    agent = np.arange(num_agents)
-    same = proposed != np.arange(num_modes)[:, None]
+        np.ascontiguousarray(valid).view(np.uint8).reshape(num_modes, num_agents, num_steps),
+    )
     if compiled.enabled():
-        _confirm_same_rows(*fields[:3], np.ascontiguousarray(valid), proposed, same)
+        row_of, agent_of, mode_of, mode_start, modes = _shared_rows_compiled(*fields)
     else:
-        for field_bits in fields:
-            if not same.any():
-                break
-            k, a = np.nonzero(same)
-            same[k, a] = np.all(field_bits[k, a] == field_bits[proposed[k, a], a], axis=-1)
-    first = np.where(same, proposed, np.arange(num_modes)[:, None])  # [K, A]
-    keep = np.arange(num_modes) == first.T  # [A, K]: the kept (agent, mode) rows
-    agent_of, mode_of = np.nonzero(keep)
-    row_index = np.full((num_agents, num_modes), -1, np.int64)
-    row_index[agent_of, mode_of] = np.arange(agent_of.shape[0])
-    row_of = row_index[agent[None, :], first]  # [K, A]
-    order = np.argsort(row_of.T, axis=None, kind="stable")  # by row, then mode
-    modes = np.tile(np.arange(num_modes), num_agents)[order]
-    counts = np.bincount(row_of.ravel(), minlength=agent_of.shape[0])
+        row_of, agent_of, mode_of, mode_start, modes = _shared_rows_numpy(fields)
     sizes = np.asarray(agents.size_m, np.float64)
     types = np.asarray(agents.types)
     rows = AgentStates(
@@ -305,40 +283,95 @@ def shared_rows(agents: AgentStates) -> SharedRows:
         types=np.broadcast_to(types, (num_agents,))[agent_of].astype(np.int64),
         valid=valid[mode_of, agent_of],
     )
-    return SharedRows(rows, row_of, agent_of, np.r_[0, np.cumsum(counts)], modes)
+    return SharedRows(rows, row_of, agent_of, mode_start, modes)
+
+
+def _shared_rows_numpy(fields: tuple[NDArrayInt, ...]) -> tuple[NDArrayInt, ...]:
+    """(row_of [K, A], agent_of [U], mode_of [U], mode_start [U + 1], modes [K * A]) of the
+    rows given as bits (`_bits` of xy, heading, velocity, the valid flags as uint8: int[K, A,
+    F] each): `_shared_rows_compiled` by numpy."""
+    num_modes, num_agents = fields[0].shape[:2]
+    first = np.tile(np.arange(num_modes)[:, None], (1, num_agents))  # [K, A]
+    for k in range(num_modes):
+        for j in range(k):
+            open_ = (first[k] == k) & (first[j] == j)
+            for field in fields:
+                open_ &= np.all(field[k] == field[j], axis=-1)
+            first[k, open_] = j
+    keep = np.arange(num_modes) == first.T  # [A, K]: the kept (agent, mode) rows
+    agent_of, mode_of = np.nonzero(keep)
+    row_index = np.full((num_agents, num_modes), -1, np.int64)
+    row_index[agent_of, mode_of] = np.arange(agent_of.shape[0])
+    row_of = row_index[np.arange(num_agents)[None, :], first]  # [K, A]
+    order = np.argsort(row_of.T, axis=None, kind="stable")  # by row, then mode
+    modes = np.tile(np.arange(num_modes), num_agents)[order]
+    counts = np.bincount(row_of.ravel(), minlength=agent_of.shape[0])
+    return row_of, agent_of, mode_of, np.r_[0, np.cumsum(counts)], modes
 
 
 @compiled.njit
-def _confirm_same_rows(
-    xy: NDArrayInt,
-    heading: NDArrayInt,
-    velocity: NDArrayInt,
-    valid: NDArrayBool,
-    proposed: NDArrayInt,
-    same: NDArrayBool,
-) -> None:
-    """`shared_rows`' check by the bits, in place: same[k, a] stays True only where row
-    (k, a) equals row (proposed[k, a], a) in every field (`_bits` of xy, heading, velocity:
-    int64[K, A, F]; valid: bool[K, A, T])."""
-    for k in range(same.shape[0]):
-        for a in range(same.shape[1]):
-            if not same[k, a]:
-                continue
-            j = proposed[k, a]
-            equal = True
-            for field in (xy, heading, velocity):
-                for f in range(field.shape[2]):
-                    if field[k, a, f] != field[j, a, f]:
-                        equal = False
-                        break
-                if not equal:
+def _shared_rows_compiled(
+    xy: NDArrayInt, heading: NDArrayInt, velocity: NDArrayInt, valid: NDArrayInt
+) -> tuple:
+    """(row_of int64[K, A], agent_of [U], mode_of [U], mode_start [U + 1], modes [K * A]) of
+    the rows given as bits (`_bits` of xy, heading, velocity, the valid flags as uint8: int[K,
+    A, F] each): row (k, a) is the first kept row (j, a), j < k, equal to it in every field,
+    else kept itself; kept rows numbered by agent, then mode; the modes of each row in CSR,
+    ascending (`SharedRows`)."""
+    num_modes, num_agents = xy.shape[0], xy.shape[1]
+    first = np.empty((num_modes, num_agents), np.int64)
+    num_rows = 0
+    for a in range(num_agents):
+        for k in range(num_modes):
+            first[k, a] = k
+            for j in range(k):
+                if first[j, a] == j and _same_bits(xy, heading, velocity, valid, j, k, a):
+                    first[k, a] = j
                     break
-            if equal:
-                for t in range(valid.shape[2]):
-                    if valid[k, a, t] != valid[j, a, t]:
-                        equal = False
-                        break
-            same[k, a] = equal
+            if first[k, a] == k:
+                num_rows += 1
+    row_of = np.empty((num_modes, num_agents), np.int64)
+    agent_of = np.empty(num_rows, np.int64)
+    mode_of = np.empty(num_rows, np.int64)
+    counts = np.zeros(num_rows, np.int64)
+    u = 0
+    for a in range(num_agents):
+        for k in range(num_modes):
+            j = first[k, a]
+            if j == k:
+                agent_of[u], mode_of[u] = a, k
+                row_of[k, a] = u
+                u += 1
+            else:
+                row_of[k, a] = row_of[j, a]
+            counts[row_of[k, a]] += 1
+    mode_start = np.zeros(num_rows + 1, np.int64)
+    for u in range(num_rows):
+        mode_start[u + 1] = mode_start[u] + counts[u]
+    modes = np.empty(num_modes * num_agents, np.int64)
+    filled = mode_start[:-1].copy()
+    for a in range(num_agents):
+        for k in range(num_modes):
+            u = row_of[k, a]
+            modes[filled[u]] = k
+            filled[u] += 1
+    return row_of, agent_of, mode_of, mode_start, modes
+
+
+@compiled.njit
+def _same_bits(
+    xy: NDArrayInt, heading: NDArrayInt, velocity: NDArrayInt, valid: NDArrayInt, j: int, k: int,
+    a: int,
+) -> bool:  # fmt: skip
+    """Rows (j, a) and (k, a) hold the same bits in every field ([K, A, F] each)."""
+    for field in (xy, heading, velocity):
+        for f in range(field.shape[2]):
+            if field[j, a, f] != field[k, a, f]:
+                return False
+    for f in range(valid.shape[2]):  # noqa: SIM110 (numba: a plain loop)
+        if valid[j, a, f] != valid[k, a, f]:
+            return False
+    return True
 
 
 def _bits(values: NDArrayF64, num_modes: int, num_agents: int) -> NDArrayInt:
