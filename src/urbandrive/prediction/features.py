@@ -377,16 +377,8 @@ def relative_pose(
     local = rotate(offset, torch.cos(src_heading), -torch.sin(src_heading))
     distance = torch.linalg.vector_norm(offset, dim=-1)
     delta = dst_heading - src_heading
-    return torch.stack(
-        [
-            local[..., 0] / 10.0,
-            local[..., 1] / 10.0,
-            torch.log1p(distance),
-            torch.cos(delta),
-            torch.sin(delta),
-        ],
-        dim=-1,
-    )
+    turn = torch.stack([torch.log1p(distance), torch.cos(delta), torch.sin(delta)], dim=-1)
+    return torch.cat([local / 10.0, turn], dim=-1)
 
 
 def agent_step_inputs(batch: Batch) -> torch.Tensor:

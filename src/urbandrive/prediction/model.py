@@ -493,11 +493,14 @@ def gather_neighbours(values: torch.Tensor, neighbours: torch.Tensor) -> torch.T
     """values (..., N, D), neighbours int64 (..., Q, k) -> (..., Q, k, D); the leading axes
     of `neighbours` broadcast against those of `values` (one `index_select` of rows of the
     flattened values: about 3x faster on CPU than advanced indexing, 6x than `gather`)."""
-    lead = torch.broadcast_shapes(values.shape[:-2], neighbours.shape[:-2])
+    lead = values.shape[:-2]
+    if lead != neighbours.shape[:-2]:
+        lead = torch.broadcast_shapes(lead, neighbours.shape[:-2])
     (num_keys, dim), (num_queries, k) = values.shape[-2:], neighbours.shape[-2:]
     flat = values.expand(*lead, num_keys, dim).reshape(-1, dim)
     index = neighbours.expand(*lead, num_queries, k).reshape(-1, num_queries * k)
-    index = index + num_keys * torch.arange(index.shape[0])[:, None]
+    if index.shape[0] > 1:  # one set of keys per leading index: offset into the flat rows
+        index = index + num_keys * torch.arange(index.shape[0])[:, None]
     return flat.index_select(0, index.flatten()).reshape(*lead, num_queries, k, dim)
 
 
