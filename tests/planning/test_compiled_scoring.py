@@ -20,10 +20,15 @@ from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import AgentStates, shared_rows
 from urbandrive.planning.planner import UrbanPlanner
-from urbandrive.planning.proposals.kernels import _interp_columns, feasible_rows
+from urbandrive.planning.proposals.kernels import (
+    _interp_columns,
+    _nearest_candidates,
+    feasible_rows,
+)
 from urbandrive.planning.proposals.lattice import LatticeConfig, is_feasible
-from urbandrive.planning.proposals.obstacles import path_obstacles
+from urbandrive.planning.proposals.obstacles import PathObstacles, path_obstacles
 from urbandrive.planning.proposals.pdm import (
+    _nearest_gaps,
     _reference_table,
     _resample_states,
     idm_profiles,
@@ -228,6 +233,43 @@ def test_compiled_idm_profiles_equal_numpy(name: str) -> None:
     shuffled = idm_profiles(context, obstacles, offset[order], target[order], config)
     for found, values in zip(shuffled, compiled, strict=True):
         np.testing.assert_array_equal(found, values[order])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_idm_candidate_obstacles_keep_every_paths_nearest(seed: int) -> None:
+    """`_nearest_candidates` (the IDM kernel's short list per run of paths with one offset)
+    keeps each path's nearest obstacle ahead and its gap exactly as a scan of all of them
+    (`_nearest_gaps`): rears tied exactly (an agent's identical modes) or 1 ulp apart (equal
+    gaps once rounded, from far behind), obstacles behind, beside and between the paths,
+    invalid ones."""
+    rng = np.random.default_rng(seed)
+    num_obstacles, half_length = 300, 2.4
+    rear = rng.choice(rng.uniform(5.0, 60.0, 12), num_obstacles)
+    rear[::3] = np.nextafter(rear[::3], np.inf)
+    rear[::7] = np.nextafter(rear[::7], -np.inf)  # far behind, these round to equal gaps
+    center = rear + rng.uniform(0.5, 3.0, num_obstacles)
+    offsets = np.repeat([-1.0, 0.0, 3.5, 0.5], 5)
+    s_m = np.r_[rng.uniform(0.0, 40.0, 15), rng.uniform(-3000.0, -1000.0, 5)]
+    obstacles = PathObstacles(
+        rear_s_m=rear[:, None], center_s_m=center[:, None],
+        d_m=rng.uniform(-5.0, 5.0, (num_obstacles, 1)), half_width_m=rng.uniform(0.3, 1.2, num_obstacles),
+        speed_mps=np.zeros((num_obstacles, 1)), valid=rng.uniform(size=(num_obstacles, 1)) < 0.9,
+    )  # fmt: skip
+    reach = obstacles.half_width_m + 1.5
+    blocking = obstacles.blocking(offsets, 1.0, 0.5)
+    expected_gap, expected_nearest = _nearest_gaps(blocking)(obstacles, s_m, half_length, 0)
+    sure, unsure, listed = (np.empty(num_obstacles, np.int64) for _ in range(3))
+    for first in range(0, offsets.size, 5):
+        count = _nearest_candidates(
+            s_m, first, offsets, reach, obstacles.valid[:, 0], obstacles.d_m[:, 0],
+            center, rear, half_length, sure, unsure, listed,
+        )  # fmt: skip
+        assert 0 < count < blocking[first, :, 0].sum()  # a short list, not empty
+        for p in range(first, first + 5):
+            ahead = [o for o in listed[:count] if center[o] > s_m[p]]
+            gaps = [rear[o] - s_m[p] - half_length for o in ahead]
+            assert gaps[int(np.argmin(gaps))] == expected_gap[p]
+            assert ahead[int(np.argmin(gaps))] == expected_nearest[p]
 
 
 @pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])

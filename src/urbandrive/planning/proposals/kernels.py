@@ -212,23 +212,27 @@ def idm_rollout(
     # Obstacles step-major [H, O]: the inner loop over obstacles reads contiguous memory.
     valid_t, center_t = valid.T.copy(), center_s_m.T.copy()
     rear_t, d_t = rear_s_m.T.copy(), obstacle_d_m.T.copy()
-    # The obstacles valid and beside a path's offset at this step, in index order: one list
-    # for a run of paths with the same offset (the speed fractions of one lateral path).
-    beside = np.empty(num_obstacles, np.int64)
+    # Per run of paths with the same offset (the speed fractions of one lateral path) and
+    # step, the obstacles valid and beside it that can be a path's nearest, in index order:
+    # those ahead of every path of the run whose rear is within rounding of the smallest
+    # such rear (the gap rear - s - half length only grows with the rear, so no other can
+    # reach the smallest gap), and those ahead of some of the paths. Each path then scans
+    # only these, as `nearest_obstacle_gaps` does all: the same gap and nearest obstacle.
+    candidates = np.empty(num_obstacles, np.int64)
+    sure, unsure = np.empty(num_obstacles, np.int64), np.empty(num_obstacles, np.int64)
     for step in range(num_steps - 1):
         desired_all = np.interp(s_m[:, step], path_s_m, comfortable_speed_mps)
         count = -1
         for p in range(num_paths):
             s_now, offset = s_m[p, step], offsets_m[p]
             if count < 0 or offset != offsets_m[p - 1]:
-                count = 0
-                for o in range(num_obstacles):
-                    if valid_t[step, o] and abs(d_t[step, o] - offset) < reach_m[o]:
-                        beside[count] = o
-                        count += 1
+                count = _nearest_candidates(
+                    s_m[:, step], p, offsets_m, reach_m, valid_t[step], d_t[step],
+                    center_t[step], rear_t[step], half_length_m, sure, unsure, candidates,
+                )  # fmt: skip
             gap, nearest = np.inf, 0  # `nearest_obstacle_gaps`, inline
             for i in range(count):
-                o = beside[i]
+                o = candidates[i]
                 if not center_t[step, o] > s_now:
                     continue
                 value = rear_t[step, o] - s_now - half_length_m
@@ -248,6 +252,63 @@ def idm_rollout(
             s_m[p, step + 1] = s_m[p, step] + 0.5 * (speed[p, step] + speed[p, step + 1]) * dt_s
     for p in range(num_paths):
         accel[p, num_steps - 1] = accel[p, num_steps - 2]
+
+
+@njit
+def _nearest_candidates(
+    s_m: NDArrayF64,
+    first: int,
+    offsets_m: NDArrayF64,
+    reach_m: NDArrayF64,
+    valid: NDArrayBool,
+    obstacle_d_m: NDArrayF64,
+    center_s_m: NDArrayF64,
+    rear_s_m: NDArrayF64,
+    half_length_m: float,
+    sure: NDArrayInt,
+    unsure: NDArrayInt,
+    candidates: NDArrayInt,
+) -> int:
+    """For the run of paths from `first` with offsets_m[first] (s_m float64[P] at one step;
+    obstacles [O] at that step): fills candidates[:count] (index order) with the obstacles
+    valid and beside the run that can be nearest to one of its paths, and returns count:
+    those with the centre ahead of some but not all of the run's paths, and of those ahead of
+    all of them the ones whose rear is within 1e-9 (relative) of their smallest rear, far
+    above the rounding that could make a larger rear give an equal gap."""
+    offset, last = offsets_m[first], first
+    s_low, s_high = s_m[first], s_m[first]
+    while last + 1 < offsets_m.shape[0] and offsets_m[last + 1] == offset:
+        last += 1
+        s_low, s_high = min(s_low, s_m[last]), max(s_high, s_m[last])
+    for p in range(first, last + 1):
+        if np.isnan(s_m[p]):  # no order to rely on: every path scans them all
+            s_low, s_high = -np.inf, np.inf
+    num_sure, num_unsure, rear_min = 0, 0, np.inf
+    for o in range(center_s_m.shape[0]):
+        if not (valid[o] and abs(obstacle_d_m[o] - offset) < reach_m[o]):
+            continue
+        if center_s_m[o] > s_high:
+            sure[num_sure] = o
+            num_sure += 1
+            if rear_s_m[o] < rear_min:
+                rear_min = rear_s_m[o]
+        elif center_s_m[o] > s_low:
+            unsure[num_unsure] = o
+            num_unsure += 1
+    scale = 1.0 + abs(rear_min) + max(abs(s_low), abs(s_high)) + abs(half_length_m)
+    bound = rear_min + 1e-9 * scale
+    count, i, j = 0, 0, 0  # merge the tied sure ones and the unsure ones in index order
+    while i < num_sure or j < num_unsure:
+        if j == num_unsure or (i < num_sure and sure[i] < unsure[j]):
+            if rear_s_m[sure[i]] <= bound:
+                candidates[count] = sure[i]
+                count += 1
+            i += 1
+        else:
+            candidates[count] = unsure[j]
+            count += 1
+            j += 1
+    return count
 
 
 @njit
