@@ -715,3 +715,30 @@ def test_compiled_agents_to_global_equals_the_numpy_reference_bit_for_bit(lead: 
     with compiled.numpy_reference():
         expected = agents_to_global(local, now_xy, scene)  # type: ignore[arg-type]
     np.testing.assert_array_equal(got, expected)
+
+
+def test_type_membership_is_np_isin() -> None:
+    types = np.random.default_rng(6).integers(-2, 10, 300)
+    for kinds in (learned.DRIFT_TYPES, learned._TURN_ON_THE_SPOT):
+        expected = np.isin(types, np.asarray(kinds, np.int64))
+        np.testing.assert_array_equal(learned._is_one_of(types, kinds), expected)
+    assert learned._is_one_of(types[:0], learned.DRIFT_TYPES).shape == (0,)
+
+
+def test_compiled_all_agents_equals_the_numpy_reference_bit_for_bit() -> None:
+    """Model agents, constant-velocity agents (seen now, beyond the model's) and agents not
+    seen now, interleaved."""
+    history = observe(mixed_scene(num_steps=40), 30).history
+    rng = np.random.default_rng(7)
+    rows = np.arange(history.num_agents)
+    seen_now = history.valid[rows, -1].copy()
+    seen_now[::4] = False
+    seen = seen_now & (rng.random(rows.size) < 0.5)
+    picked = rng.normal(size=(int(seen.sum()), 3, 12, 2)), rng.normal(size=(int(seen.sum()), 3, 12))
+    times = 0.1 * np.arange(1, 13)
+    got = learned.all_agents(history, rows, seen, seen_now, picked, times)
+    with compiled.numpy_reference():
+        expected = learned.all_agents(history, rows, seen, seen_now, picked, times)
+    for got_field, expected_field in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(got_field, expected_field)
+    assert (seen_now & ~seen).any() and (~seen_now).any() and seen.any()

@@ -35,6 +35,7 @@ from urbandrive.core import compiled
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import Observation
+from urbandrive.core.tracks import Tracks
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.maps.index import best_lanes_with_headings, project_to_lanes
 from urbandrive.prediction.baselines import future_times, predicted_rows
@@ -278,7 +279,13 @@ def _hold_and_limit_kernel(
 def heading_bounded(types: NDArrayInt) -> NDArrayBool:
     """bool[N]: the agents `headings_along` turns at a bounded rate (not pedestrians, animals
     or unknown agents, which turn on the spot)."""
-    return ~np.isin(types, _TURN_ON_THE_SPOT)
+    return ~_is_one_of(types, _TURN_ON_THE_SPOT)
+
+
+def _is_one_of(types: NDArrayInt, kinds: tuple[AgentType, ...]) -> NDArrayBool:
+    """bool[N]: whether each of `types` [N] is one of `kinds` (`np.isin` by one comparison
+    table: 3 us instead of 14 on 60 agents)."""
+    return (np.asarray(types)[:, None] == np.array(kinds, dtype=np.int64)).any(1)
 
 
 def _rate_limited(target: NDArrayF64, start: NDArrayF64, limit: NDArrayF64) -> NDArrayF64:
@@ -341,6 +348,68 @@ def hold_still(
     shift = np.linalg.norm(xy[:, :, -1] - start_xy[:, None], axis=-1)  # (N, K)
     still = (shift < max_shift_m) & (speed < max_speed)[:, None]
     return np.where(still[..., None, None], start_xy[:, None, None], xy)
+
+
+def all_agents(
+    history: Tracks,
+    rows: NDArrayInt,
+    seen: NDArrayBool,
+    seen_now: NDArrayBool,
+    picked: tuple[NDArrayF64, NDArrayF64],
+    times_s: NDArrayF64,
+) -> tuple[NDArrayF64, NDArrayF64]:
+    """(xy float64[N, M, H, 2], heading [N, M, H]) of agents `rows` [N]: the model's modes
+    `picked` (xy [N', M, H, 2], heading [N', M, H]) for the `seen` [N] ones, every mode at
+    constant velocity and heading from now (at `times_s` [H]) for the others `seen_now`,
+    zeros else. One compiled pass where the switch is on (the same floats)."""
+    picked_xy, picked_heading = picked
+    shape = (rows.size,) + picked_xy.shape[1:]
+    cheap = seen_now & ~seen  # seen now, beyond max_model_agents
+    if compiled.enabled():
+        xy, heading = np.empty(shape), np.empty(shape[:3])
+        now = history.xy[rows, -1], history.velocity[rows, -1], history.heading[rows, -1]
+        source = np.where(seen, np.cumsum(seen) - 1, np.where(cheap, -1, -2))
+        modes = np.ascontiguousarray(picked_xy), np.ascontiguousarray(picked_heading)
+        _all_agents_kernel(*modes, source, *now, np.ascontiguousarray(times_s), xy, heading)
+        return xy, heading
+    xy, heading = np.zeros(shape), np.zeros(shape[:3])
+    xy[seen], heading[seen] = picked_xy, picked_heading
+    if cheap.any():
+        velocity = history.velocity[rows[cheap], -1]
+        cv = history.xy[rows[cheap], -1, None] + velocity[:, None] * times_s[None, :, None]
+        xy[cheap] = cv[:, None]
+        heading[cheap] = history.heading[rows[cheap], -1, None, None]
+    return xy, heading
+
+
+@compiled.njit
+def _all_agents_kernel(
+    picked_xy: NDArrayF64,
+    picked_heading: NDArrayF64,
+    source: NDArrayInt,
+    now_xy: NDArrayF64,
+    now_velocity: NDArrayF64,
+    now_heading: NDArrayF64,
+    times_s: NDArrayF64,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+) -> None:  # pragma: no cover - compiled
+    """`all_agents` into xy, heading: row n from picked row source[n] (>= 0), at constant
+    velocity (-1: now + velocity x time) or zeros (-2)."""
+    for n in range(source.shape[0]):
+        for k in range(xy.shape[1]):
+            for t in range(xy.shape[2]):
+                if source[n] >= 0:
+                    heading[n, k, t] = picked_heading[source[n], k, t]
+                    for axis in range(2):
+                        xy[n, k, t, axis] = picked_xy[source[n], k, t, axis]
+                elif source[n] == -1:
+                    heading[n, k, t] = now_heading[n]
+                    for axis in range(2):
+                        xy[n, k, t, axis] = now_xy[n, axis] + now_velocity[n, axis] * times_s[t]
+                else:
+                    heading[n, k, t] = 0.0
+                    xy[n, k, t, 0], xy[n, k, t, 1] = 0.0, 0.0
 
 
 def hold_and_extend(
@@ -514,9 +583,7 @@ def along_lanes(
     step = last_step(xy, start_xy)
     road_map = observation.road_map
     length = np.linalg.norm(step, axis=-1)  # [N, K]
-    moving = np.isin(types, np.asarray(DRIFT_TYPES, np.int64))[:, None] & (
-        length >= ALONG_LANE_MIN_STEP_M
-    )
+    moving = _is_one_of(types, DRIFT_TYPES)[:, None] & (length >= ALONG_LANE_MIN_STEP_M)
     if road_map is None or not road_map.lanes or not moving.any():
         return step
     ends, moved = xy[:, :, -1][moving], step[moving]  # [M, 2]
@@ -735,15 +802,8 @@ class LearnedPredictor:
         if seen.all():
             both_xy, both_heading = picked_xy, picked_heading
         else:
-            both_xy = np.zeros((rows.size,) + picked_xy.shape[1:])
-            both_heading = np.zeros(both_xy.shape[:3])
-            both_xy[seen], both_heading[seen] = picked_xy, picked_heading
-            cheap = rows[seen_now & ~seen]  # seen now, beyond max_model_agents
-            if cheap.size:
-                velocity = history.velocity[cheap, -1]
-                cv = history.xy[cheap, -1, None] + velocity[:, None] * times[None, :, None]
-                both_xy[seen_now & ~seen] = cv[:, None]
-                both_heading[seen_now & ~seen] = history.heading[cheap, -1, None, None]
+            picked_modes = picked_xy, picked_heading
+            both_xy, both_heading = all_agents(history, rows, seen, seen_now, picked_modes, times)
         xy, marginal_xy = both_xy[:, :num_modes], both_xy[:, num_modes:]
         heading, marginal_heading = both_heading[:, :num_modes], both_heading[:, num_modes:]
         marginal_probs = probs_of(marginal_seen)
@@ -869,7 +929,7 @@ def drifting_agents(
     velocity = history.velocity[rows, -1]
     drifting = (
         history.valid[rows, -1]
-        & np.isin(history.types[rows], np.asarray(DRIFT_TYPES, np.int64))
+        & _is_one_of(history.types[rows], DRIFT_TYPES)
         & (np.linalg.norm(velocity, axis=-1) >= min_lateral_mps)
     )
     ego = observation.ego_index
