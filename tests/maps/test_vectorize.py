@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
+from urbandrive.core import compiled
 from urbandrive.maps import MapFeature, RoadMap, polyline_pieces, vectorize_map
 from urbandrive.testing import straight_road
 
@@ -97,3 +98,30 @@ def test_av2_local_points_keep_millimetre_precision(av2_maps: list[RoadMap]) -> 
         nearest, _ = cKDTree(pieces.points[pieces.valid]).query(world[result.valid[:count]])
         assert np.all(nearest < 1e-3)
         assert np.abs(local[result.valid[:count]]).max() < 40.0 + 20.0  # radius + a piece
+
+
+def _check_against_shapely(road_map: RoadMap, rng: np.random.Generator, count: int) -> None:
+    """The compiled piece search gives the polylines of the tree's dwithin and shapely's
+    distances (same order, same arrays), for centres on and off the map, radii small and
+    large."""
+    pieces = polyline_pieces(road_map, 20, 1.0)
+    points = pieces.points[pieces.valid]
+    low, high = points.min(0) - 30.0, points.max(0) + 30.0
+    for centre in rng.uniform(low, high, size=(count, 2)):
+        for radius in (5.0, 60.0):
+            got = vectorize_map(road_map, centre, 0.3, radius, 64, 20)
+            with compiled.numpy_reference():
+                expected = vectorize_map(road_map, centre, 0.3, radius, 64, 20)
+            for field in ("points", "features", "valid", "polyline_valid", "piece_ids"):
+                np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
+
+
+def test_compiled_piece_search_is_the_trees(road_with_crosswalk: RoadMap) -> None:
+    _check_against_shapely(road_with_crosswalk, np.random.default_rng(8), 60)
+
+
+@pytest.mark.real_data
+def test_av2_compiled_piece_search_is_the_trees(av2_maps: list[RoadMap]) -> None:
+    rng = np.random.default_rng(9)
+    for road_map in av2_maps:
+        _check_against_shapely(road_map, rng, 20)

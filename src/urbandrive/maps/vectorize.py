@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
+from urbandrive.core import compiled
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.polyline import resample_by_spacing
+from urbandrive.maps.index import _BOX_MARGIN_M, _box_gap, _point_to_segment
 from urbandrive.maps.road_map import LaneType
 
 if TYPE_CHECKING:
@@ -98,9 +100,7 @@ def vectorize_map(
         raise DataError(
             f"map {road_map.source!r}: vectorize_map centre {centre_xy}, {centre_heading}"
         )
-    centre = shapely.Point(centre_xy)
-    chosen = pieces.tree.query(centre, predicate="dwithin", distance=radius_m)
-    distance = shapely.distance(pieces.geometries[chosen], centre)
+    chosen, distance = _pieces_within(road_map, pieces, centre_xy, radius_m)
     chosen = chosen[np.lexsort((chosen, distance))][:max_polylines]
     cos, sin = np.cos(centre_heading), np.sin(centre_heading)
     offset = pieces.points[chosen] - centre_xy  # float64 until the frame is local
@@ -124,6 +124,59 @@ def vectorize_map(
     result.lane_ids[:count] = pieces.lane_ids[chosen]
     result.piece_ids[:count] = chosen
     return result
+
+
+def _pieces_within(
+    road_map: RoadMap, pieces: PolylinePieces, centre_xy: NDArrayF64, radius_m: float
+) -> tuple[NDArrayInt, NDArrayF64]:
+    """The pieces within radius_m of the centre (int64[n]) and their distances float64[n]:
+    the tree's dwithin and shapely's distance, or where the compiled switch is on one kernel
+    of GEOS's distances (`index._point_to_segment`), pieces skipped by their bounding boxes
+    (kept in the map's query cache)."""
+    if not compiled.enabled():
+        centre = shapely.Point(centre_xy)
+        chosen = pieces.tree.query(centre, predicate="dwithin", distance=radius_m)
+        return chosen, shapely.distance(pieces.geometries[chosen], centre)
+    key = ("polyline_piece_bounds", pieces.points.shape[1], id(pieces))
+    kept = road_map.query_cache.get(key)
+    if kept is None or kept[0] is not pieces:
+        valid = pieces.valid[..., None]
+        low = np.where(valid, pieces.points, np.inf).min(1)
+        high = np.where(valid, pieces.points, -np.inf).max(1)
+        count = pieces.valid.sum(1).astype(np.int64)
+        kept = (pieces, np.ascontiguousarray(np.concatenate([low, high], 1)), count)
+        road_map.query_cache[key] = kept
+    distance = np.empty(pieces.points.shape[0])
+    _piece_distance_kernel(pieces.points, kept[2], kept[1], centre_xy, radius_m, distance)
+    chosen = np.flatnonzero(distance <= radius_m)
+    return chosen, distance[chosen]
+
+
+@compiled.njit
+def _piece_distance_kernel(
+    points: NDArrayF64,
+    count: NDArrayInt,
+    bounds: NDArrayF64,
+    centre: NDArrayF64,
+    radius_m: float,
+    distance: NDArrayF64,
+) -> None:  # pragma: no cover - compiled
+    """Into distance [K]: the least `_point_to_segment` from the centre to piece k's first
+    count[k] points (its LineString), inf where its bounding box is farther than radius_m
+    (+ `_BOX_MARGIN_M`)."""
+    cx, cy = centre[0], centre[1]
+    for k in range(points.shape[0]):
+        distance[k] = np.inf
+        if _box_gap(cx, cy, bounds[k]) > radius_m + _BOX_MARGIN_M:
+            continue
+        for i in range(count[k] - 1):
+            ax, ay, bx, by = (
+                points[k, i, 0],
+                points[k, i, 1],
+                points[k, i + 1, 0],
+                points[k, i + 1, 1],
+            )
+            distance[k] = min(distance[k], _point_to_segment(cx, cy, ax, ay, bx, by))
 
 
 def polyline_pieces(
