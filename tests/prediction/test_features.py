@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from urbandrive.core import AgentType
+from urbandrive.core import AgentType, compiled
 from urbandrive.core.errors import DataError
 from urbandrive.core.observation import observe
 from urbandrive.core.tracks import Tracks
 from urbandrive.maps.vectorize import NUM_MAP_FEATURES
 from urbandrive.prediction.features import (
     FeatureConfig,
+    agent_arrays,
     agent_step_inputs,
     collate,
     observation_features,
@@ -147,3 +148,20 @@ def test_agent_frame_inputs_and_relative_poses_do_not_depend_on_the_scene_frame(
         return relative_pose(xy[:, None], heading[:, None], xy[None], heading[None])
 
     torch.testing.assert_close(poses(first), poses(second), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("steps", [5, 12, 40])
+def test_compiled_agent_arrays_equal_the_numpy_reference_bit_for_bit(steps: int) -> None:
+    """Histories shorter and longer than the model's, gaps with junk (NaN) where not valid."""
+    history = observe(mixed_scene(num_steps=40), 30).history
+    rng = np.random.default_rng(10)
+    valid = history.valid & (rng.random(history.valid.shape) < 0.8)
+    junk = np.where(valid[..., None], history.xy, np.nan)
+    history = dataclasses.replace(history, valid=valid, xy=junk)
+    rows = np.flatnonzero(history.valid[:, -1])[::-1]
+    origin, heading = np.array([3.0, -2.0]), 0.4
+    got = agent_arrays(history, rows, origin, heading, steps)
+    with compiled.numpy_reference():
+        expected = agent_arrays(history, rows, origin, heading, steps)
+    for name in got:
+        np.testing.assert_array_equal(got[name], expected[name])

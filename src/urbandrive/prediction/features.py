@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from urbandrive.core import compiled
 from urbandrive.core.errors import DataError
 from urbandrive.core.observation import Observation
 from urbandrive.core.scenario import Scenario
@@ -153,10 +154,20 @@ def _left_pad(values: np.ndarray, steps: int, fill: float | bool) -> np.ndarray:
 def agent_arrays(
     history: Tracks, rows: NDArrayInt, origin_xy: NDArrayF64, origin_heading: float, steps: int
 ) -> dict[str, np.ndarray]:
-    """The history of `rows` in the scene frame, float32 (see `SceneTensors`)."""
+    """The history of `rows` in the scene frame, float32 (see `SceneTensors`); positions and
+    velocities by one compiled pass where the switch is on (`to_frame`'s and
+    `rotate_vectors`' operations)."""
     valid = _left_pad(history.valid[rows], steps, False)
-    xy = _left_pad(to_frame(history.xy[rows], origin_xy, origin_heading), steps, 0.0)
-    velocity = _left_pad(rotate_vectors(history.velocity[rows], -origin_heading), steps, 0.0)
+    if compiled.enabled():
+        xy, velocity = np.empty((rows.size, steps, 2)), np.empty((rows.size, steps, 2))
+        turns = np.cos(origin_heading), np.sin(origin_heading)
+        turns += (np.cos(-origin_heading), np.sin(-origin_heading))
+        origin = np.ascontiguousarray(origin_xy, np.float64)
+        moving = history.xy[rows], history.velocity[rows]
+        _scene_frame_kernel(*moving, valid, origin, *turns, xy, velocity)
+    else:
+        xy = _left_pad(to_frame(history.xy[rows], origin_xy, origin_heading), steps, 0.0)
+        velocity = _left_pad(rotate_vectors(history.velocity[rows], -origin_heading), steps, 0.0)
     heading = _left_pad(history.heading[rows] - origin_heading, steps, 0.0)
     heading = np.arctan2(np.sin(heading), np.cos(heading))
     attributes = history.info.attributes
@@ -170,6 +181,38 @@ def agent_arrays(
         "types": history.types[rows].astype(np.int64),
         "confidence": np.nan_to_num(confidence.astype(np.float32), nan=1.0),
     }
+
+
+@compiled.njit
+def _scene_frame_kernel(
+    xy: NDArrayF64,
+    velocity: NDArrayF64,
+    valid: NDArrayBool,
+    origin: NDArrayF64,
+    cos: float,
+    sin: float,
+    cos_back: float,
+    sin_back: float,
+    out_xy: NDArrayF64,
+    out_velocity: NDArrayF64,
+) -> None:  # pragma: no cover - compiled
+    """`agent_arrays`' positions (`to_frame` by cos / sin of the origin heading) and
+    velocities (`rotate_vectors` by cos / sin of minus it) of histories [A, T, 2] into
+    out [A, steps, 2], left-padded, zero where not `valid` [A, steps]."""
+    steps, have = out_xy.shape[1], xy.shape[1]
+    for a in range(xy.shape[0]):
+        for t in range(steps):
+            source = t + have - steps
+            if source < 0 or not valid[a, t]:
+                out_xy[a, t, 0], out_xy[a, t, 1] = 0.0, 0.0
+                out_velocity[a, t, 0], out_velocity[a, t, 1] = 0.0, 0.0
+                continue
+            dx, dy = xy[a, source, 0] - origin[0], xy[a, source, 1] - origin[1]
+            out_xy[a, t, 0] = cos * dx + sin * dy
+            out_xy[a, t, 1] = -sin * dx + cos * dy
+            vx, vy = velocity[a, source, 0], velocity[a, source, 1]
+            out_velocity[a, t, 0] = cos_back * vx - sin_back * vy
+            out_velocity[a, t, 1] = sin_back * vx + cos_back * vy
 
 
 def map_arrays(
