@@ -35,14 +35,18 @@ from urbandrive.planning.proposals.pdm import (
     path_offsets,
     track_compiled,
 )
+from urbandrive.planning.scoring import row_terms
 from urbandrive.planning.scoring.pairs import (
     SLACK_M,
     StepBoxes,
     contact_pairs,
+    contacts_on_rows,
     interacting_pairs,
     projection_pairs,
+    projection_search,
 )
-from urbandrive.planning.scoring.scorer import scoring_inputs
+from urbandrive.planning.scoring.scorer import _projection_window, scoring_inputs
+from urbandrive.planning.scoring.terms import score_horizon
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
 
@@ -349,3 +353,33 @@ def test_compiled_lattice_feasibility_equals_numpy(seed: int) -> None:
     np.testing.assert_array_equal(found, expected)
     np.testing.assert_array_equal(is_feasible(heading, speed, accel, 0.1, config), expected)
     assert 0 < expected.sum() < expected.size  # both answers occur
+
+
+@pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])
+@pytest.mark.parametrize("stride", [1, 5])
+def test_projection_search_scores_ttc_like_the_pairs_it_finds(name: str, stride: int) -> None:
+    # the scorer's TTC tests each projection pair as the search finds it: the same TTC as
+    # the compiled kernel on the pairs projection_pairs returns, bit for bit
+    scenario = _scenes()[name]
+    planner, cycle = planned_now(scenario)
+    config = planner.scorer.config
+    inputs = scoring_inputs(cycle.context, cycle.candidates, config)
+    shared = shared_rows(inputs.agents)
+    rows = shared.rows
+    ego = row_terms.buffered_ego(inputs)
+    agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None], rows.size_m,
+                         rows.types, rows.valid[None])  # fmt: skip
+    contact, first = contacts_on_rows(ego, rows, config.required_vru_clearance_m)
+    collisions = row_terms.at_fault_collisions(inputs, shared, config.collision, contact, first)
+    window = _projection_window(score_horizon(config.time_to_collision))
+    decided = shared.all_modes(collisions.at_fault_step[..., ::stride].any(-1))
+    candidate, _, row, step = projection_pairs(ego, agents, window, stride, decided[:, None])
+    ttc = config.time_to_collision
+    on_pairs = row_terms.time_to_collision(
+        inputs, shared, collisions, ttc, stride, (candidate, row, step)
+    )
+    searched = row_terms.time_to_collision(
+        inputs, shared, collisions, ttc, stride, projection_search(ego, rows, window, stride)
+    )
+    np.testing.assert_array_equal(searched, on_pairs)
+    assert np.any(on_pairs < 1.0) or name != "busy"  # the busy scene has TTCs to find

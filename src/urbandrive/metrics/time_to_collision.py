@@ -29,6 +29,7 @@ sum of the bounding-circle radii, which never drops a pair the exact test would 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,7 +117,7 @@ def time_to_collision_within_bound_on_rows(
     collisions: AtFaultCollisionResult,
     ego_changing_lanes_or_offroad: NDArrayBool,
     ego_in_intersection: NDArrayBool | None,
-    pairs: tuple[NDArrayInt, ...],
+    pairs: tuple[NDArrayInt, ...] | Callable[..., None],
     config: TimeToCollisionConfig = TimeToCollisionConfig(),
     within_bound_only: bool = False,
     row_first_step: NDArrayInt | None = None,
@@ -132,6 +133,9 @@ def time_to_collision_within_bound_on_rows(
     ego_changing_lanes_or_offroad, ego_in_intersection: bool[M, T]; pairs: (candidate, row,
     step) int64[P] each into [M, U, T], no duplicates, holding at least the pairs whose
     projected centres come within the sum of the bounding radii during the projection.
+    With the compiled kernels, pairs may instead be a function taking
+    `kernels.min_ttc_on_rows`' arguments after the pairs, that finds the pairs itself and
+    tests each one as `min_ttc_on_rows` would, in its order (the scorer's pair search).
     row_first_step: int64[M, U], each row's first collision step (what
     collisions.first_collision_step holds for every mode using the row) where the caller
     has it, else None.
@@ -149,7 +153,10 @@ def time_to_collision_within_bound_on_rows(
         ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
             row_kernel_inputs(ego, agents)
         )
-        kernels.min_ttc_on_rows(
+        run = kernels.min_ttc_on_rows
+        if callable(pairs):  # the caller's kernel finds the pairs and tests each as found
+            run, pairs = pairs, ()
+        run(
             *(np.ascontiguousarray(axis, np.int64) for axis in pairs),
             ego_xy, ego_cos, ego_sin, np.ascontiguousarray(ego.speed_mps, np.float64),
             ego_size, agent_xy, agent_cos, agent_sin,

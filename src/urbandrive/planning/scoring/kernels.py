@@ -12,7 +12,17 @@ from __future__ import annotations
 import numpy as np
 
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
-from urbandrive.metrics.kernels import box_corners_scalar, boxes_overlap_scalar, njit
+from urbandrive.metrics.kernels import (
+    _all_decided,
+    _first_projected_hit,
+    _lower_modes,
+    _meets,
+    _pair_relevant,
+    _worst_of_modes,
+    box_corners_scalar,
+    boxes_overlap_scalar,
+    njit,
+)
 
 
 @njit
@@ -382,3 +392,116 @@ def corner_distances_on_grid(
             if not inside:
                 return False
     return True
+
+
+@njit
+def projection_ttc_kernel(
+    ego_low: NDArrayF64,
+    ego_high: NDArrayF64,
+    agent_low: NDArrayF64,
+    agent_high: NDArrayF64,
+    margin: NDArrayF64,
+    block_steps: int,
+    group_size: int,
+    ego_xy: NDArrayF64,
+    ego_cos: NDArrayF64,
+    ego_sin: NDArrayF64,
+    ego_speed: NDArrayF64,
+    ego_size: NDArrayF64,
+    agent_xy: NDArrayF64,
+    agent_cos: NDArrayF64,
+    agent_sin: NDArrayF64,
+    agent_velocity: NDArrayF64,
+    agent_size: NDArrayF64,
+    valid: NDArrayBool,
+    first_collision_step: NDArrayInt,
+    lateral: NDArrayBool,
+    reach_m: NDArrayF64,
+    rear_axle_m: float,
+    stopped_mps: float,
+    cos_ahead: float,
+    cos_not_behind: float,
+    times_s: NDArrayF64,
+    mode_start: NDArrayInt,
+    modes: NDArrayInt,
+    decide_at_s: float,
+    decided: NDArrayBool,
+    ttc: NDArrayF64,
+) -> None:
+    """The projection pairs of `masked_pairs_kernel` (one mode: rows' boxes agent_* [U, T,
+    2], the rows' valid [U, T] masking them; ego_* [M, T, 2]; margin float64[U], slack
+    included), each handed as it is found to `metrics.kernels.min_ttc_on_rows`' test (its
+    loop body, the same operations; arguments from ego_xy on as its): the same pairs in the
+    same order, so ttc and decided end as `min_ttc_on_rows` leaves them on the pairs the
+    search returns. A (candidate, row) whose modes are all decided is passed over (the
+    test's first check), no pair written."""
+    num_candidates, num_steps = ego_low.shape[0], ego_low.shape[1]
+    num_rows = agent_low.shape[0]
+    every = np.ones((num_candidates, num_steps), np.bool_)
+    ego_block_low, ego_block_high = _step_blocks(ego_low, ego_high, every, block_steps)
+    group_low, group_high = _groups(ego_block_low, ego_block_high, group_size)
+    block_low, block_high = _step_blocks(agent_low, agent_high, valid, block_steps)
+    for g in range(group_low.shape[0]):
+        for u in range(num_rows):
+            reach = margin[u]
+            for b in range(block_low.shape[1]):
+                lbx, lby = block_low[u, b, 0], block_low[u, b, 1]
+                hbx, hby = block_high[u, b, 0], block_high[u, b, 1]
+                if not (group_low[g, b, 0] - reach <= hbx and lbx <= group_high[g, b, 0] + reach):
+                    continue
+                if not (group_low[g, b, 1] - reach <= hby and lby <= group_high[g, b, 1] + reach):
+                    continue
+                for m in range(g * group_size, min((g + 1) * group_size, num_candidates)):
+                    if _all_decided(decided, m, mode_start, modes, u):
+                        continue
+                    if not (
+                        ego_block_low[m, b, 0] - reach <= hbx
+                        and lbx <= ego_block_high[m, b, 0] + reach
+                        and ego_block_low[m, b, 1] - reach <= hby
+                        and lby <= ego_block_high[m, b, 1] + reach
+                    ):
+                        continue
+                    for t in range(b * block_steps, min((b + 1) * block_steps, num_steps)):
+                        if not (
+                            valid[u, t]
+                            and ego_low[m, t, 0] - reach <= agent_high[u, t, 0]
+                            and agent_low[u, t, 0] <= ego_high[m, t, 0] + reach
+                            and ego_low[m, t, 1] - reach <= agent_high[u, t, 1]
+                            and agent_low[u, t, 1] <= ego_high[m, t, 1] + reach
+                        ):
+                            continue
+                        # min_ttc_on_rows' body on the pair (m, u, t)
+                        if _all_decided(decided, m, mode_start, modes, u):
+                            continue
+                        speed_e = ego_speed[m, t]
+                        if t >= first_collision_step[m, u]:
+                            continue
+                        if not abs(speed_e) > stopped_mps:
+                            continue
+                        cos_e, sin_e = ego_cos[m, t], ego_sin[m, t]
+                        ex, ey = ego_xy[m, t, 0], ego_xy[m, t, 1]
+                        ax, ay = agent_xy[u, t, 0], agent_xy[u, t, 1]
+                        rear_x, rear_y = ex - rear_axle_m * cos_e, ey - rear_axle_m * sin_e
+                        if not _pair_relevant(
+                            ax - rear_x, ay - rear_y, cos_e, sin_e, cos_ahead, cos_not_behind,
+                            lateral[m, t],
+                        ):  # fmt: skip
+                            continue
+                        velocity_a = agent_velocity[u, t]
+                        relative_vx = velocity_a[0] - speed_e * cos_e
+                        relative_vy = velocity_a[1] - speed_e * sin_e
+                        pair_reach = reach_m[m, u]
+                        if not _meets(
+                            ax - ex, ay - ey, relative_vx, relative_vy, pair_reach, times_s[0],
+                            times_s[-1],
+                        ):  # fmt: skip
+                            continue
+                        hit = _first_projected_hit(
+                            ego_xy[m, t], cos_e, sin_e, speed_e, ego_size[m], agent_xy[u, t],
+                            agent_cos[u, t], agent_sin[u, t], velocity_a, agent_size[u],
+                            pair_reach, times_s, _worst_of_modes(ttc, m, t, mode_start, modes, u),
+                        )  # fmt: skip
+                        _lower_modes(ttc, m, t, mode_start, modes, u, hit)
+                        if hit <= decide_at_s:
+                            for i in range(mode_start[u], mode_start[u + 1]):
+                                decided[m, modes[i]] = True

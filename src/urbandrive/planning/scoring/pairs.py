@@ -11,6 +11,7 @@ entry points then run their exact tests on the surviving pairs only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -297,6 +298,39 @@ def projection_pairs(
             reach + SLACK_M, 2, GROUP_SIZE, skip=skip,
         )  # fmt: skip
     return _projection_pairs_of_modes(ego, agents, reach, projection_window_s, step_stride, skip)
+
+
+def projection_search(
+    ego: EgoStates,
+    rows: AgentStates,
+    projection_window_s: tuple[float, float],
+    step_stride: int,
+) -> Callable[..., None]:
+    """`projection_pairs` of candidates `ego` (batch [M]) against agent rows `rows` (no batch,
+    U rows) as a function of `metrics.kernels.min_ttc_on_rows`' arguments after the pairs:
+    it finds the pairs with the compiled kernels and tests each one as found
+    (`scoring.kernels.projection_ttc_kernel`; what `time_to_collision_within_bound_on_rows`
+    takes for its pairs)."""
+    from urbandrive.planning.scoring.kernels import projection_ttc_kernel
+
+    steps = slice(0, None, step_stride)
+    ego_low, ego_high = _projection_boxes(
+        ego.xy[:, steps], ego.heading[:, steps], ego.speed_mps[:, steps], projection_window_s
+    )
+    agent_low, agent_high = _projection_boxes(
+        rows.xy[:, steps], rows.heading[:, steps], planar_norm(rows.velocity[:, steps]),
+        projection_window_s,
+    )  # fmt: skip
+    agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
+                         rows.size_m, rows.types, rows.valid[None])  # fmt: skip
+    margin = np.ascontiguousarray(_reach(ego, agents) + SLACK_M)
+
+    def search(*ttc_arguments: object) -> None:
+        projection_ttc_kernel(
+            ego_low, ego_high, agent_low, agent_high, margin, 2, GROUP_SIZE, *ttc_arguments
+        )
+
+    return search
 
 
 def _projection_boxes(

@@ -5,6 +5,7 @@ modes' pairs; the pairs are (candidate, row, step) (`pairs` of the rows)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -64,11 +65,12 @@ def time_to_collision(
     collisions: AtFaultCollisionResult,
     config: TimeToCollisionConfig,
     step_stride: int,
-    pairs: tuple[NDArrayInt, ...],
+    pairs: tuple[NDArrayInt, ...] | Callable[..., None],
     row_first_step: NDArrayInt | None = None,
 ) -> NDArrayF64:
     """`terms.time_to_collision` (float64[M, K]); pairs: the rows' projection pairs, steps in
-    strided units; row_first_step: int64[M, U], each row's first collision step where the
+    strided units, or the search that finds and tests them (`pairs.projection_search`,
+    compiled kernels only); row_first_step: int64[M, U], each row's first collision step where the
     caller has it (`pairs.contacts_on_rows`' first overlaps: what `collisions` holds for
     every mode using the row), None to read it from `collisions`."""
     config = score_horizon(config)

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics import kernels as metric_kernels
 from urbandrive.metrics.collisions import AtFaultCollisionResult, CollisionConfig
 from urbandrive.metrics.comfort import ComfortConfig
 from urbandrive.metrics.states import AgentStates, EgoStates, shared_rows
@@ -31,7 +33,11 @@ from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.reference import reference_lane_context
 from urbandrive.planning.scoring import fast_terms, row_terms, terms
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
-from urbandrive.planning.scoring.pairs import contacts_on_rows, projection_pairs
+from urbandrive.planning.scoring.pairs import (
+    contacts_on_rows,
+    projection_pairs,
+    projection_search,
+)
 from urbandrive.planning.scoring.risk import RiskMeasure, aggregate_modes
 from urbandrive.planning.scoring.table import ScoreTable
 
@@ -224,12 +230,16 @@ class UrbanScorer:
         # no pair changes the TTC flag of a (candidate, mode) with an at-fault collision at a
         # TTC step (TTC 0 there)
         stride = config.ttc_step_stride
-        decided = shared.all_modes(collisions.at_fault_step[..., ::stride].any(-1))  # [M, U]
-        candidate, _, row, step = projection_pairs(
-            ego, agents, _projection_window(terms.score_horizon(config.time_to_collision)),
-            config.ttc_step_stride, decided[:, None],
-        )  # fmt: skip
-        projection = (candidate, row, step)
+        window = _projection_window(terms.score_horizon(config.time_to_collision))
+        projection: tuple[NDArrayInt, ...] | Callable[..., None]
+        if metric_kernels.enabled():  # the pairs tested as the search finds them
+            projection = projection_search(ego, rows, window, stride)
+        else:
+            decided = shared.all_modes(collisions.at_fault_step[..., ::stride].any(-1))  # [M, U]
+            candidate, _, row, step = projection_pairs(
+                ego, agents, window, config.ttc_step_stride, decided[:, None]
+            )
+            projection = (candidate, row, step)
         return collisions, {
             "no_at_fault_collision": collisions.multiplier,
             "crosswalk_yield": row_terms.crosswalk_yield(inputs, shared, config.crosswalk_yield),
