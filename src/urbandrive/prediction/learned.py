@@ -723,8 +723,8 @@ class LearnedPredictor:
     def _run(self, observation: Observation) -> tuple[np.ndarray, ...]:
         """Of the agents seen now (A'): their rows int64[A'], then xy float64[A', K, H, 2]
         (global), probs [K] and marginal probs [A', K] of `xy`, and the marginal head's xy
-        [A', K, H, 2] (None when nothing reads it: no marginal forecast, joint modes, no
-        separation) and probs [A', K]."""
+        [A', K, H, 2] and probs [A', K] (both None when nothing reads them: no marginal
+        forecast, joint modes, no separation)."""
         scene = observation_features(observation, self.features)
         batch = collate([scene])
         encoded = None
@@ -733,10 +733,10 @@ class LearnedPredictor:
             encoded = self.maps.encode(road_map, ids, scene.origin_xy, scene.origin_heading)
         output = self.model.infer(batch, encoded)
         now_xy = observation.history.xy[scene.agent_rows, -1]
-        head_probs = _softmax(output.marginal_logits[0])
-        config, head_xy = self.config, None
+        config, head_xy, head_probs = self.config, None, None
         separate = config.separation is not None and output.joint_choice is not None
         if config.marginal_forecast or config.mode_source == "marginal" or separate:
+            head_probs = _softmax(output.marginal_logits[0])
             local = torch.stack([output.joint_xy[0], output.marginal_xy[0]]).numpy()
             xy = agents_to_global(local, now_xy, scene)
             joint_xy, head_xy = xy[0], xy[1]
