@@ -345,6 +345,19 @@ def best_lanes_with_headings(
     (radians) of each best lane's centerline where the pose projects on it: what
     `project_to_lanes` gives for that lane, without projecting again."""
     config = PoseMatchConfig() if config is None else config
+    if compiled.enabled():
+        points_xy, heading = _poses(index, xy, heading)
+        count = points_xy.shape[0]
+        best = np.empty(count, np.int64), np.empty(count), np.empty(count)
+        points, bounds = _centerline_arrays(index)
+        lanes = (index.point_offset, bounds, index.point_key, index.lane_key_shift)
+        weight = config.heading_weight_m_per_rad
+        searched = (config.search_radius_m, weight)
+        poses = np.ascontiguousarray(points_xy), np.ascontiguousarray(heading)
+        if count and _best_lanes_kernel(
+            points, *lanes, index.point_heading, *poses, *searched, *best
+        ):
+            return index.lane_ids[best[0]], best[1], best[2]
     point_index, rows, cost, lane_heading = _scored_candidates(index, xy, heading, config)
     order = np.lexsort((cost, point_index))
     first = order[np.r_[True, np.diff(point_index[order]) != 0]]
@@ -370,12 +383,7 @@ def _scored_candidates(
     """`pose_candidates` and the lane heading float64[M] at each pair's projection. The
     candidates are the lanes within the search radius, or the nearest lane for a pose that
     has none there (the nearest is among them when it has one)."""
-    points_xy = _as_points(index, xy)
-    heading = np.asarray(heading, dtype=np.float64).reshape(-1)
-    if heading.shape[0] != points_xy.shape[0]:
-        raise DataError(
-            f"map {index.source!r} query: {heading.shape[0]} headings for {points_xy.shape[0]} points"
-        )
+    points_xy, heading = _poses(index, xy, heading)
     if compiled.enabled():
         point_index, rows = _compiled_pairs(index, points_xy, config.search_radius_m)
     else:
@@ -400,6 +408,59 @@ def _scored_candidates(
     heading_error = np.where(np.isnan(heading_error), 0.0, heading_error)
     cost = distance_m + config.heading_weight_m_per_rad * heading_error
     return point_index, rows, cost, lane_heading
+
+
+def _poses(index: LaneIndex, xy: NDArrayF64, heading: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64]:
+    """xy float64[N, 2] and heading float64[N] of a pose query; `DataError` naming the map on
+    bad points or a heading count that differs."""
+    points_xy = _as_points(index, xy)
+    heading = np.asarray(heading, dtype=np.float64).reshape(-1)
+    if heading.shape[0] != points_xy.shape[0]:
+        raise DataError(
+            f"map {index.source!r} query: {heading.shape[0]} headings for {points_xy.shape[0]} points"
+        )
+    return points_xy, heading
+
+
+@compiled.njit
+def _best_lanes_kernel(
+    point_xy: NDArrayF64,
+    point_offset: NDArrayInt,
+    bounds: NDArrayF64,
+    point_key: NDArrayF64,
+    lane_key_shift: NDArrayF64,
+    point_heading: NDArrayF64,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    radius_m: float,
+    heading_weight: float,
+    best_row: NDArrayInt,
+    best_cost: NDArrayF64,
+    best_heading: NDArrayF64,
+) -> bool:  # pragma: no cover - compiled
+    """`best_lanes_with_headings` in one pass: the candidates of `_near_lanes_kernel`, scored
+    by `_score_kernel`, the first least cost per pose (by row) into best_row, best_cost,
+    best_heading [N]. False, nothing written, where a lone pose's nearest lanes tie (the
+    tree's choice decides: the caller takes the other path)."""
+    count, num_rows = xy.shape[0], point_offset.shape[0] - 1
+    within = np.empty((count, num_rows), np.bool_)
+    nearest, tied = np.empty(count, np.int64), np.empty(count, np.bool_)
+    _near_lanes_kernel(point_xy, point_offset, bounds, xy, radius_m, within, nearest, tied)
+    if tied.any():
+        return False
+    for n in range(count):
+        if nearest[n] >= 0:
+            within[n, nearest[n]] = True
+    point_index, rows = np.nonzero(within)
+    cost, lane_heading = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+    lanes = (point_xy, point_offset, point_key, lane_key_shift, point_heading)
+    _score_kernel(*lanes, xy, heading, point_index, rows, heading_weight, cost, lane_heading)
+    best_row[:] = -1
+    for m in range(rows.shape[0]):
+        n = point_index[m]
+        if best_row[n] < 0 or cost[m] < best_cost[n]:
+            best_row[n], best_cost[n], best_heading[n] = rows[m], cost[m], lane_heading[m]
+    return True
 
 
 def _tree_pairs(
