@@ -8,12 +8,13 @@ import contextlib
 
 import numpy as np
 import pytest
-from tests.planning.scenes import observation_now, planned_now
+from tests.planning.scenes import observation_now, planned_now, scene
 from tests.planning.test_broad_phase import _scenes
 
 from urbandrive.bench.planning import PerturbedConstantVelocity
 from urbandrive.control.lateral import gain_table
 from urbandrive.control.tracker import TrackerConfig, TrajectoryTracker
+from urbandrive.core.agent_type import AgentType
 from urbandrive.core.errors import DataError
 from urbandrive.core.trajectory import Trajectory
 from urbandrive.dynamics.bicycle import make_state
@@ -26,7 +27,12 @@ from urbandrive.planning.proposals.kernels import (
     feasible_rows,
 )
 from urbandrive.planning.proposals.lattice import LatticeConfig, is_feasible
-from urbandrive.planning.proposals.obstacles import PathObstacles, path_obstacles
+from urbandrive.planning.proposals.obstacles import (
+    ObstacleConfig,
+    PathObstacles,
+    occupied_crosswalks,
+    path_obstacles,
+)
 from urbandrive.planning.proposals.pdm import (
     _nearest_gaps,
     _reference_table,
@@ -237,6 +243,40 @@ def test_compiled_idm_profiles_equal_numpy(name: str) -> None:
     shuffled = idm_profiles(context, obstacles, offset[order], target[order], config)
     for found, values in zip(shuffled, compiled, strict=True):
         np.testing.assert_array_equal(found, values[order])
+
+
+@pytest.mark.parametrize("name", ["crossing", "crosswalk_ahead", "busy", "busy_seed_3"])
+@pytest.mark.parametrize("min_mode_probability", [0.0, 0.17])
+def test_compiled_path_obstacles_and_crosswalks_equal_numpy(
+    name: str, min_mode_probability: float
+) -> None:
+    """`path_obstacles` (`pack_obstacles`) and `occupied_crosswalks` (`crosswalks_occupied`)
+    with the kernels on and off: the same arrays, every mode kept or some left out, a
+    crosswalk occupied or not (a pedestrian 20 m before it: occupied with a 40 m margin)."""
+    scenes = _scenes()
+    scenes["crosswalk_ahead"] = scene(
+        others=[(50.0, -2.5, 0.0, 0.5, AgentType.PEDESTRIAN)], crosswalk_at_m=70.0
+    )
+    observation = observation_now(scenes[name])
+    planner = UrbanPlanner(scenes[name], predictor=PerturbedConstantVelocity())
+    context = planner.context(observation, planner.predictor.predict(observation))
+    assert (context.agents.mode_probs < 0.17).any() and (context.agents.mode_probs >= 0.17).any()
+    occupied = []
+    for margin_m in (1.5, 40.0):
+        config = ObstacleConfig(
+            min_mode_probability=min_mode_probability, crosswalk_margin_m=margin_m
+        )
+        found = path_obstacles(context, config), occupied_crosswalks(context, config)
+        with kernels.numpy_reference():
+            expected = path_obstacles(context, config), occupied_crosswalks(context, config)
+        for field in ("rear_s_m", "center_s_m", "d_m", "half_width_m", "speed_mps", "valid"):
+            value, reference = getattr(found[0], field), getattr(expected[0], field)
+            assert value.dtype == reference.dtype
+            np.testing.assert_array_equal(value, reference)
+        np.testing.assert_array_equal(found[1], expected[1])
+        occupied.append(expected[1])
+    if name == "crosswalk_ahead":
+        assert not occupied[0].any() and occupied[1].all()
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -486,3 +486,83 @@ def resample_rows(
                 else:
                     start, end = states[p, low, c], states[p, high, c]
                 out[p, q, c] = start + weight * (end - start)
+
+
+@njit
+def crosswalks_occupied(
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    valid: NDArrayBool,
+    crossing: NDArrayBool,
+    soon: NDArrayBool,
+    start_s_m: NDArrayF64,
+    end_s_m: NDArrayF64,
+    corridor_m: float,
+) -> NDArrayBool:
+    """`obstacles.occupied_crosswalks`' test: bool[C], some crossing agent n (crossing
+    bool[N]) in some mode k at some step t with soon[t] is valid (valid bool[N, H]) with
+    start_s_m[c] <= s_m[n, k, t] <= end_s_m[c] and |d_m[n, k, t]| <= corridor_m (s_m, d_m
+    float64[N, K, H]); the same comparisons as numpy's."""
+    occupied = np.zeros(start_s_m.shape[0], np.bool_)
+    for c in range(start_s_m.shape[0]):
+        for n in range(s_m.shape[0]):
+            if not crossing[n] or occupied[c]:
+                continue
+            for k in range(s_m.shape[1]):
+                for t in range(s_m.shape[2]):
+                    s = s_m[n, k, t]
+                    if (
+                        soon[t]
+                        and valid[n, t]
+                        and s >= start_s_m[c]
+                        and s <= end_s_m[c]
+                        and abs(d_m[n, k, t]) <= corridor_m
+                    ):
+                        occupied[c] = True
+                        break
+                if occupied[c]:
+                    break
+    return occupied
+
+
+@njit
+def pack_obstacles(
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    speed_along_mps: NDArrayF64,
+    valid: NDArrayBool,
+    half_length_m: NDArrayF64,
+    half_width_m: NDArrayF64,
+    kept_modes: NDArrayInt,
+    stops_m: NDArrayF64,
+    rear_out: NDArrayF64,
+    center_out: NDArrayF64,
+    d_out: NDArrayF64,
+    half_width_out: NDArrayF64,
+    speed_out: NDArrayF64,
+    valid_out: NDArrayBool,
+) -> None:
+    """`obstacles.path_obstacles`' arrays in one pass: row n * len(kept_modes) + j is agent n
+    (s_m, d_m, speed_along_mps float64[N, K, H], valid bool[N, H], half sizes float64[N]) in
+    mode kept_modes[j]; then one row per stop (stops_m float64[Q]). rear = s - half length,
+    speed = np.maximum(speed, 0) (NaN kept), stops: still, across every offset."""
+    num_steps, num_kept = s_m.shape[2], kept_modes.shape[0]
+    row = 0
+    for n in range(s_m.shape[0]):
+        for j in range(num_kept):
+            k = kept_modes[j]
+            half_width_out[row] = half_width_m[n]
+            for t in range(num_steps):
+                s, speed = s_m[n, k, t], speed_along_mps[n, k, t]
+                rear_out[row, t] = s - half_length_m[n]
+                center_out[row, t] = s
+                d_out[row, t] = d_m[n, k, t]
+                speed_out[row, t] = speed if (speed >= 0.0 or np.isnan(speed)) else 0.0
+                valid_out[row, t] = valid[n, t]
+            row += 1
+    for q in range(stops_m.shape[0]):
+        half_width_out[row] = np.inf
+        for t in range(num_steps):
+            rear_out[row, t], center_out[row, t] = stops_m[q], stops_m[q]
+            d_out[row, t], speed_out[row, t], valid_out[row, t] = 0.0, 0.0, True
+        row += 1

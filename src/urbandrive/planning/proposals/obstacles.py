@@ -14,6 +14,8 @@ import numpy as np
 
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.metrics import kernels
+from urbandrive.metrics.states import types_in
 from urbandrive.planning.proposals.context import PlanningContext
 
 #: Agent types a crosswalk is kept clear for.
@@ -75,6 +77,9 @@ def path_obstacles(
     `stop_points` of (context, config) where already computed, else None."""
     agents = context.agents
     keep = agents.mode_probs >= config.min_mode_probability
+    stops = stop_points(context, config) if stops is None else stops
+    if kernels.enabled():
+        return _path_obstacles_compiled(context, keep, stops)
 
     def kept_modes(values: NDArrayF64) -> NDArrayF64:  # [N, K, H] -> [N * kept, H]
         return (values if keep.all() else values[:, keep]).reshape(-1, context.num_steps)
@@ -84,7 +89,6 @@ def path_obstacles(
     half_width = np.repeat(0.5 * agents.size_m[:, 1], keep.sum())
     speed = np.maximum(kept_modes(agents.speed_along_mps), 0.0)
     valid = np.repeat(agents.valid, keep.sum(), axis=0)
-    stops = stop_points(context, config) if stops is None else stops
     stop_s = np.repeat(stops[:, None], context.num_steps, 1)
     zeros = np.zeros_like(stop_s)
     return PathObstacles(
@@ -95,6 +99,27 @@ def path_obstacles(
         speed_mps=np.concatenate([speed, zeros]),
         valid=np.concatenate([valid, np.ones(stop_s.shape, bool)]),
     )
+
+
+def _path_obstacles_compiled(
+    context: PlanningContext, keep: NDArrayBool, stops: NDArrayF64
+) -> PathObstacles:
+    """`path_obstacles` by `proposals.kernels.pack_obstacles`: the same arrays."""
+    from urbandrive.planning.proposals.kernels import pack_obstacles
+
+    agents, num_steps = context.agents, context.num_steps
+    kept = np.flatnonzero(keep)
+    num_rows = agents.num_agents * kept.size + stops.shape[0]
+    rear, center, d_m, speed = (np.empty((num_rows, num_steps)) for _ in range(4))
+    half_width, valid = np.empty(num_rows), np.empty((num_rows, num_steps), bool)
+    pack_obstacles(
+        np.ascontiguousarray(agents.s_m), np.ascontiguousarray(agents.d_m),
+        np.ascontiguousarray(agents.speed_along_mps), np.ascontiguousarray(agents.valid),
+        np.ascontiguousarray(0.5 * agents.size_m[:, 0]),
+        np.ascontiguousarray(0.5 * agents.size_m[:, 1]), kept,
+        np.ascontiguousarray(stops, np.float64), rear, center, d_m, half_width, speed, valid,
+    )  # fmt: skip
+    return PathObstacles(rear, center, d_m, half_width, speed, valid)
 
 
 def stop_points(context: PlanningContext, config: ObstacleConfig) -> NDArrayF64:
@@ -112,12 +137,21 @@ def occupied_crosswalks(context: PlanningContext, config: ObstacleConfig) -> NDA
     reference, agents = context.reference, context.agents
     if reference.crosswalk_s_m.shape[0] == 0 or agents.num_agents == 0:
         return np.zeros(reference.crosswalk_s_m.shape[0], bool)
-    crossing = np.isin(agents.types, np.asarray(CROSSING_TYPES, np.int64))
+    crossing = types_in(agents.types, CROSSING_TYPES)
     soon = context.times_s <= config.crosswalk_lookahead_s
+    corridor = 2.0 * reference.lane_half_width_m.max() + config.crosswalk_margin_m
+    if kernels.enabled():
+        from urbandrive.planning.proposals.kernels import crosswalks_occupied
+
+        return crosswalks_occupied(
+            np.ascontiguousarray(agents.s_m), np.ascontiguousarray(agents.d_m),
+            np.ascontiguousarray(agents.valid), crossing, soon,
+            reference.crosswalk_s_m[:, 0] - config.crosswalk_margin_m,
+            reference.crosswalk_s_m[:, 1] + config.crosswalk_margin_m, float(corridor),
+        )  # fmt: skip
     s_m, d_m = agents.s_m[crossing][..., soon], agents.d_m[crossing][..., soon]  # [N, K, T]
     valid = agents.valid[crossing][:, None, soon]
     start = reference.crosswalk_s_m[:, 0, None, None, None] - config.crosswalk_margin_m
     end = reference.crosswalk_s_m[:, 1, None, None, None] + config.crosswalk_margin_m
-    corridor = 2.0 * reference.lane_half_width_m.max() + config.crosswalk_margin_m
     on = (s_m >= start) & (s_m <= end) & (np.abs(d_m) <= corridor) & valid  # [C, N, K, T]
     return on.any(axis=(1, 2, 3))
