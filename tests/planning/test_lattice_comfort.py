@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 from tests.planning.scenes import observation_now, scene
 
+from urbandrive.metrics import kernels
 from urbandrive.metrics.comfort import ComfortConfig
 from urbandrive.planning.planner import URBAN_DEFAULT, UrbanPlanner
 from urbandrive.planning.proposals.candidates import CandidateIndex
 from urbandrive.planning.proposals.lattice import (
     FrenetLatticeGenerator,
     LatticeConfig,
+    _pack_rows,
     _polynomial_then_constant,
     lattice_profiles,
     pair_poses,
@@ -79,3 +81,21 @@ def test_pair_poses_equal_the_frenet_trajectory_of_every_pair() -> None:
     assert num_lat > 1 and num_lon > 1
     np.testing.assert_array_equal(xy, expected.xy)
     np.testing.assert_array_equal(heading, expected.heading)
+
+
+def test_compiled_pair_packing_equals_numpy() -> None:
+    # the lattice packs only its feasible pairs (compiled) instead of all pairs, then rows
+    scenario = scene(ego_speed_mps=6.0, num_lanes=2)
+    planner = UrbanPlanner(scenario, URBAN_DEFAULT)
+    observation = observation_now(scenario)
+    context = planner.context(observation, planner.predictor.predict(observation))
+    lateral, longitudinal = lattice_profiles(context, LatticeConfig())
+    xy, heading = pair_poses(context, longitudinal.position, lateral.position)
+    rng = np.random.default_rng(0)
+    speed, accel = rng.normal(size=heading.shape), rng.normal(size=heading.shape)
+    for rows in (np.flatnonzero(rng.uniform(size=heading.shape[0]) < 0.7), np.zeros(0, int)):
+        found = _pack_rows(rows, xy, heading, speed, accel, longitudinal, lateral)
+        with kernels.numpy_reference():
+            expected = _pack_rows(rows, xy, heading, speed, accel, longitudinal, lateral)
+        assert found.shape == expected.shape == (rows.size, heading.shape[1], 7)
+        np.testing.assert_array_equal(found, expected)

@@ -566,3 +566,29 @@ def pack_obstacles(
             rear_out[row, t], center_out[row, t] = stops_m[q], stops_m[q]
             d_out[row, t], speed_out[row, t], valid_out[row, t] = 0.0, 0.0, True
         row += 1
+
+
+@njit
+def pack_pair_rows(
+    rows: NDArrayInt,
+    num_lateral: int,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    speed: NDArrayF64,
+    accel: NDArrayF64,
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    out: NDArrayF64,
+) -> None:
+    """`candidates.pack_states` of the pair rows `rows` int64[R] only: out float64[R, H, 7]
+    from xy float64[N, H, 2], heading, speed, accel [N, H] of the pairs and the profiles
+    s_m float64[L, H], d_m float64[A, H] (pair i: s row i // A, d row i % A, A =
+    num_lateral); copies only."""
+    for r in range(rows.shape[0]):
+        pair = rows[r]
+        lon, lat = pair // num_lateral, pair % num_lateral
+        for t in range(heading.shape[1]):
+            state = out[r, t]
+            state[0], state[1], state[2] = xy[pair, t, 0], xy[pair, t, 1], heading[pair, t]
+            state[3], state[4] = speed[pair, t], accel[pair, t]
+            state[5], state[6] = s_m[lon, t], d_m[lat, t]

@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics import kernels
-from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
+from urbandrive.planning.proposals.candidates import (
+    CandidateIndex,
+    Candidates,
+    ProposalKind,
+    pack_states,
+)
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.proposals.obstacles import ObstacleConfig
 from urbandrive.planning.proposals.pdm import frenet_heading
@@ -82,8 +87,6 @@ class FrenetLatticeGenerator:
         lateral, longitudinal = lattice_profiles(context, self.config)
         num_lat, num_lon = len(lateral.names), len(longitudinal.names)
         # row i * num_lat + j: longitudinal profile i with lateral profile j
-        s_m = np.repeat(longitudinal.position, num_lat, 0)
-        d_m = np.tile(lateral.position, (num_lon, 1))
         speed = np.hypot(
             np.repeat(longitudinal.rate, num_lat, 0), np.tile(lateral.rate, (num_lon, 1))
         )
@@ -91,11 +94,41 @@ class FrenetLatticeGenerator:
         xy, heading = pair_poses(context, longitudinal.position, lateral.position)
         feasible = is_feasible(heading, speed, accel, context.dt_s, self.config)
         feasible &= np.repeat(np.all(longitudinal.rate >= -0.1, axis=-1), num_lat)
-        states = pack_states(xy, heading, speed, accel, s_m, d_m)
+        rows = np.flatnonzero(feasible)
+        states = _pack_rows(rows, xy, heading, speed, accel, longitudinal, lateral)
         labels = tuple(f"lat {a} | {b}" for b in longitudinal.names for a in lateral.names)
-        kind = np.full(int(feasible.sum()), ProposalKind.LATTICE, dtype=np.int64)
-        kept = tuple(label for label, ok in zip(labels, feasible, strict=True) if ok)
-        return Candidates(context.times_s, states[feasible], kind, kept)
+        kind = np.full(rows.size, ProposalKind.LATTICE, dtype=np.int64)
+        kept = tuple(labels[row] for row in rows)
+        return Candidates(context.times_s, states, kind, kept)
+
+
+def _pack_rows(
+    rows: NDArrayInt,
+    xy: NDArrayF64,
+    heading: NDArrayF64,
+    speed: NDArrayF64,
+    accel: NDArrayF64,
+    longitudinal: _Profiles,
+    lateral: _Profiles,
+) -> NDArrayF64:
+    """float64[R, H, 7]: `pack_states` of the pairs `rows` int64[R] (xy float64[N, H, 2],
+    heading, speed, accel [N, H]; pair i: longitudinal i // A, lateral i % A), by
+    `proposals.kernels.pack_pair_rows` with the compiled kernels: the same states."""
+    num_lat, num_lon = lateral.position.shape[0], longitudinal.position.shape[0]
+    if not kernels.enabled():
+        s_m = np.repeat(longitudinal.position, num_lat, 0)
+        d_m = np.tile(lateral.position, (num_lon, 1))
+        return pack_states(xy, heading, speed, accel, s_m, d_m)[rows]
+    from urbandrive.planning.proposals.kernels import pack_pair_rows
+
+    states = np.empty((rows.size, heading.shape[1], len(CandidateIndex)))
+    pack_pair_rows(
+        rows, num_lat, np.ascontiguousarray(xy), np.ascontiguousarray(heading),
+        np.ascontiguousarray(speed), np.ascontiguousarray(accel),
+        np.ascontiguousarray(longitudinal.position), np.ascontiguousarray(lateral.position),
+        states,
+    )  # fmt: skip
+    return states
 
 
 def pair_poses(
