@@ -21,6 +21,7 @@ from urbandrive.dynamics.bicycle import make_state
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import AgentStates, shared_rows
 from urbandrive.planning.planner import UrbanPlanner
+from urbandrive.planning.proposals.candidates import Candidates
 from urbandrive.planning.proposals.kernels import (
     _interp_columns,
     _nearest_candidates,
@@ -42,6 +43,7 @@ from urbandrive.planning.proposals.pdm import (
     track_compiled,
 )
 from urbandrive.planning.scoring import row_terms
+from urbandrive.planning.scoring import scorer as scorer_module
 from urbandrive.planning.scoring.pairs import (
     SLACK_M,
     StepBoxes,
@@ -423,3 +425,42 @@ def test_projection_search_scores_ttc_like_the_pairs_it_finds(name: str, stride:
     )
     np.testing.assert_array_equal(searched, on_pairs)
     assert np.any(on_pairs < 1.0) or name != "busy"  # the busy scene has TTCs to find
+
+
+@pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])
+def test_copies_of_a_candidate_are_scored_once_and_alike(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # copies (the same states bit for bit) are scored once: the same table, terms and
+    # collision times bit for bit as scoring every candidate
+    scenario = _scenes()[name]
+    planner, cycle = planned_now(scenario)
+    candidates, context = cycle.candidates, cycle.context
+    pick = np.r_[np.arange(candidates.num_candidates), [0, 3, 3, candidates.num_candidates - 1]]
+    copies = Candidates(candidates.times_s, candidates.states[pick], candidates.kind[pick],
+                        tuple(candidates.labels[i] for i in pick))  # fmt: skip
+    keep, inverse = scorer_module.distinct_candidates(copies.states)
+    np.testing.assert_array_equal(copies.states[keep][inverse], copies.states)
+    once = planner.scorer.score(context, copies)
+    monkeypatch.setattr(scorer_module, "distinct_candidates", lambda states: None)
+    every = planner.scorer.score(context, copies)
+    np.testing.assert_array_equal(once.table.values, every.table.values)
+    np.testing.assert_array_equal(once.time_to_at_fault_collision_s,
+                                  every.time_to_at_fault_collision_s)  # fmt: skip
+    for term, values in every.per_mode.items():
+        np.testing.assert_array_equal(once.per_mode[term], values)
+
+
+def test_distinct_candidates_by_the_bits() -> None:
+    rng = np.random.default_rng(3)
+    states = rng.normal(size=(9, 5, 7))
+    states[4] = states[1]
+    states[7] = states[1]
+    states[8] = states[2]
+    states[8, 0, 0] = -0.0 if states[2, 0, 0] == 0.0 else np.nextafter(states[2, 0, 0], 9.0)
+    states[6] = states[0]
+    states[6, 2, 3], states[6, 2, 4] = states[0, 2, 4], states[0, 2, 3]  # the same bit sum
+    keep, inverse = scorer_module.distinct_candidates(states)
+    np.testing.assert_array_equal(keep, [0, 1, 2, 3, 5, 6, 8])
+    np.testing.assert_array_equal(keep[inverse], [0, 1, 2, 3, 1, 5, 6, 1, 8])
+    assert scorer_module.distinct_candidates(states[keep]) is None

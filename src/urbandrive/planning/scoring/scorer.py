@@ -164,8 +164,23 @@ class UrbanScorer:
         self.config = config if config is not None else ScoringConfig()
 
     def score(self, context: PlanningContext, candidates: Candidates) -> ScoringResult:
+        """Every term of `candidates`, each distinct trajectory scored once (candidates with
+        the same states bit for bit get the same row: every term is a function of the row,
+        the progress normalised by a maximum, `distinct_candidates`)."""
         config, probs = self.config, context.agents.mode_probs
-        inputs = scoring_inputs(context, candidates, config)
+        distinct = distinct_candidates(candidates.states)
+        if distinct is None:
+            scored, inverse = candidates, None
+        else:
+            keep, inverse = distinct
+            scored = Candidates(candidates.times_s, candidates.states[keep], candidates.kind[keep],
+                                tuple(candidates.labels[i] for i in keep))  # fmt: skip
+
+        def full(values: NDArrayF64) -> NDArrayF64:
+            """A term of the distinct candidates for every candidate."""
+            return values if inverse is None else values[inverse]
+
+        inputs = scoring_inputs(context, scored, config)
         if config.broad_phase == BroadPhase.PAIRS:
             collisions, per_mode = self._agent_terms_on_rows(inputs)
         else:
@@ -173,26 +188,30 @@ class UrbanScorer:
         per_mode["headway"] = fast_terms.headway(
             inputs, context.agents, context.ego_size_m, config.headway
         )
+        per_mode = {name: full(values) for name, values in per_mode.items()}
         columns = {
             name: aggregate_modes(v, probs, config.risk, config.cvar_alpha)
             for name, v in per_mode.items()
         }
-        columns["drivable_area"] = fast_terms.drivable_area(inputs, self.drivable_area)
-        columns["driving_direction"] = terms.driving_direction(inputs)
-        columns["red_light"] = terms.red_light(inputs, context.red_stop)
+        columns["drivable_area"] = full(fast_terms.drivable_area(inputs, self.drivable_area))
+        columns["driving_direction"] = full(terms.driving_direction(inputs))
+        columns["red_light"] = full(terms.red_light(inputs, context.red_stop))
         hard = np.prod(np.stack([columns[name] for name in HARD_TERMS]), axis=0)
-        columns["progress"] = terms.progress(inputs, hard >= config.safe_hard_min)
-        columns["speed_limit"] = terms.speed_limit(inputs)
-        columns["comfort"], columns["smoothness"], columns["braking"] = terms.comfort(
-            inputs, config.comfort
-        )
-        columns["lane_centering"] = terms.lane_centering(inputs)
+        safe = hard >= config.safe_hard_min
+        columns["progress"] = full(terms.progress(inputs, safe if inverse is None else safe[keep]))
+        columns["speed_limit"] = full(terms.speed_limit(inputs))
+        comfort, smoothness, braking = terms.comfort(inputs, config.comfort)
+        columns["comfort"], columns["smoothness"] = full(comfort), full(smoothness)
+        columns["braking"] = full(braking)
+        columns["lane_centering"] = full(terms.lane_centering(inputs))
         horizon = round(config.consistency_horizon_s / context.dt_s) + 1
-        columns["consistency"] = terms.consistency(
-            inputs, context.previous_xy, horizon, config.consistency_scale_m
+        columns["consistency"] = full(
+            terms.consistency(inputs, context.previous_xy, horizon, config.consistency_scale_m)
         )
         table = ScoreTable.from_columns(columns, HARD_TERMS, dict(config.weights))
-        return ScoringResult(table, per_mode, first_at_fault_time(collisions, context.times_s))
+        return ScoringResult(
+            table, per_mode, full(first_at_fault_time(collisions, context.times_s))
+        )
 
     def _agent_terms(
         self, inputs: terms.ScoringInputs
@@ -252,6 +271,32 @@ class UrbanScorer:
                 config.vru_clearance_floor_m, boxes,
             ),
         }  # fmt: skip
+
+
+def distinct_candidates(states: NDArrayF64) -> tuple[NDArrayInt, NDArrayInt] | None:
+    """(keep int64[D], inverse int64[M]): the first of each set of candidates whose states
+    float64[M, H, S] hold the same bits, in order, and the kept one standing for each
+    candidate (states[keep][inverse] == states); None when all M differ."""
+    num_candidates = states.shape[0]
+    if num_candidates < 2:
+        return None
+    bits = np.ascontiguousarray(states, np.float64).reshape(num_candidates, -1).view(np.int64)
+    # a hash (the wrapping sum of the bits) proposes the copies; the bits decide
+    _, first, inverse = np.unique(bits.sum(-1), return_index=True, return_inverse=True)
+    if first.shape[0] == num_candidates:
+        return None
+    inverse = np.ravel(inverse)
+    copy = np.flatnonzero(first[inverse] != np.arange(num_candidates))
+    if not np.array_equal(bits[copy], bits[first[inverse[copy]]]):  # a hash collision
+        rows = bits.view(np.dtype((np.void, bits.shape[1] * bits.itemsize))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        inverse = np.ravel(inverse)
+        if first.shape[0] == num_candidates:
+            return None
+    order = np.argsort(first)  # the distinct rows in the order of their first candidate
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.shape[0])
+    return first[order], rank[inverse]
 
 
 def scoring_inputs(
