@@ -10,6 +10,7 @@ those breaking the curvature, acceleration, jerk or no-reverse limits are droppe
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -292,15 +293,7 @@ def quintic_coefficients(
     """float64[N, 6], ascending: quintics from (x, x', x'') = (start, start_rate, start_accel)
     to (end, end_rate, 0) in duration_s (all float64[N]); `_polynomial_then_constant`
     evaluates them and continues at the end rate."""
-    t = duration_s[:, None]
-    matrix = np.stack(
-        [
-            np.concatenate([t**3, t**4, t**5], -1),
-            np.concatenate([3 * t**2, 4 * t**3, 5 * t**4], -1),
-            np.concatenate([6 * t, 12 * t**2, 20 * t**3], -1),
-        ],
-        -2,
-    )
+    matrix = _quintic_matrix(tuple(duration_s.tolist()))
     tt = duration_s
     rhs = np.stack(
         [
@@ -316,6 +309,23 @@ def quintic_coefficients(
         else (np.zeros(0),) * 3
     )
     return np.stack([start, start_rate, 0.5 * start_accel, c3, c4, c5], -1)
+
+
+@functools.lru_cache(maxsize=16)
+def _quintic_matrix(duration_s: tuple[float, ...]) -> NDArrayF64:
+    """float64[N, 3, 3], read-only: the end conditions' rows of `quintic_coefficients` for
+    each duration (the lattice's come from its config: cached)."""
+    t = np.asarray(duration_s, np.float64)[:, None]
+    matrix = np.stack(
+        [
+            np.concatenate([t**3, t**4, t**5], -1),
+            np.concatenate([3 * t**2, 4 * t**3, 5 * t**4], -1),
+            np.concatenate([6 * t, 12 * t**2, 20 * t**3], -1),
+        ],
+        -2,
+    )
+    matrix.flags.writeable = False
+    return matrix
 
 
 def quartic_coefficients(
@@ -348,14 +358,27 @@ def _polynomial_then_constant(
 ) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:
     """Evaluate quintic `coefficients[N, 6]` (ascending) until `duration_s[N]`, then extrapolate
     at the end rate: position, rate, acceleration float64[N, H]."""
-    t = np.minimum(times_s[None], duration_s[:, None])
-    powers = t[..., None] ** np.arange(6)  # [N, H, 6]
+    powers, after, elapsed = _evaluation_basis(tuple(times_s.tolist()), tuple(duration_s.tolist()))
     position = np.einsum("nhk,nk->nh", powers, coefficients)
     rate = np.einsum("nhk,nk->nh", powers[..., :5], coefficients[:, 1:] * np.arange(1, 6))
     accel = np.einsum("nhk,nk->nh", powers[..., :4], coefficients[:, 2:] * np.array([2, 6, 12, 20]))
-    after = times_s[None] > duration_s[:, None]
-    position = position + np.where(after, rate * (times_s[None] - t), 0.0)
+    position = position + np.where(after, rate * elapsed, 0.0)
     return position, rate, np.where(after, 0.0, accel)
+
+
+@functools.lru_cache(maxsize=16)
+def _evaluation_basis(
+    times_s: tuple[float, ...], duration_s: tuple[float, ...]
+) -> tuple[NDArrayF64, NDArrayBool, NDArrayF64]:
+    """Read-only (powers float64[N, H, 6] of t = min(time, duration), after bool[N, H]: the
+    time is past the duration, elapsed float64[N, H]: time - t) of `_polynomial_then_constant`
+    (the lattice's durations come from its config and the times are the planner's: cached)."""
+    times, durations = np.asarray(times_s, np.float64), np.asarray(duration_s, np.float64)
+    t = np.minimum(times[None], durations[:, None])
+    basis = (t[..., None] ** np.arange(6), times[None] > durations[:, None], times[None] - t)
+    for array in basis:
+        array.flags.writeable = False
+    return basis
 
 
 def is_feasible(
