@@ -28,7 +28,7 @@ SLACK_M = 1e-6
 #: Candidates per group box of the scorer's two searches (`contact_pairs`, `projection_pairs`):
 #: 32 walks the agents' blocks a quarter as often as 8 and costs few more candidate-block
 #: tests (bench scene, compiled: contacts 1.81 -> 1.61 ms, projections 0.93 -> 0.78 ms).
-GROUP_SIZE = 32
+GROUP_SIZE = 16
 
 
 @dataclass(frozen=True, slots=True)
