@@ -97,10 +97,17 @@ class FrenetLatticeGenerator:
         feasible &= np.repeat(np.all(longitudinal.rate >= -0.1, axis=-1), num_lat)
         rows = np.flatnonzero(feasible)
         states = _pack_rows(rows, xy, heading, speed, accel, longitudinal, lateral)
-        labels = tuple(f"lat {a} | {b}" for b in longitudinal.names for a in lateral.names)
+        labels = pair_labels(lateral.names, longitudinal.names)
         kind = np.full(rows.size, ProposalKind.LATTICE, dtype=np.int64)
         kept = tuple(labels[row] for row in rows)
         return Candidates(context.times_s, states, kind, kept)
+
+
+@functools.lru_cache(maxsize=64)
+def pair_labels(lateral: tuple[str, ...], longitudinal: tuple[str, ...]) -> tuple[str, ...]:
+    """The lattice's labels of every (longitudinal, lateral) pair, row-major as its pairs
+    (the same few name sets every cycle: cached)."""
+    return tuple(f"lat {a} | {b}" for b in longitudinal for a in lateral)
 
 
 def _pack_rows(

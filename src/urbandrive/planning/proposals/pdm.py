@@ -12,6 +12,7 @@ construction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -92,9 +93,7 @@ class PdmProposalGenerator:
             context, offset, self.config.lateral_settle_s, self.config.lateral_lead_s
         )
         states = self._track(context, s_m, d_m, speed, accel)
-        labels = tuple(
-            f"pdm {name} v{fraction:.1f}" for name in path_names for fraction in fractions
-        )
+        labels = _labels(tuple(path_names), self.config.speed_fractions)
         kind = np.full(offset.size, ProposalKind.PDM, dtype=np.int64)
         return Candidates(context.times_s, states, kind, labels)
 
@@ -188,6 +187,12 @@ def track_compiled(
     if not finite:
         raise DataError("TrajectoryTracker: non-finite command (check the reference)")
     return TrackedRollout(times_s=times_s, states=states, commands=commands)
+
+
+@functools.lru_cache(maxsize=64)
+def _labels(path_names: tuple[str, ...], fractions: tuple[float, ...]) -> tuple[str, ...]:
+    """The proposals' labels, path-major (the same few sets every cycle: cached)."""
+    return tuple(f"pdm {name} v{fraction:.1f}" for name in path_names for fraction in fractions)
 
 
 def _reference_table(reference: Trajectory, query_s: NDArrayF64, wheelbase_m: float) -> NDArrayF64:
