@@ -296,6 +296,8 @@ def test_idm_candidate_obstacles_keep_every_paths_nearest(seed: int) -> None:
     center = rear + rng.uniform(0.5, 3.0, num_obstacles)
     offsets = np.repeat([-1.0, 0.0, 3.5, 0.5], 5)
     s_m = np.r_[rng.uniform(0.0, 40.0, 15), rng.uniform(-3000.0, -1000.0, 5)]
+    if seed == 0:  # an infinite rear, a path at NaN: nothing assumed
+        rear[[3, 11]], s_m[16] = -np.inf, np.nan
     obstacles = PathObstacles(
         rear_s_m=rear[:, None], center_s_m=center[:, None],
         d_m=rng.uniform(-5.0, 5.0, (num_obstacles, 1)), half_width_m=rng.uniform(0.3, 1.2, num_obstacles),
@@ -310,12 +312,13 @@ def test_idm_candidate_obstacles_keep_every_paths_nearest(seed: int) -> None:
             s_m, first, offsets, reach, obstacles.valid[:, 0], obstacles.d_m[:, 0],
             center, rear, half_length, sure, unsure, listed,
         )  # fmt: skip
-        assert 0 < count < blocking[first, :, 0].sum()  # a short list, not empty
+        assert 0 < count <= blocking[first, :, 0].sum()  # a short list, not empty
+        assert count < blocking[first, :, 0].sum() or seed == 0  # all kept if non-finite
         for p in range(first, first + 5):
             ahead = [o for o in listed[:count] if center[o] > s_m[p]]
-            gaps = [rear[o] - s_m[p] - half_length for o in ahead]
+            gaps = [rear[o] - s_m[p] - half_length for o in ahead] or [np.inf]
             assert gaps[int(np.argmin(gaps))] == expected_gap[p]
-            assert ahead[int(np.argmin(gaps))] == expected_nearest[p]
+            assert (ahead or [0])[int(np.argmin(gaps))] == expected_nearest[p]
 
 
 @pytest.mark.parametrize("name", ["busy", "crossing", "busy_seed_3"])

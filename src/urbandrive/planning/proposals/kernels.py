@@ -297,6 +297,8 @@ def _nearest_candidates(
             num_unsure += 1
     scale = 1.0 + abs(rear_min) + max(abs(s_low), abs(s_high)) + abs(half_length_m)
     bound = rear_min + 1e-9 * scale
+    if np.isnan(bound):  # an infinite rear or path: keep every sure one
+        bound = np.inf
     count, i, j = 0, 0, 0  # merge the tied sure ones and the unsure ones in index order
     while i < num_sure or j < num_unsure:
         if j == num_unsure or (i < num_sure and sure[i] < unsure[j]):
