@@ -27,8 +27,13 @@ SLACK_M = 1e-6
 
 #: Candidates per group box of the scorer's two searches (`contact_pairs`, `projection_pairs`):
 #: 32 walks the agents' blocks a quarter as often as 8 and costs few more candidate-block
-#: tests (bench scene, compiled: contacts 1.81 -> 1.61 ms, projections 0.93 -> 0.78 ms).
+#: tests (bench scene, compiled: contacts 1.81 -> 1.61 ms, projections 0.93 -> 0.78 ms); 16
+#: (tighter group boxes) took the score stage ~3 % below 32's with learned_near's rows.
 GROUP_SIZE = 16
+
+#: Steps per time block of the contact search (`contact_pairs`, `contacts_on_rows`): 8 took
+#: the score stage ~2 % below 10 (bench scene, learned_near and cv six modes); 5 and 16 did not.
+CONTACT_BLOCK_STEPS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,12 +237,13 @@ def contact_pairs(
     contact_margin = _contact_margin(ego, agents, clearance_radius_m)
     if metric_kernels.enabled():  # the same pairs, the boxes left unmasked
         return _masked_pairs_compiled(
-            ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10,
-            GROUP_SIZE, centres_within=True,
+            ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M,
+            CONTACT_BLOCK_STEPS, GROUP_SIZE, centres_within=True,
         )  # fmt: skip
     return interacting_pairs(
         StepBoxes.of_points(ego.xy), StepBoxes.of_points(agents.xy, agents.valid),
-        contact_margin, group_size=GROUP_SIZE, centres_within=True,
+        contact_margin, block_steps=CONTACT_BLOCK_STEPS, group_size=GROUP_SIZE,
+        centres_within=True,
     )  # fmt: skip
 
 
@@ -264,8 +270,8 @@ def contacts_on_rows(
     boxes = row_kernel_inputs(ego, rows) if boxes is None else boxes
     first = np.full((ego.xy.shape[0], rows.xy.shape[0]), ego.xy.shape[1], np.int64)
     candidate, _, row, step = _masked_pairs_compiled(
-        ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M, 10,
-        GROUP_SIZE, centres_within=True,
+        ego.xy, ego.xy, agents.xy, agents.xy, agents.valid, contact_margin + SLACK_M,
+        CONTACT_BLOCK_STEPS, GROUP_SIZE, centres_within=True,
         overlap=((*boxes[1:4], *boxes[5:8]), first, np.ascontiguousarray(vulnerable)),
     )  # fmt: skip
     return (candidate, row, step), first
