@@ -35,6 +35,11 @@ GROUP_SIZE = 16
 #: the score stage ~2 % below 10 (bench scene, learned_near and cv six modes); 5 and 16 did not.
 CONTACT_BLOCK_STEPS = 8
 
+#: Strided steps per time block of the TTC projection search (`projection_pairs`,
+#: `projection_search`): 4 took the score stage ~1 % below 2 (bench scene, learned_near and
+#: cv six modes; near the noise of the timing); 1 did not.
+PROJECTION_BLOCK_STEPS = 4
+
 
 @dataclass(frozen=True, slots=True)
 class StepBoxes:
@@ -301,7 +306,7 @@ def projection_pairs(
         )  # fmt: skip
         return _masked_pairs_compiled(
             ego_low, ego_high, agent_low[None], agent_high[None], agents.valid[..., steps],
-            reach + SLACK_M, 2, GROUP_SIZE, skip=skip,
+            reach + SLACK_M, PROJECTION_BLOCK_STEPS, GROUP_SIZE, skip=skip,
         )  # fmt: skip
     return _projection_pairs_of_modes(ego, agents, reach, projection_window_s, step_stride, skip)
 
@@ -333,7 +338,14 @@ def projection_search(
 
     def search(*ttc_arguments: object) -> None:
         projection_ttc_kernel(
-            ego_low, ego_high, agent_low, agent_high, margin, 2, GROUP_SIZE, *ttc_arguments
+            ego_low,
+            ego_high,
+            agent_low,
+            agent_high,
+            margin,
+            PROJECTION_BLOCK_STEPS,
+            GROUP_SIZE,
+            *ttc_arguments,
         )
 
     return search
@@ -381,9 +393,10 @@ def _projection_pairs_of_modes(
     if metric_kernels.enabled():
         return _masked_pairs_compiled(
             ego_boxes.low, ego_boxes.high, np.minimum(start_a, end_a), np.maximum(start_a, end_a),
-            agents.valid[..., steps], reach + SLACK_M, 2, GROUP_SIZE, skip=skip,
+            agents.valid[..., steps], reach + SLACK_M, PROJECTION_BLOCK_STEPS, GROUP_SIZE,
+            skip=skip,
         )  # fmt: skip
     return interacting_pairs(
         ego_boxes, StepBoxes.of_segments(start_a, end_a, agents.valid[..., steps]), reach,
-        block_steps=2, group_size=GROUP_SIZE, skip=skip,
+        block_steps=PROJECTION_BLOCK_STEPS, group_size=GROUP_SIZE, skip=skip,
     )  # fmt: skip
