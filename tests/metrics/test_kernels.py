@@ -203,6 +203,12 @@ def test_cos_sin_reuses_only_bit_identical_headings() -> None:
     assert np.signbit(kernels.cos_sin(-signed)[1]).tolist() == [True, False]
     with pytest.raises(ValueError):
         cos[0, 0, 0] = 2.0  # read-only
+    kept = kernels.cos_sin(heading)[0]
+    assert kernels.cos_sin(heading)[0] is kept
+    kernels.forget_cos_sin()  # a new planning cycle: nothing kept is returned again
+    fresh = kernels.cos_sin(heading)[0]
+    assert fresh is not kept and kernels.cos_sin(heading)[0] is fresh
+    np.testing.assert_array_equal(fresh, np.cos(heading))
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,13 @@ _COS_SIN_CACHE: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 _COS_SIN_CACHE_SIZE = 8
 
 
+def forget_cos_sin() -> None:
+    """Drop what `cos_sin` keeps. The planner calls it at the start of each cycle: a cycle's
+    headings are new, so only its own repeats are worth keeping, and a benchmark that
+    replans one observation must not time the last cycle's trigonometry as free."""
+    _COS_SIN_CACHE.clear()
+
+
 @functools.lru_cache(maxsize=64)
 def arccos_threshold(threshold_rad: float, strict: bool) -> float:
     """The smallest c in [-1, 1] with np.arccos(c) < threshold_rad (strict) or <= (not

@@ -20,6 +20,7 @@ from urbandrive.core.errors import UrbandriveError
 from urbandrive.core.observation import Observation
 from urbandrive.core.scenario import Scenario
 from urbandrive.core.trajectory import Trajectory
+from urbandrive.metrics import kernels as metric_kernels
 from urbandrive.planning.interfaces import Plan
 from urbandrive.planning.proposals.base import ProposalGenerator
 from urbandrive.planning.proposals.candidates import Candidates, concatenate
@@ -191,6 +192,7 @@ class UrbanPlanner:
 
     def cycle(self, observation: Observation) -> PlanningCycle:
         """One planning cycle, every intermediate kept."""
+        metric_kernels.forget_cos_sin()  # nothing from the last cycle's headings is reused
         # 1. Predict
         prediction = self.predictor.predict(observation)
         # 2. Put the ego, the agents and the lights along the reference
