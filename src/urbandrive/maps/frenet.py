@@ -322,17 +322,37 @@ def _cartesian_kernel(
     fmod's, exact, in both)."""
     last = path_s.shape[0] - 2
     for n in range(s_m.shape[0]):
-        s, d = s_m[n], d_m[n]
-        segment = min(max(np.searchsorted(path_s, s, side="right") - 1, 0), last)
-        ratio = (s - path_s[segment]) / (path_s[segment + 1] - path_s[segment])
+        segment, ratio = _segment_at(path_s, s_m[n], last)
         for c in range(2):
-            start, end = path_xy[segment, c], path_xy[segment + 1, c]
-            xy_out[n, c] = (start + d * miter[segment, c]) + ratio * (
-                end - start + d * (miter[segment + 1, c] - miter[segment, c])
-            )
-        angle = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
-        wrapped = np.mod(angle + np.pi, 2.0 * np.pi) - np.pi  # `geometry.angles.wrap_angle`
-        heading_out[n] = np.pi if wrapped == -np.pi else wrapped
+            xy_out[n, c] = _offset_point(path_xy, miter, segment, ratio, d_m[n], c)
+        heading_out[n] = _heading_at(heading, turn, segment, ratio)
+
+
+@compiled.njit
+def _segment_at(path_s: NDArrayF64, s: float, last: int) -> tuple[int, float]:
+    """The segment of the path's s_m [P] holding s (clamped to [0, last]) and s's ratio
+    along it (outside [0, 1] beyond the ends)."""
+    segment = min(max(np.searchsorted(path_s, s, side="right") - 1, 0), last)
+    return segment, (s - path_s[segment]) / (path_s[segment + 1] - path_s[segment])
+
+
+@compiled.njit
+def _offset_point(
+    path_xy: NDArrayF64, miter: NDArrayF64, segment: int, ratio: float, d: float, c: int
+) -> float:
+    """Coordinate c of the point at `ratio` along `segment`, offset d along the miters."""
+    start, end = path_xy[segment, c], path_xy[segment + 1, c]
+    return (start + d * miter[segment, c]) + ratio * (
+        end - start + d * (miter[segment + 1, c] - miter[segment, c])
+    )
+
+
+@compiled.njit
+def _heading_at(heading: NDArrayF64, turn: NDArrayF64, segment: int, ratio: float) -> float:
+    """The path's heading at `ratio` along `segment`, wrapped (`geometry.angles.wrap_angle`)."""
+    angle = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
+    wrapped = np.mod(angle + np.pi, 2.0 * np.pi) - np.pi
+    return np.pi if wrapped == -np.pi else wrapped
 
 
 @compiled.njit
@@ -352,19 +372,13 @@ def _cartesian_pairs_kernel(
     last = path_s.shape[0] - 2
     for row in range(s_m.shape[0]):
         for t in range(s_m.shape[1]):
-            s = s_m[row, t]
-            segment = min(max(np.searchsorted(path_s, s, side="right") - 1, 0), last)
-            ratio = (s - path_s[segment]) / (path_s[segment + 1] - path_s[segment])
+            segment, ratio = _segment_at(path_s, s_m[row, t], last)
             for lateral in range(d_m.shape[0]):
-                d = d_m[lateral, t]
                 for c in range(2):
-                    start, end = path_xy[segment, c], path_xy[segment + 1, c]
-                    xy_out[row, lateral, t, c] = (start + d * miter[segment, c]) + ratio * (
-                        end - start + d * (miter[segment + 1, c] - miter[segment, c])
+                    xy_out[row, lateral, t, c] = _offset_point(
+                        path_xy, miter, segment, ratio, d_m[lateral, t], c
                     )
-            angle = heading[segment] + min(max(ratio, 0.0), 1.0) * turn[segment]
-            wrapped = np.mod(angle + np.pi, 2.0 * np.pi) - np.pi  # `geometry.angles.wrap_angle`
-            heading_out[row, t] = np.pi if wrapped == -np.pi else wrapped
+            heading_out[row, t] = _heading_at(heading, turn, segment, ratio)
 
 
 def _tangents_and_miters(xy: NDArrayF64) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64]:

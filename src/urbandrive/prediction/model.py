@@ -870,18 +870,10 @@ class JointPredictionModel(nn.Module):
             joint_scale, agent_logits = torch.ones(()).expand(joint_xy.shape), raw[..., -1]
         else:
             joint_xy, joint_scale, agent_logits = self._read_head(raw, prior, False, None)
-        real = batch.agent_mask[..., None].float()
-        scene_logits = (agent_logits * real).sum(1) / real.sum(1).clamp(min=1.0)
-        return ModelOutput(
-            joint_xy,
-            joint_scale,
-            agent_logits,
-            scene_logits,
-            marginal_xy,
-            marginal_scale,
-            marginal_logits,
-            choice,
-        )
+        return _output(
+            batch, joint_xy, joint_scale, agent_logits, marginal_xy, marginal_scale,
+            marginal_logits, choice,
+        )  # fmt: skip
 
     def _decode(
         self,
@@ -923,18 +915,30 @@ class JointPredictionModel(nn.Module):
             joint_xy, joint_scale, agent_logits = self._head(
                 self.joint_head, tokens.transpose(1, 2), prior, scales
             )
-        real = batch.agent_mask[..., None].float()
-        scene_logits = (agent_logits * real).sum(1) / real.sum(1).clamp(min=1.0)
-        return ModelOutput(
-            joint_xy,
-            joint_scale,
-            agent_logits,
-            scene_logits,
-            marginal_xy,
-            marginal_scale,
-            marginal_logits,
-            choice,
-        )
+        return _output(
+            batch, joint_xy, joint_scale, agent_logits, marginal_xy, marginal_scale,
+            marginal_logits, choice,
+        )  # fmt: skip
+
+
+def _output(
+    batch: Batch,
+    joint_xy: torch.Tensor,
+    joint_scale: torch.Tensor,
+    agent_logits: torch.Tensor,
+    marginal_xy: torch.Tensor,
+    marginal_scale: torch.Tensor,
+    marginal_logits: torch.Tensor,
+    choice: torch.Tensor | None,
+) -> ModelOutput:
+    """The decoder's `ModelOutput`, scene logits (B, K) the mean over the scene's real agents
+    of their per-agent logits agent_logits (B, A, K)."""
+    real = batch.agent_mask[..., None].float()
+    scene_logits = (agent_logits * real).sum(1) / real.sum(1).clamp(min=1.0)
+    return ModelOutput(
+        joint_xy, joint_scale, agent_logits, scene_logits, marginal_xy, marginal_scale,
+        marginal_logits, choice,
+    )  # fmt: skip
 
 
 def _mode_summary(marginal_xy: torch.Tensor, marginal_logits: torch.Tensor) -> torch.Tensor:
