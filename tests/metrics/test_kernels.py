@@ -211,6 +211,19 @@ def test_cos_sin_reuses_only_bit_identical_headings() -> None:
     np.testing.assert_array_equal(fresh, np.cos(heading))
 
 
+def test_cos_sin_of_a_subset_cuts_the_whole_arrays_result() -> None:
+    heading = np.random.default_rng(3).uniform(-7, 7, (40, 81))
+    heading[3, 4], heading[5, 6] = np.pi, -0.0
+    rows = np.array([3, 5, 0, 39])
+    for index in (rows, (slice(None), slice(0, None, 5))):
+        cos, sin = kernels.cos_sin_of(heading, index)
+        assert cos.flags.c_contiguous and sin.flags.c_contiguous
+        subset = np.ascontiguousarray(heading[index])
+        np.testing.assert_array_equal(cos, np.cos(subset))
+        np.testing.assert_array_equal(sin, np.sin(subset))
+        assert np.array_equal(np.signbit(sin), np.signbit(np.sin(subset)))
+
+
 @pytest.mark.parametrize(
     ("shape", "axis"), [((7,), 0), ((3, 2), 1), ((4, 5, 9, 2), 2), ((4, 5, 9), -1), ((6, 2), 0)]
 )

@@ -58,6 +58,14 @@ def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cos, sin
 
 
+def cos_sin_of(heading: np.ndarray, index: object) -> tuple[np.ndarray, np.ndarray]:
+    """`cos_sin(heading[index])` as contiguous arrays, cut from `cos_sin(heading)`: the cycle's
+    terms take every step's and every row's cos / sin first, so a strided or row subset
+    reuses them (numpy's cos / sin are elementwise: the same values)."""
+    cos, sin = cos_sin(heading)
+    return np.ascontiguousarray(cos[index]), np.ascontiguousarray(sin[index])
+
+
 #: `cos_sin`'s most recent (heading copy, cos, sin), newest first.
 _COS_SIN_CACHE: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 _COS_SIN_CACHE_SIZE = 8

@@ -151,7 +151,7 @@ def _rows_violating(
     num_candidates, num_steps = ego.xy.shape[:2]
     rows = shared.rows
     ego_cos, ego_sin = kernels.cos_sin(ego.heading)
-    agent_cos, agent_sin = kernels.cos_sin(rows.heading[yielding])
+    agent_cos, agent_sin = kernels.cos_sin_of(rows.heading, yielding)
     ego_size = np.broadcast_to(np.asarray(ego.size_m, np.float64), (num_candidates, num_steps, 2))
     agent_size = np.broadcast_to(
         rows.size_m[yielding][:, None, :], (yielding.shape[0], num_steps, 2)
