@@ -564,11 +564,20 @@ def _box_gap(px: float, py: float, box: NDArrayF64) -> float:  # pragma: no cove
 def _lane_distance(
     point_xy: NDArrayF64, point_offset: NDArrayInt, row: int, px: float, py: float, enough: float
 ) -> float:  # pragma: no cover - compiled
-    """The least `_point_to_segment` from p to lane row's centerline segments, or the first
-    found at most `enough` (a negative `enough`: the least)."""
+    """`polyline_distance` from p to lane row's centerline."""
+    return polyline_distance(point_xy[point_offset[row] : point_offset[row + 1]], px, py, enough)
+
+
+@compiled.njit
+def polyline_distance(
+    points: NDArrayF64, px: float, py: float, enough: float
+) -> float:  # pragma: no cover - compiled
+    """The least `_point_to_segment` from p to the segments of the polyline points [P, 2]
+    (inf for fewer than two points), or the first found at most `enough` (a negative
+    `enough`: the least)."""
     least = np.inf
-    for i in range(point_offset[row], point_offset[row + 1] - 1):
-        ax, ay, bx, by = point_xy[i, 0], point_xy[i, 1], point_xy[i + 1, 0], point_xy[i + 1, 1]
+    for i in range(points.shape[0] - 1):
+        ax, ay, bx, by = points[i, 0], points[i, 1], points[i + 1, 0], points[i + 1, 1]
         least = min(least, _point_to_segment(px, py, ax, ay, bx, by))
         if least <= enough:
             return least

@@ -20,7 +20,7 @@ from urbandrive.core import compiled
 from urbandrive.core.errors import DataError
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.polyline import resample_by_spacing
-from urbandrive.maps.index import _BOX_MARGIN_M, _box_gap, _point_to_segment
+from urbandrive.maps.index import _BOX_MARGIN_M, _box_gap, polyline_distance
 from urbandrive.maps.road_map import LaneType
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def _piece_distance_kernel(
     radius_m: float,
     distance: NDArrayF64,
 ) -> None:  # pragma: no cover - compiled
-    """Into distance [K]: the least `_point_to_segment` from the centre to piece k's first
+    """Into distance [K]: `index.polyline_distance` from the centre to piece k's first
     count[k] points (its LineString), inf where its bounding box is farther than radius_m
     (+ `_BOX_MARGIN_M`)."""
     cx, cy = centre[0], centre[1]
@@ -169,14 +169,7 @@ def _piece_distance_kernel(
         distance[k] = np.inf
         if _box_gap(cx, cy, bounds[k]) > radius_m + _BOX_MARGIN_M:
             continue
-        for i in range(count[k] - 1):
-            ax, ay, bx, by = (
-                points[k, i, 0],
-                points[k, i, 1],
-                points[k, i + 1, 0],
-                points[k, i + 1, 1],
-            )
-            distance[k] = min(distance[k], _point_to_segment(cx, cy, ax, ay, bx, by))
+        distance[k] = polyline_distance(points[k, : count[k]], cx, cy, -1.0)
 
 
 def polyline_pieces(
