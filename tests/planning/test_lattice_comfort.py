@@ -66,13 +66,18 @@ def test_quintics_solved_together_equal_each_alone() -> None:
         assert np.array_equal(together[part], alone)
 
 
-def test_pair_poses_equal_the_frenet_trajectory_of_every_pair() -> None:
-    # the lattice locates each longitudinal profile on the reference once for all its pairs
+def _two_lane_profiles() -> tuple:
+    """(context, lateral, longitudinal profiles) of the lattice at 6 m/s on a two-lane road."""
     scenario = scene(ego_speed_mps=6.0, num_lanes=2)
     planner = UrbanPlanner(scenario, URBAN_DEFAULT)
     observation = observation_now(scenario)
     context = planner.context(observation, planner.predictor.predict(observation))
-    lateral, longitudinal = lattice_profiles(context, LatticeConfig())
+    return (context, *lattice_profiles(context, LatticeConfig()))
+
+
+def test_pair_poses_equal_the_frenet_trajectory_of_every_pair() -> None:
+    # the lattice locates each longitudinal profile on the reference once for all its pairs
+    context, lateral, longitudinal = _two_lane_profiles()
     num_lat, num_lon = len(lateral.names), len(longitudinal.names)
     s_m = np.repeat(longitudinal.position, num_lat, 0)
     d_m = np.tile(lateral.position, (num_lon, 1))
@@ -85,11 +90,7 @@ def test_pair_poses_equal_the_frenet_trajectory_of_every_pair() -> None:
 
 def test_compiled_pair_packing_equals_numpy() -> None:
     # the lattice packs only its feasible pairs (compiled) instead of all pairs, then rows
-    scenario = scene(ego_speed_mps=6.0, num_lanes=2)
-    planner = UrbanPlanner(scenario, URBAN_DEFAULT)
-    observation = observation_now(scenario)
-    context = planner.context(observation, planner.predictor.predict(observation))
-    lateral, longitudinal = lattice_profiles(context, LatticeConfig())
+    context, lateral, longitudinal = _two_lane_profiles()
     xy, heading = pair_poses(context, longitudinal.position, lateral.position)
     rng = np.random.default_rng(0)
     speed, accel = rng.normal(size=heading.shape), rng.normal(size=heading.shape)
