@@ -177,3 +177,24 @@ def test_cartesian_pairs_are_cartesian_of_every_pair_bit_for_bit(seed: int) -> N
         assert xy.shape == (5, 3, 13, 2) and heading.shape == (5, 13)
         np.testing.assert_array_equal(xy.reshape(15, 13, 2), expected_xy)
         np.testing.assert_array_equal(np.repeat(heading, 3, 0), expected_heading)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_grid_nearest_vertex_is_the_kd_trees(seed: int) -> None:
+    """The compiled grid's nearest vertex is the KD-tree's: points near and far (outside the
+    grid), and on a straight path points equidistant from two vertices take the first."""
+    if not compiled.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(seed)
+    turns = np.cumsum(rng.normal(0.0, 0.6 if seed % 2 else 0.15, 200))
+    steps = np.stack([np.cos(turns), np.sin(turns)], -1) * rng.uniform(0.2, 3.0, (200, 1))
+    path = ReferencePath.from_points(np.cumsum(steps, axis=0))
+    points = path.xy[rng.integers(0, len(path.xy), 3000)] + rng.normal(0.0, 20.0, (3000, 2))
+    points[:20] *= 50.0  # far outside the grid
+    _, expected = path._vertex_tree.query(points)
+    np.testing.assert_array_equal(path._nearest_vertex(points), expected)
+    straight = ReferencePath.from_points(np.stack([np.arange(10.0), np.zeros(10)], -1))
+    halfway = np.array([[0.5, 0.0], [3.5, 2.0], [8.5, -1.0]])
+    np.testing.assert_array_equal(straight._nearest_vertex(halfway), [0, 3, 8])
+    with pytest.raises(ValueError, match="finite"):
+        straight.to_frenet(np.array([[np.nan, 0.0]]))

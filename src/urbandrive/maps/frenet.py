@@ -34,6 +34,10 @@ MIN_POINT_SPACING_M = 0.05
 _MAX_MITER_LENGTH = 1.0 / np.cos(np.deg2rad(75.0))
 #: `to_frenet` first tries the 2 * _WINDOW segments around the nearest vertex.
 _WINDOW = 2
+#: The compiled nearest-vertex grid covers the path's bounding box grown by this, metres
+#: (points beyond it compare every vertex), in at most `_GRID_MAX_CELLS` square cells.
+_GRID_MARGIN_M = 30.0
+_GRID_MAX_CELLS = 4096
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,31 @@ class ReferencePath:
     @cached_property
     def _vertex_tree(self) -> cKDTree:
         return cKDTree(self.xy)
+
+    @cached_property
+    def _vertex_grid(self) -> tuple[NDArrayF64, NDArrayInt, NDArrayInt, NDArrayInt]:
+        """`_nearest_vertex_kernel`'s grid: (x0, y0, cell size) float64[3], cells along x and
+        y int64[2], and per cell (row-major) the vertices that can be nearest to a point in it
+        (every vertex closest to some point of the cell, ascending): offsets int64[C + 1] into
+        members int64[M]."""
+        low, high = self.xy.min(0) - _GRID_MARGIN_M, self.xy.max(0) + _GRID_MARGIN_M
+        size = max(float(np.sqrt(np.prod(high - low) / _GRID_MAX_CELLS)), 0.5)
+        shape = np.maximum(np.ceil((high - low) / size), 1).astype(np.int64)
+        geometry = np.array([low[0], low[1], size])
+        offsets = np.zeros(int(shape.prod()) + 1, np.int64)
+        _grid_candidates(self.xy, geometry, shape, offsets, np.empty(0, np.int64))
+        members = np.empty(int(offsets[-1]), np.int64)
+        _grid_candidates(self.xy, geometry, shape, offsets, members)
+        return geometry, shape, offsets, members
+
+    def _nearest_vertex(self, flat: NDArrayF64) -> NDArrayInt:
+        """int64[N]: the nearest vertex of each point flat float64[N, 2] (of equally near
+        ones the first), by the compiled grid; ValueError for a non-finite point (as the
+        KD-tree)."""
+        vertex = np.empty(flat.shape[0], np.int64)
+        if not _nearest_vertex_kernel(flat, self.xy, *self._vertex_grid, vertex):
+            raise ValueError("to_frenet: points must be finite")
+        return vertex
 
     @cached_property
     def _segment_tree(self) -> shapely.STRtree:
@@ -174,19 +203,20 @@ class ReferencePath:
         Each point takes, among the segments near it, the one whose sector (between the
         miter lines at its ends) holds it with the smallest |d|; points beyond the ends
         extend the end segments (s < 0 or s > length). Fast path: the segments around the
-        nearest vertex (KD-tree); points none of them holds search the segment tree.
+        nearest vertex (KD-tree; compiled: `_vertex_grid`); points none of them holds search
+        the segment tree.
         """
         xy = np.asarray(xy, dtype=np.float64)
-        flat = xy.reshape(-1, 2)
-        _, vertex = self._vertex_tree.query(flat)
+        flat = np.ascontiguousarray(xy.reshape(-1, 2))
         if compiled.enabled() and flat.shape[0]:
             s_out, d_out = np.empty(flat.shape[0]), np.empty(flat.shape[0])
             lost = np.empty(flat.shape[0], np.bool_)
             _frenet_window_kernel(
-                np.ascontiguousarray(flat), np.ascontiguousarray(vertex, np.int64), _WINDOW,
-                self.s_m, self.xy, self.miter, s_out, d_out, lost,
+                flat, self._nearest_vertex(flat), _WINDOW, self.s_m, self.xy, self.miter, s_out,
+                d_out, lost,
             )  # fmt: skip
         else:
+            _, vertex = self._vertex_tree.query(flat)
             s_out, d_out, lost = self._frenet_on_window(flat, vertex)
         if np.any(lost):
             s_out[lost], d_out[lost] = self._to_frenet_searching(flat[lost])
@@ -302,6 +332,77 @@ def _frenet_window_kernel(
             if first or score < best:
                 best, best_s, best_d, first = score, path_s[segment] + ratio * length, d, False
         s_out[n], d_out[n], lost[n] = best_s, best_d, not np.isfinite(best)
+
+
+@compiled.njit
+def _grid_candidates(
+    path_xy: NDArrayF64,
+    geometry: NDArrayF64,
+    shape: NDArrayInt,
+    offsets: NDArrayInt,
+    members: NDArrayInt,
+) -> None:
+    """Fill `ReferencePath._vertex_grid`: with members empty, the counts (offsets[C + 1]);
+    then the members. A vertex is kept for a cell when its least distance to the cell is
+    within the least (over vertices) greatest distance, widened by 1e-6 m^2 for rounding."""
+    num_x, num_y = shape[0], shape[1]
+    for cell in range(num_x * num_y):
+        x_low = geometry[0] + (cell // num_y) * geometry[2]
+        y_low = geometry[1] + (cell % num_y) * geometry[2]
+        x_high, y_high = x_low + geometry[2], y_low + geometry[2]
+        bound = np.inf
+        for v in range(path_xy.shape[0]):
+            far_x = max(abs(path_xy[v, 0] - x_low), abs(path_xy[v, 0] - x_high))
+            far_y = max(abs(path_xy[v, 1] - y_low), abs(path_xy[v, 1] - y_high))
+            bound = min(bound, far_x * far_x + far_y * far_y)
+        bound = bound * (1.0 + 1e-9) + 1e-6
+        count = 0
+        for v in range(path_xy.shape[0]):
+            near_x = max(x_low - path_xy[v, 0], 0.0, path_xy[v, 0] - x_high)
+            near_y = max(y_low - path_xy[v, 1], 0.0, path_xy[v, 1] - y_high)
+            if near_x * near_x + near_y * near_y <= bound:
+                if members.shape[0]:
+                    members[offsets[cell] + count] = v
+                count += 1
+        if not members.shape[0]:
+            offsets[cell + 1] = offsets[cell] + count
+
+
+@compiled.njit
+def _nearest_vertex_kernel(
+    flat: NDArrayF64,
+    path_xy: NDArrayF64,
+    geometry: NDArrayF64,
+    shape: NDArrayInt,
+    offsets: NDArrayInt,
+    members: NDArrayInt,
+    vertex: NDArrayInt,
+) -> bool:
+    """Fill vertex int64[N] with the nearest of the path's xy [P, 2] to each point of flat
+    float64[N, 2] (squared distance dx * dx + dy * dy, the first of equal ones): the cell's
+    members (`_grid_candidates`) inside the grid, every vertex outside it. False (vertex
+    unset) if a point is not finite."""
+    num_x, num_y = shape[0], shape[1]
+    for n in range(flat.shape[0]):
+        x, y = flat[n, 0], flat[n, 1]
+        if not (np.isfinite(x) and np.isfinite(y)):
+            return False
+        column = np.floor((x - geometry[0]) / geometry[2])
+        row = np.floor((y - geometry[1]) / geometry[2])
+        inside = 0 <= column < num_x and 0 <= row < num_y
+        start, stop = 0, path_xy.shape[0]
+        if inside:
+            cell = int(column) * num_y + int(row)
+            start, stop = offsets[cell], offsets[cell + 1]
+        best, best_distance = -1, np.inf
+        for m in range(start, stop):
+            v = members[m] if inside else m
+            dx, dy = x - path_xy[v, 0], y - path_xy[v, 1]
+            distance = dx * dx + dy * dy
+            if distance < best_distance or best < 0:
+                best, best_distance = v, distance
+        vertex[n] = best
+    return True
 
 
 @compiled.njit
