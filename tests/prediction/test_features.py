@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -15,9 +16,11 @@ from urbandrive.core.tracks import Tracks
 from urbandrive.maps.vectorize import NUM_MAP_FEATURES
 from urbandrive.prediction.features import (
     FeatureConfig,
+    _check_finite,
     agent_arrays,
     agent_step_inputs,
     collate,
+    into_frame,
     observation_features,
     relative_pose,
     rotate_scene,
@@ -164,4 +167,46 @@ def test_compiled_agent_arrays_equal_the_numpy_reference_bit_for_bit(steps: int)
     with compiled.numpy_reference():
         expected = agent_arrays(history, rows, origin, heading, steps)
     for name in got:
-        np.testing.assert_array_equal(got[name], expected[name])
+        assert got[name].dtype == expected[name].dtype, name
+        np.testing.assert_array_equal(got[name].view(np.uint8), expected[name].view(np.uint8))
+
+
+@pytest.mark.parametrize("field", ["xy", "heading", "velocity"])
+def test_compiled_finite_check_names_the_same_agent_as_the_numpy_reference(field: str) -> None:
+    """A non-finite value at a valid step raises naming the first such row of `rows` (rows in
+    any order); at an invalid step, or in an agent not in `rows`, it is ignored."""
+    history = observe(mixed_scene(num_steps=40), 30).history
+    rows = np.flatnonzero(history.valid[:, -1])[::-1]
+    for bad, row, step in ((np.nan, rows[2], 7), (np.inf, rows[1], -1), (-np.inf, rows[3], 0)):
+        values = getattr(history, field).copy()
+        values[row, step] = bad
+        broken = dataclasses.replace(history, **{field: values})
+        messages = []
+        for reference in (False, True):
+            switch = compiled.numpy_reference() if reference else contextlib.nullcontext()
+            with switch, pytest.raises(DataError) as error:
+                _check_finite(broken, rows, "here")
+            messages.append(str(error.value))
+        assert messages[0] == messages[1] and repr(str(history.ids[row])) in messages[0]
+        hidden = dataclasses.replace(broken, valid=history.valid.copy())
+        hidden.valid[row, step] = False
+        _check_finite(hidden, rows, "here")
+        with compiled.numpy_reference():
+            _check_finite(hidden, rows, "here")
+        _check_finite(broken, np.setdiff1d(rows, [row]), "here")
+
+
+def test_the_shared_turn_now_gives_the_same_inputs_and_poses_bit_for_bit() -> None:
+    """`agent_step_inputs` and `relative_pose` with `into_frame` of the headings now given
+    equal the ones that compute it (the inference shares one)."""
+    batch = collate([observation_features(observe(mixed_scene(), 25), CONFIG)])
+    turn = into_frame(batch.heading[:, :, -1])
+    same = agent_step_inputs(batch), agent_step_inputs(batch, turn)
+    xy, heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
+    for given in (None, turn[:, :, None]):
+        poses = relative_pose(
+            xy[:, :, None], heading[:, :, None], xy[:, None], heading[:, None], given
+        )
+        same += (poses,)
+    assert torch.equal(same[0].view(torch.int32), same[1].view(torch.int32))
+    assert torch.equal(same[2].view(torch.int32), same[3].view(torch.int32))

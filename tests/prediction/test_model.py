@@ -16,6 +16,7 @@ from urbandrive.prediction.features import (
     FeatureConfig,
     agent_to_scene,
     collate,
+    into_frame,
     observation_features,
     scene_to_global,
     window_features,
@@ -263,3 +264,10 @@ def test_inference_plan_follows_new_parameter_tensors() -> None:
         _close(model.infer(batch).scene_logits, model(batch, scales=False).scene_logits)
     model.double()
     assert model.inference_plan().mode_queries.dtype == torch.float64
+
+
+def test_constant_velocity_with_the_shared_turn_is_the_same_bit_for_bit() -> None:
+    batch = collate([window_features(mixed_scene(num_steps=40), 20, FEATURES)])
+    model = tiny_model()
+    given = model.constant_velocity(batch, into_frame(batch.heading[:, :, -1]))
+    assert torch.equal(given.view(torch.int32), model.constant_velocity(batch).view(torch.int32))

@@ -158,8 +158,8 @@ def agent_arrays(
     velocities by one compiled pass where the switch is on (`to_frame`'s and
     `rotate_vectors`' operations)."""
     valid = _left_pad(history.valid[rows], steps, False)
-    if compiled.enabled():
-        xy, velocity = np.empty((rows.size, steps, 2)), np.empty((rows.size, steps, 2))
+    if compiled.enabled():  # float32 out, zero where not valid: the where and cast below
+        xy, velocity = np.empty((2, rows.size, steps, 2), np.float32)
         turns = np.cos(origin_heading), np.sin(origin_heading)
         turns += (np.cos(-origin_heading), np.sin(-origin_heading))
         origin = np.ascontiguousarray(origin_xy, np.float64)
@@ -168,18 +168,22 @@ def agent_arrays(
     else:
         xy = _left_pad(to_frame(history.xy[rows], origin_xy, origin_heading), steps, 0.0)
         velocity = _left_pad(rotate_vectors(history.velocity[rows], -origin_heading), steps, 0.0)
+        xy = np.where(valid[..., None], xy, 0.0).astype(np.float32)
+        velocity = np.where(valid[..., None], velocity, 0.0).astype(np.float32)
     heading = _left_pad(history.heading[rows] - origin_heading, steps, 0.0)
     heading = np.arctan2(np.sin(heading), np.cos(heading))
-    attributes = history.info.attributes
-    confidence = attributes.get(CONFIDENCE_ATTRIBUTE)
-    confidence = np.ones(rows.size) if confidence is None else np.asarray(confidence)[rows]
+    confidence = history.info.attributes.get(CONFIDENCE_ATTRIBUTE)
+    if confidence is None:
+        confidence = np.ones(rows.size, np.float32)
+    else:
+        confidence = np.nan_to_num(np.asarray(confidence)[rows].astype(np.float32), nan=1.0)
     return {
-        "xy": np.where(valid[..., None], xy, 0.0).astype(np.float32),
+        "xy": xy,
         "heading": np.where(valid, heading, 0.0).astype(np.float32),
-        "velocity": np.where(valid[..., None], velocity, 0.0).astype(np.float32),
+        "velocity": velocity,
         "valid": valid,
         "types": history.types[rows].astype(np.int64),
-        "confidence": np.nan_to_num(confidence.astype(np.float32), nan=1.0),
+        "confidence": confidence,
     }
 
 
@@ -198,7 +202,8 @@ def _scene_frame_kernel(
 ) -> None:  # pragma: no cover - compiled
     """`agent_arrays`' positions (`to_frame` by cos / sin of the origin heading) and
     velocities (`rotate_vectors` by cos / sin of minus it) of histories [A, T, 2] into
-    out [A, steps, 2], left-padded, zero where not `valid` [A, steps]."""
+    out [A, steps, 2] (float32: numpy's cast of the float64 results), left-padded, zero
+    where not `valid` [A, steps]."""
     steps, have = out_xy.shape[1], xy.shape[1]
     for a in range(xy.shape[0]):
         for t in range(steps):
@@ -247,21 +252,47 @@ def map_arrays(
 
 
 def _check_finite(history: Tracks, rows: NDArrayInt, where: str) -> None:
-    """`DataError` naming the agent if a valid step of `rows` is not finite."""
-    valid = history.valid[rows]
-    finite = np.isfinite(history.xy[rows]).all(-1) & np.isfinite(history.heading[rows])
-    finite &= np.isfinite(history.velocity[rows]).all(-1)
-    broken = valid & ~finite
-    if broken.any():
-        agent = rows[int(np.argwhere(broken)[0, 0])]
+    """`DataError` naming the agent if a valid step of `rows` is not finite (the first such
+    row of `rows`; one compiled pass where the switch is on)."""
+    if compiled.enabled():
+        arrays = history.valid, history.xy, history.heading, history.velocity
+        first = _first_non_finite_kernel(*arrays, np.ascontiguousarray(rows, np.int64))
+    else:
+        valid = history.valid[rows]
+        finite = np.isfinite(history.xy[rows]).all(-1) & np.isfinite(history.heading[rows])
+        finite &= np.isfinite(history.velocity[rows]).all(-1)
+        broken = valid & ~finite
+        first = int(np.argwhere(broken)[0, 0]) if broken.any() else -1
+    if first >= 0:
+        agent = rows[first]
         raise DataError(f"{where}: agent {str(history.ids[agent])!r} has non-finite state")
+
+
+@compiled.njit
+def _first_non_finite_kernel(
+    valid: NDArrayBool, xy: NDArrayF64, heading: NDArrayF64, velocity: NDArrayF64, rows: NDArrayInt
+) -> int:  # pragma: no cover - compiled
+    """The first index into `rows` [R] whose agent has a valid step (valid [N, T]) with a
+    non-finite xy [N, T, 2], heading [N, T] or velocity [N, T, 2]; -1 if none."""
+    for index in range(rows.size):
+        row = rows[index]
+        for t in range(valid.shape[1]):
+            if valid[row, t] and not (
+                np.isfinite(xy[row, t, 0])
+                and np.isfinite(xy[row, t, 1])
+                and np.isfinite(heading[row, t])
+                and np.isfinite(velocity[row, t, 0])
+                and np.isfinite(velocity[row, t, 1])
+            ):
+                return index
+    return -1
 
 
 def observation_features(observation: Observation, config: FeatureConfig) -> SceneTensors:
     """The model inputs of one observation (no targets). `DataError` for an empty scene or
     non-finite states; `observation.dt_s` must equal `config.dt_s`."""
     where = f"prediction features of scenario {observation.scenario_id!r}"
-    if not np.isclose(observation.dt_s, config.dt_s, atol=1e-6):
+    if not abs(observation.dt_s - config.dt_s) <= 1e-6 + 1e-5 * abs(config.dt_s):  # np.isclose
         raise DataError(f"{where}: step {observation.dt_s} s, the model expects {config.dt_s} s")
     history = observation.history
     origin_xy, origin_heading = scene_origin(history, observation.ego_index)
@@ -406,31 +437,56 @@ def collate(scenes: list[SceneTensors]) -> Batch:
 def rotate(vectors: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """(..., 2): `vectors` (..., 2) rotated by the angle whose cos / sin are (...): a complex
     product (x + iy)(cos + i sin), one op instead of nine (4x faster on CPU)."""
-    turned = torch.view_as_complex(vectors.contiguous()) * torch.complex(cos, sin)
-    return torch.view_as_real(turned)
+    product = torch.view_as_complex(vectors.contiguous()) * torch.complex(cos, sin)
+    return torch.view_as_real(product)
+
+
+def into_frame(heading: torch.Tensor) -> torch.Tensor:
+    """(...) complex64 cos(heading) - i sin(heading): the turn into a frame of that heading
+    (`rotate`'s complex factor; shared by the inference's uses of the agents' headings now)."""
+    return torch.complex(torch.cos(heading), -torch.sin(heading))
+
+
+def turned(vectors: torch.Tensor, turn: torch.Tensor) -> torch.Tensor:
+    """`rotate` with its complex factor given."""
+    return torch.view_as_real(torch.view_as_complex(vectors.contiguous()) * turn)
 
 
 def relative_pose(
-    src_xy: torch.Tensor, src_heading: torch.Tensor, dst_xy: torch.Tensor, dst_heading: torch.Tensor
+    src_xy: torch.Tensor,
+    src_heading: torch.Tensor,
+    dst_xy: torch.Tensor,
+    dst_heading: torch.Tensor,
+    src_turn: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """(..., 5) float32: where `dst` is seen from `src` — (dx, dy) in src's frame / 10 m,
     log(1 + distance / 1 m), cos and sin of dst heading - src heading. Inputs broadcast:
-    xy (..., 2), heading (...), any common frame."""
+    xy (..., 2), heading (...), any common frame; src_turn: `into_frame(src_heading)` when
+    already computed (None: computed here)."""
     offset = dst_xy - src_xy
-    local = rotate(offset, torch.cos(src_heading), -torch.sin(src_heading))
+    if src_turn is None:
+        local = rotate(offset, torch.cos(src_heading), -torch.sin(src_heading))
+    else:
+        local = turned(offset, src_turn)
     distance = torch.linalg.vector_norm(offset, dim=-1)
     delta = dst_heading - src_heading
     turn = torch.stack([torch.log1p(distance), torch.cos(delta), torch.sin(delta)], dim=-1)
     return torch.cat([local / 10.0, turn], dim=-1)
 
 
-def agent_step_inputs(batch: Batch) -> torch.Tensor:
+def agent_step_inputs(batch: Batch, turn: torch.Tensor | None = None) -> torch.Tensor:
     """(B, A, T, 9) float32, each agent's history in its own frame now: position (m / 10),
-    cos / sin of heading change, velocity (m/s / 10), step displacement (m), valid flag."""
+    cos / sin of heading change, velocity (m/s / 10), step displacement (m), valid flag.
+    turn: `into_frame` of the headings now (B, A) when already computed."""
     heading_now = batch.heading[..., -1:]
-    cos, sin = torch.cos(heading_now), -torch.sin(heading_now)
-    position = rotate(batch.xy - batch.xy[..., -1:, :], cos, sin)
-    velocity = rotate(batch.velocity, cos, sin)
+    if turn is None:
+        cos, sin = torch.cos(heading_now), -torch.sin(heading_now)
+        position = rotate(batch.xy - batch.xy[..., -1:, :], cos, sin)
+        velocity = rotate(batch.velocity, cos, sin)
+    else:
+        turn = turn[..., None]
+        position = turned(batch.xy - batch.xy[..., -1:, :], turn)
+        velocity = turned(batch.velocity, turn)
     step = torch.diff(position, dim=-2, prepend=position[..., :1, :])
     both = batch.valid & torch.cat([batch.valid[..., :1], batch.valid[..., :-1]], dim=-1)
     step = torch.where(both[..., None], step, torch.zeros_like(step))

@@ -139,11 +139,13 @@ class MapEncodingCache:
                 f"map {road_map.source!r}: polyline piece {int(ids.max())} of "
                 f"{len(entry.filled)} (vectorised with another setting?)"
             )
-        missing = np.unique(ids[real][~entry.filled[ids[real]]])
-        if missing.size:
-            self._fill(entry, missing)
+        chosen = ids[real]
+        filled = entry.filled[chosen]
+        if not filled.all():
+            self._fill(entry, np.unique(chosen[~filled]))
         safe = np.where(real, ids, 0)
-        keys_values = entry.keys_values[:, torch.from_numpy(safe)] * torch.from_numpy(real)[:, None]
+        rows = entry.keys_values.index_select(1, torch.from_numpy(safe))
+        keys_values = rows * torch.from_numpy(real)[:, None]
         origin = np.where(real[:, None], to_frame(entry.origin[safe], origin_xy, origin_heading), 0)
         heading = np.where(real, entry.heading[safe] - origin_heading, 0.0)
         return EncodedMap(

@@ -34,6 +34,7 @@ network outputs a correction to the constant-velocity extrapolation.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -48,10 +49,12 @@ from urbandrive.maps.vectorize import NUM_MAP_FEATURES
 from urbandrive.prediction.features import (
     Batch,
     agent_step_inputs,
+    into_frame,
     polyline_point_inputs,
     polyline_poses,
     relative_pose,
     rotate,
+    turned,
 )
 
 AGENT_STEP_FEATURES = 9
@@ -60,6 +63,8 @@ RELATIVE_POSE_FEATURES = 5
 _MIN_SCALE_M = 0.01
 #: The eps of every LayerNorm (torch's default; `_layer_norm` checks a module's).
 _LAYER_NORM_EPS = 1e-5
+#: A tensor's version counter (bumped by every in-place change; `inference_plan`'s stamp).
+_VERSION = operator.attrgetter("_version")
 #: Where padding map points are put for nearest-polyline distances (m): never the nearest.
 _FAR_M = 1.0e7
 
@@ -607,7 +612,7 @@ class JointPredictionModel(nn.Module):
             str, tuple[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]]
         ] = {}
         self._plan_params: tuple[torch.Tensor, ...] | None = None
-        self._plan: tuple[tuple[tuple[int, int], ...], InferencePlan] | None = None
+        self._plan: tuple[tuple[int, ...], InferencePlan] | None = None
 
     def encode_agents(self, batch: Batch) -> torch.Tensor:
         """(B, A, D): each agent's history (own frame), type and confidence, over time."""
@@ -643,22 +648,35 @@ class JointPredictionModel(nn.Module):
         keys_values = torch.stack([layer.keys_values(tokens) for layer in self.map_attention])
         return EncodedMap(keys_values, origin, heading)
 
-    def agent_neighbours(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def agent_neighbours(
+        self, batch: Batch, turn: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each agent's nearest agents now (itself included): indices (B, A, k), mask
-        (B, A, k) and relative poses (B, A, k, 5)."""
+        (B, A, k) and relative poses (B, A, k, 5); turn: `into_frame` of the headings now
+        (B, A) when already computed."""
         xy, heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
         distance = torch.cdist(xy, xy)
         valid = batch.agent_mask[:, :, None] & batch.agent_mask[:, None, :]
         index, mask = nearest(distance, valid, self.config.agent_neighbours)
         other = gather_neighbours(torch.cat([xy, heading[..., None]], -1), index)  # (B, A, k, 3)
-        poses = relative_pose(xy[:, :, None], heading[:, :, None], other[..., :2], other[..., 2])
+        poses = relative_pose(
+            xy[:, :, None],
+            heading[:, :, None],
+            other[..., :2],
+            other[..., 2],
+            None if turn is None else turn[:, :, None],
+        )
         return index, mask, poses
 
     def map_neighbours(
-        self, batch: Batch, origin: torch.Tensor, heading: torch.Tensor
+        self,
+        batch: Batch,
+        origin: torch.Tensor,
+        heading: torch.Tensor,
+        turn: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each agent's nearest polylines (by nearest point): indices (B, A, k), mask and
-        relative poses (B, A, k, 5)."""
+        relative poses (B, A, k, 5); turn as in `agent_neighbours`."""
         xy, agent_heading = batch.xy[:, :, -1], batch.heading[:, :, -1]
         far = torch.tensor(_FAR_M, dtype=batch.map_points.dtype)  # padding points: far away
         points = torch.where(batch.map_point_valid[..., None], batch.map_points, far)
@@ -667,7 +685,11 @@ class JointPredictionModel(nn.Module):
         index, mask = nearest(gap, valid, self.config.map_neighbours)
         line = gather_neighbours(torch.cat([origin, heading[..., None]], -1), index)  # (B, A, k, 3)
         poses = relative_pose(
-            xy[:, :, None], agent_heading[:, :, None], line[..., :2], line[..., 2]
+            xy[:, :, None],
+            agent_heading[:, :, None],
+            line[..., :2],
+            line[..., 2],
+            None if turn is None else turn[:, :, None],
         )
         return index, mask, poses
 
@@ -690,11 +712,15 @@ class JointPredictionModel(nn.Module):
             agents = self.agent_attention[layer](agents, agents, index, pose, mask)
         return agents, neighbours
 
-    def constant_velocity(self, batch: Batch) -> torch.Tensor:
-        """(B, A, 1, H, 2): constant-velocity positions in each agent's frame now."""
+    def constant_velocity(self, batch: Batch, turn: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, A, 1, H, 2): constant-velocity positions in each agent's frame now (turn as in
+        `agent_neighbours`)."""
         config = self.config
-        heading = batch.heading[:, :, -1]
-        velocity = rotate(batch.velocity[:, :, -1], torch.cos(heading), -torch.sin(heading))
+        if turn is None:
+            heading = batch.heading[:, :, -1]
+            velocity = rotate(batch.velocity[:, :, -1], torch.cos(heading), -torch.sin(heading))
+        else:
+            velocity = turned(batch.velocity[:, :, -1], turn)
         times = config.dt_s * torch.arange(1, config.future_steps + 1, dtype=velocity.dtype)
         return (velocity[:, :, None, :] * times[:, None])[:, :, None]
 
@@ -763,13 +789,14 @@ class JointPredictionModel(nn.Module):
         float rounding) from the plain tensors of `inference_plan`, the map's keys and values
         taken from `encoded_map` when given (None: encoded from the batch)."""
         plan = self.inference_plan()
-        agents = self._encode_agents_inference(plan, batch)
-        index, mask, pose = neighbours = self.agent_neighbours(batch)
+        turn = into_frame(batch.heading[:, :, -1])  # (B, A), shared by the agents' frames now
+        agents = self._encode_agents_inference(plan, batch, turn)
+        index, mask, pose = neighbours = self.agent_neighbours(batch, turn)
         use_map = self._uses_map(batch)
         if use_map:
             encoded = self.encoded_map(batch) if encoded_map is None else encoded_map
             map_index, map_mask, map_pose = self.map_neighbours(
-                batch, encoded.origin, encoded.heading
+                batch, encoded.origin, encoded.heading, turn
             )
         for layer in range(self.config.num_layers):
             if use_map:
@@ -780,7 +807,7 @@ class JointPredictionModel(nn.Module):
             weights = plan.agent_attention[layer]
             context, hidden = keys_values(weights, agents), pose_hidden(weights, pose)
             agents = attend(weights, agents, context, index, hidden, mask)
-        return self._decode_inference(plan, batch, agents, neighbours)
+        return self._decode_inference(plan, batch, agents, neighbours, turn)
 
     def inference_plan(self) -> InferencePlan:
         """The plain tensors `infer` reads (`InferencePlan`), made once and kept while the
@@ -788,7 +815,8 @@ class JointPredictionModel(nn.Module):
         `load_state_dict` remakes it; `.to()` / `load_state_dict(assign=True)` drop it)."""
         if self._plan_params is None:
             self._plan_params = tuple(self.parameters())
-        stamp = tuple([(p.data_ptr(), p._version) for p in self._plan_params])
+        params = self._plan_params
+        stamp = (*map(torch.Tensor.data_ptr, params), *map(_VERSION, params))
         if self._plan is None or self._plan[0] != stamp:
             with torch.inference_mode(False), torch.no_grad():  # usable in and out of inference
                 self._plan = (stamp, self._make_plan())
@@ -824,9 +852,12 @@ class JointPredictionModel(nn.Module):
         self._plan_params, self._plan = None, None  # assign=True puts in new parameters
         return super().load_state_dict(*args, **kwargs)
 
-    def _encode_agents_inference(self, plan: InferencePlan, batch: Batch) -> torch.Tensor:
-        """`encode_agents` from the plan's tensors (`attend_all`)."""
-        inputs = agent_step_inputs(batch)
+    def _encode_agents_inference(
+        self, plan: InferencePlan, batch: Batch, turn: torch.Tensor
+    ) -> torch.Tensor:
+        """`encode_agents` from the plan's tensors (`attend_all`); turn: `into_frame` of the
+        headings now (B, A)."""
+        inputs = agent_step_inputs(batch, turn)
         steps = run_mlp(plan.step_embed, inputs) + plan.time_embed
         confidence = functional.linear(batch.confidence[..., None], *plan.confidence_embed)
         static = functional.embedding(batch.types, plan.type_embed) + confidence
@@ -841,11 +872,13 @@ class JointPredictionModel(nn.Module):
         batch: Batch,
         agents: torch.Tensor,
         neighbours: tuple[torch.Tensor, ...],
+        turn: torch.Tensor,
     ) -> ModelOutput:
         """`_decode` without scales from the plan's tensors (the mode attention by `attend`)."""
         config = self.config
         index, mask, pose = neighbours
-        prior = self.constant_velocity(batch) if config.residual_to_constant_velocity else 0.0
+        residual = config.residual_to_constant_velocity
+        prior = self.constant_velocity(batch, turn) if residual else 0.0
         marginal_raw = run_mlp(plan.marginal_head, agents)
         marginal_xy, marginal_scale, marginal_logits = self._read_head(
             marginal_raw, prior, False, config.num_modes
