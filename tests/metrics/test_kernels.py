@@ -211,6 +211,35 @@ def test_cos_sin_reuses_only_bit_identical_headings() -> None:
     np.testing.assert_array_equal(fresh, np.cos(heading))
 
 
+def test_cos_sin_computes_each_run_once_with_numpys_values() -> None:
+    # runs of bit-identical headings (a constant-velocity agent) are computed once and
+    # spread: numpy's values bit for bit, signed zeros, NaN and run ends included
+    rng = np.random.default_rng(5)
+    heading = np.repeat(rng.uniform(-7, 7, 40), rng.integers(1, 9, 40))
+    heading[[3, 4, 5, 9]] = [0.0, -0.0, -0.0, np.nan]
+    heading[-3:] = np.pi
+    for array in (heading, heading[None, ::-1], heading[:60].reshape(6, 10)):
+        kernels.forget_cos_sin()
+        cos, sin = kernels.cos_sin(array)
+        assert cos.shape == sin.shape == array.shape and cos.flags.c_contiguous
+        for got, want in ((cos, np.cos(array)), (sin, np.sin(array))):
+            assert np.array_equal(got.view(np.int64), np.asarray(want).view(np.int64))
+    kernels.forget_cos_sin()
+    assert kernels.cos_sin(np.zeros((0, 3)))[0].shape == (0, 3)
+
+
+def test_cos_sin_finds_a_strided_heading_it_kept() -> None:
+    # a heading cut from a wider array (the candidates' states) is compared in place
+    states = np.random.default_rng(6).uniform(-3, 3, (5, 11, 7))
+    kernels.forget_cos_sin()
+    cos, _ = kernels.cos_sin(states[..., 2])
+    assert kernels.cos_sin(states[..., 2].copy())[0] is cos
+    assert kernels.cos_sin(states[:, None, :, 2])[0].base is cos
+    states[4, 10, 2] += 1.0  # the last element differs: not the kept one
+    np.testing.assert_array_equal(kernels.cos_sin(states[..., 2])[0], np.cos(states[..., 2]))
+    kernels.forget_cos_sin()
+
+
 def test_cos_sin_of_a_subset_cuts_the_whole_arrays_result() -> None:
     heading = np.random.default_rng(3).uniform(-7, 7, (40, 81))
     heading[3, 4], heading[5, 6] = np.pi, -0.0

@@ -37,25 +37,82 @@ POLYGON_REJECT_MARGIN_M = 0.5
 
 
 def cos_sin(heading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(cos, sin) of `heading` by numpy, on a contiguous copy (the loops the reference uses);
-    read-only. The last few results are kept and returned again for a heading array equal to
-    theirs bit for bit (the scorer's metrics take the same headings several times per
-    cycle, some with a size-1 axis more): the same values, computed once."""
-    heading = np.ascontiguousarray(heading, np.float64)
+    """(cos, sin) of `heading` by numpy (its elementwise loops, the values the reference
+    uses), float64 of heading's shape, C-contiguous and read-only. The last few results are
+    kept and returned again for a heading array equal to theirs bit for bit (the scorer's
+    metrics take the same headings several times per cycle, some with a size-1 axis more):
+    the same values, computed once. With the compiled kernels, numpy computes each run of
+    bit-identical consecutive headings once (`_bit_runs`: a constant-velocity agent's
+    headings are one run) and the runs are spread back: numpy's values, elementwise."""
+    heading = np.asarray(heading, np.float64)
     for index, (kept, cos, sin) in enumerate(_COS_SIN_CACHE):
-        if kept.size == heading.size and np.array_equal(
-            kept.view(np.int64).ravel(), heading.view(np.int64).ravel()
-        ):
+        if kept.size == heading.size and _same_bits(kept, heading):
             _COS_SIN_CACHE.insert(0, _COS_SIN_CACHE.pop(index))
             if cos.shape == heading.shape:
                 return cos, sin
             return cos.reshape(heading.shape), sin.reshape(heading.shape)
-    cos, sin = np.cos(heading), np.sin(heading)
+    heading = np.ascontiguousarray(heading)
+    if enabled() and heading.size > 0:
+        flat = heading.reshape(-1)
+        starts = _bit_runs(flat.view(np.int64))
+        values = flat[starts]
+        cos, sin = np.empty(heading.shape), np.empty(heading.shape)
+        _spread_runs(np.cos(values), np.sin(values), starts, cos.reshape(-1), sin.reshape(-1))
+    else:
+        cos, sin = np.cos(heading), np.sin(heading)
     cos.setflags(write=False)
     sin.setflags(write=False)
     _COS_SIN_CACHE.insert(0, (heading.copy(), cos, sin))
     del _COS_SIN_CACHE[_COS_SIN_CACHE_SIZE:]
     return cos, sin
+
+
+def _same_bits(kept: np.ndarray, heading: np.ndarray) -> bool:
+    """Whether float64 `heading` (any shape and strides) holds the bits of the contiguous
+    `kept` (the same size), compared without copying heading where the kernels run."""
+    if heading.size == 0:
+        return True
+    if not enabled() or heading.ndim == 0:
+        return np.array_equal(
+            kept.view(np.int64).ravel(), np.ascontiguousarray(heading).view(np.int64).ravel()
+        )
+    rows = heading.reshape(-1, heading.shape[-1])  # a view for the planner's arrays
+    return _equal_rows(kept.reshape(rows.shape).view(np.int64), rows.view(np.int64))
+
+
+@njit
+def _equal_rows(kept: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether int64 kept [R, C] and rows [R, C] (any strides) are equal everywhere."""
+    for r in range(rows.shape[0]):
+        for c in range(rows.shape[1]):
+            if kept[r, c] != rows[r, c]:
+                return False
+    return True
+
+
+@njit
+def _bit_runs(bits: np.ndarray) -> np.ndarray:
+    """int64[R]: the index of the first element of each run of equal consecutive values of
+    bits int64[N] (N >= 1), ascending, starting at 0."""
+    starts = np.empty(bits.shape[0], np.int64)
+    count = 0
+    for i in range(bits.shape[0]):
+        if i == 0 or bits[i] != bits[i - 1]:
+            starts[count] = i
+            count += 1
+    return starts[:count]
+
+
+@njit
+def _spread_runs(
+    run_cos: np.ndarray, run_sin: np.ndarray, starts: np.ndarray, cos: np.ndarray, sin: np.ndarray
+) -> None:
+    """cos, sin[N] = each element's run's run_cos, run_sin[R] (runs from `_bit_runs`)."""
+    num_runs = starts.shape[0]
+    for r in range(num_runs):
+        stop = starts[r + 1] if r + 1 < num_runs else cos.shape[0]
+        for i in range(starts[r], stop):
+            cos[i], sin[i] = run_cos[r], run_sin[r]
 
 
 def cos_sin_of(heading: np.ndarray, index: object) -> tuple[np.ndarray, np.ndarray]:

@@ -121,6 +121,7 @@ def time_to_collision_within_bound_on_rows(
     config: TimeToCollisionConfig = TimeToCollisionConfig(),
     within_bound_only: bool = False,
     row_first_step: NDArrayInt | None = None,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> TimeToCollisionResult:
     """`time_to_collision_within_bound` of ego [M, 1] against `shared.expand()` [K, A], the
     broad phase done by the caller: the same result (batch [M, K]), each shared row's
@@ -138,7 +139,8 @@ def time_to_collision_within_bound_on_rows(
     tests each one as `min_ttc_on_rows` would, in its order (the scorer's pair search).
     row_first_step: int64[M, U], each row's first collision step (what
     collisions.first_collision_step holds for every mode using the row) where the caller
-    has it, else None.
+    has it, else None. boxes: `row_kernel_inputs(ego, shared.rows)` where the caller has
+    them, else None.
     """
     lateral = _lateral(ego_changing_lanes_or_offroad, ego_in_intersection)
     agents = shared.rows
@@ -151,7 +153,7 @@ def time_to_collision_within_bound_on_rows(
     ttc = np.full((shape[0], shared.num_modes, shape[-1]), np.inf)
     if kernels.enabled():
         ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = (
-            row_kernel_inputs(ego, agents)
+            row_kernel_inputs(ego, agents) if boxes is None else boxes
         )
         run = kernels.min_ttc_on_rows
         if callable(pairs):  # the caller's kernel finds the pairs and tests each as found

@@ -298,10 +298,11 @@ def projection_pairs(
     steps = slice(0, None, step_stride)
     if metric_kernels.enabled() and agents.xy.shape[0] == 1:  # the scorer's rows
         ego_low, ego_high = _projection_boxes(
-            ego.xy[:, steps], ego.heading[:, steps], ego.speed_mps[:, steps], projection_window_s
-        )
+            ego.xy[:, steps], metric_kernels.cos_sin(ego.heading[:, steps]),
+            ego.speed_mps[:, steps], projection_window_s,
+        )  # fmt: skip
         agent_low, agent_high = _projection_boxes(
-            agents.xy[0, :, steps], agents.heading[0, :, steps],
+            agents.xy[0, :, steps], metric_kernels.cos_sin(agents.heading[0, :, steps]),
             planar_norm(agents.velocity[0, :, steps]), projection_window_s,
         )  # fmt: skip
         return _masked_pairs_compiled(
@@ -321,16 +322,18 @@ def projection_search(
     U rows) as a function of `metrics.kernels.min_ttc_on_rows`' arguments after the pairs:
     it finds the pairs with the compiled kernels and tests each one as found
     (`scoring.kernels.projection_ttc_kernel`; what `time_to_collision_within_bound_on_rows`
-    takes for its pairs)."""
+    takes for its pairs). The strided steps' cos / sin are cut from the whole headings'
+    (`metrics.kernels.cos_sin_of`)."""
     from urbandrive.planning.scoring.kernels import projection_ttc_kernel
 
-    steps = slice(0, None, step_stride)
+    steps = (slice(None), slice(0, None, step_stride))
     ego_low, ego_high = _projection_boxes(
-        ego.xy[:, steps], ego.heading[:, steps], ego.speed_mps[:, steps], projection_window_s
-    )
-    agent_low, agent_high = _projection_boxes(
-        rows.xy[:, steps], rows.heading[:, steps], planar_norm(rows.velocity[:, steps]),
+        ego.xy[steps], metric_kernels.cos_sin_of(ego.heading, steps), ego.speed_mps[steps],
         projection_window_s,
+    )  # fmt: skip
+    agent_low, agent_high = _projection_boxes(
+        rows.xy[steps], metric_kernels.cos_sin_of(rows.heading, steps),
+        planar_norm(rows.velocity[steps]), projection_window_s,
     )  # fmt: skip
     agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
                          rows.size_m, rows.types, rows.valid[None])  # fmt: skip
@@ -352,14 +355,18 @@ def projection_search(
 
 
 def _projection_boxes(
-    xy: NDArrayF64, heading: NDArrayF64, speed: NDArrayF64, projection_window_s: tuple[float, float]
+    xy: NDArrayF64,
+    cos_sin: tuple[NDArrayF64, NDArrayF64],
+    speed: NDArrayF64,
+    projection_window_s: tuple[float, float],
 ) -> tuple[NDArrayF64, NDArrayF64]:
     """(low, high) float64[R, T, 2] of the segments a projection at constant velocity
-    (speed [R, T] along heading [R, T], cos / sin by numpy, `kernels.cos_sin`) sweeps over
-    the window from xy [R, T, 2] (`scoring.kernels.projection_boxes`)."""
+    (speed [R, T] along the heading, whose contiguous (cos, sin) [R, T] are numpy's,
+    `kernels.cos_sin`) sweeps over the window from xy [R, T, 2]
+    (`scoring.kernels.projection_boxes`)."""
     from urbandrive.planning.scoring.kernels import projection_boxes
 
-    cos, sin = metric_kernels.cos_sin(heading)
+    cos, sin = cos_sin
     low, high = np.empty(np.shape(xy)), np.empty(np.shape(xy))
     first_s, last_s = projection_window_s
     projection_boxes(

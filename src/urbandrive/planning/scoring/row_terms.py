@@ -67,12 +67,14 @@ def time_to_collision(
     step_stride: int,
     pairs: tuple[NDArrayInt, ...] | Callable[..., None],
     row_first_step: NDArrayInt | None = None,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> NDArrayF64:
     """`terms.time_to_collision` (float64[M, K]); pairs: the rows' projection pairs, steps in
     strided units, or the search that finds and tests them (`pairs.projection_search`,
     compiled kernels only); row_first_step: int64[M, U], each row's first collision step where the
     caller has it (`pairs.contacts_on_rows`' first overlaps: what `collisions` holds for
-    every mode using the row), None to read it from `collisions`."""
+    every mode using the row), None to read it from `collisions`; boxes: `row_boxes(inputs,
+    shared)` or None (the strided steps' are cut from them)."""
     config = score_horizon(config)
     steps = slice(0, None, step_stride)
     ego, lanes = buffered_ego(inputs), inputs.lanes
@@ -97,7 +99,20 @@ def time_to_collision(
         config,
         within_bound_only=True,
         row_first_step=row_first,
+        boxes=None if boxes is None else _boxes_at_steps(boxes, steps),
     ).score
+
+
+def _boxes_at_steps(boxes: tuple[np.ndarray, ...], steps: slice) -> tuple[np.ndarray, ...]:
+    """`row_boxes` at `steps` only: the step-wise arrays (xy, cos, sin of the candidates and
+    the rows) cut along their step axis (contiguous copies), the sizes as they are."""
+    ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = boxes
+
+    def cut(array: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(array[:, steps])
+
+    return (cut(ego_xy), cut(ego_cos), cut(ego_sin), ego_size, cut(agent_xy), cut(agent_cos),
+            cut(agent_sin), agent_size)  # fmt: skip
 
 
 def vulnerable_clearance(

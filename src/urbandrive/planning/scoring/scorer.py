@@ -264,7 +264,7 @@ class UrbanScorer:
             "crosswalk_yield": row_terms.crosswalk_yield(inputs, shared, config.crosswalk_yield),
             "time_to_collision": row_terms.time_to_collision(
                 inputs, shared, collisions, config.time_to_collision, config.ttc_step_stride,
-                projection, first,
+                projection, first, boxes,
             ),
             "vru_clearance": row_terms.vulnerable_clearance(
                 inputs, shared, config.required_vru_clearance_m, contact, collisions,
