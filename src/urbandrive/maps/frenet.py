@@ -38,6 +38,9 @@ _WINDOW = 2
 #: (points beyond it compare every vertex), in at most `_GRID_MAX_CELLS` square cells.
 _GRID_MARGIN_M = 30.0
 _GRID_MAX_CELLS = 4096
+#: The grid (a few ms to build) is built by the first query of at least this many points;
+#: fewer use the KD-tree until then (the same vertices).
+_GRID_MIN_POINTS = 256
 
 
 @dataclass(frozen=True)
@@ -211,10 +214,13 @@ class ReferencePath:
         if compiled.enabled() and flat.shape[0]:
             s_out, d_out = np.empty(flat.shape[0]), np.empty(flat.shape[0])
             lost = np.empty(flat.shape[0], np.bool_)
+            if flat.shape[0] >= _GRID_MIN_POINTS or "_vertex_grid" in self.__dict__:
+                vertex = self._nearest_vertex(flat)
+            else:
+                vertex = self._vertex_tree.query(flat)[1].astype(np.int64)
             _frenet_window_kernel(
-                flat, self._nearest_vertex(flat), _WINDOW, self.s_m, self.xy, self.miter, s_out,
-                d_out, lost,
-            )  # fmt: skip
+                flat, vertex, _WINDOW, self.s_m, self.xy, self.miter, s_out, d_out, lost
+            )
         else:
             _, vertex = self._vertex_tree.query(flat)
             s_out, d_out, lost = self._frenet_on_window(flat, vertex)
