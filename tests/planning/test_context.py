@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from tests.planning.scenes import observation_now, scene
 
+from urbandrive.core import compiled
 from urbandrive.core.agent_type import AgentType
 from urbandrive.maps.frenet import ReferencePath
 from urbandrive.planning.planner import UrbanPlanner
@@ -149,8 +151,13 @@ def test_frenet_of_shared_modes_equals_projecting_every_mode(seed: int) -> None:
     reference = SimpleNamespace(path=path)
     coarse = np.r_[np.arange(0, 21, 5), 20]
     s_want, d_want = path.to_frenet(xy[:, :, coarse])
-    s_m, d_m = _frenet_on_steps(reference, xy, 21, 5)
-    np.testing.assert_array_equal(s_m, _interpolate_steps(s_want, coarse, 21))
-    np.testing.assert_array_equal(d_m, _interpolate_steps(d_want, coarse, 21))
-    s_none, d_none = _frenet_on_steps(reference, xy[:0], 21, 5)
-    assert s_none.shape == d_none.shape == (0, 4, 21)
+    contexts = [compiled.numpy_reference()]  # and the compiled sharing and interpolation
+    if compiled.HAVE_NUMBA:
+        contexts.append(contextlib.nullcontext())
+    for context in contexts:
+        with context:
+            s_m, d_m = _frenet_on_steps(reference, xy, 21, 5)
+            s_none, d_none = _frenet_on_steps(reference, xy[:0], 21, 5)
+        np.testing.assert_array_equal(s_m, _interpolate_steps(s_want, coarse, 21))
+        np.testing.assert_array_equal(d_m, _interpolate_steps(d_want, coarse, 21))
+        assert s_none.shape == d_none.shape == (0, 4, 21)

@@ -20,6 +20,7 @@ hard product of 0.5, enough to be driven (town:standard cut_in-003: 3 m ahead, c
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -304,8 +305,9 @@ def _frenet_on_steps(
     `frenet_stride`-th step and the last, linear in between (`_interpolate_steps`). An agent's
     mode whose projected points equal an earlier mode's bit for bit (a constant-velocity
     agent in every mode) is projected once: both are computed point by point, so the copies
-    are the same floats."""
-    coarse = np.unique(np.r_[np.arange(0, num_steps, frenet_stride), num_steps - 1])
+    are the same floats. With the compiled kernels, the sharing and the interpolation by
+    `proposals.kernels.first_equal_modes` and `interpolate_rows`: the same floats."""
+    coarse, lower, upper, ratio = _step_brackets(num_steps, frenet_stride)
     points = xy[:, :, coarse]  # [N, K, C, 2]
     num_agents, num_modes = points.shape[:2]
     bits = (
@@ -313,6 +315,16 @@ def _frenet_on_steps(
         .view(np.int64)
         .reshape(num_agents, num_modes, 2 * coarse.shape[0])
     )
+    if kernels.enabled():
+        from urbandrive.planning.proposals.kernels import first_equal_modes, interpolate_rows
+
+        row, unique = first_equal_modes(bits)
+        flat = points.reshape(num_agents * num_modes, coarse.shape[0], 2)
+        s_coarse, d_coarse = reference.path.to_frenet(flat[unique])  # [R, C]
+        s_m, d_m = (np.empty((num_agents, num_modes, num_steps)) for _ in range(2))
+        interpolate_rows(s_coarse, row, lower, upper, ratio, s_m)
+        interpolate_rows(d_coarse, row, lower, upper, ratio, d_m)
+        return s_m, d_m
     equal = np.all(bits[:, :, None] == bits[:, None, :], axis=-1)  # [N, K, K]
     first = np.argmax(equal | np.eye(num_modes, dtype=bool), axis=-1)  # [N, K], <= k
     agent, mode = np.nonzero(first == np.arange(num_modes))
@@ -326,11 +338,31 @@ def _frenet_on_steps(
     )
 
 
-def _interpolate_steps(values: NDArrayF64, coarse: NDArrayInt, num_steps: int) -> NDArrayF64:
-    """float64[..., num_steps]: `values[..., C]` known at steps `coarse`, linear in between."""
+@functools.lru_cache(maxsize=16)
+def _step_brackets(
+    num_steps: int, frenet_stride: int
+) -> tuple[NDArrayInt, NDArrayInt, NDArrayInt, NDArrayF64]:
+    """Read-only (coarse int64[C]: every stride-th step and the last; lower, upper int64[H]
+    and ratio float64[H]: `_interpolate_steps`' brackets of every step), cached."""
+    coarse = np.unique(np.r_[np.arange(0, num_steps, frenet_stride), num_steps - 1])
+    lower, upper, ratio = _brackets(coarse, num_steps)
+    for array in (coarse, lower, upper, ratio):
+        array.flags.writeable = False
+    return coarse, lower, upper, ratio
+
+
+def _brackets(coarse: NDArrayInt, num_steps: int) -> tuple[NDArrayInt, NDArrayInt, NDArrayF64]:
+    """(lower, upper int64[num_steps], ratio float64[num_steps]): each step between the
+    known steps coarse[lower] and coarse[upper] (`_interpolate_steps`)."""
     upper = np.clip(
         np.searchsorted(coarse, np.arange(num_steps), side="left"), 1, coarse.shape[0] - 1
     )
     lower = upper - 1
     ratio = (np.arange(num_steps) - coarse[lower]) / (coarse[upper] - coarse[lower])
+    return lower, upper, ratio
+
+
+def _interpolate_steps(values: NDArrayF64, coarse: NDArrayInt, num_steps: int) -> NDArrayF64:
+    """float64[..., num_steps]: `values[..., C]` known at steps `coarse`, linear in between."""
+    lower, upper, ratio = _brackets(coarse, num_steps)
     return values[..., lower] + ratio * (values[..., upper] - values[..., lower])

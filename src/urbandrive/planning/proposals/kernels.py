@@ -594,3 +594,52 @@ def pack_pair_rows(
             state[0], state[1], state[2] = xy[pair, t, 0], xy[pair, t, 1], heading[pair, t]
             state[3], state[4] = speed[pair, t], accel[pair, t]
             state[5], state[6] = s_m[lon, t], d_m[lat, t]
+
+
+@njit
+def first_equal_modes(bits: NDArrayInt) -> tuple[NDArrayInt, NDArrayInt]:
+    """(row int64[N, K], unique int64[R]) of bits int64[N, K, B] (each agent's modes' points
+    as bits): mode k of agent n equals, bit for bit, the first mode j <= k with the same bits
+    (`np.argmax` of the equality table); unique lists those n * K + j in order and row[n, k]
+    is j's position in it."""
+    num_agents, num_modes, num_bits = bits.shape
+    row = np.empty((num_agents, num_modes), np.int64)
+    unique = np.empty(num_agents * num_modes, np.int64)
+    count = 0
+    for n in range(num_agents):
+        for k in range(num_modes):
+            row[n, k] = -1
+            for j in range(k):
+                same = True
+                for b in range(num_bits):
+                    if bits[n, j, b] != bits[n, k, b]:
+                        same = False
+                        break
+                if same:
+                    row[n, k] = row[n, j]
+                    break
+            if row[n, k] < 0:
+                row[n, k] = count
+                unique[count] = n * num_modes + k
+                count += 1
+    return row, unique[:count]
+
+
+@njit
+def interpolate_rows(
+    values: NDArrayF64,
+    row: NDArrayInt,
+    lower: NDArrayInt,
+    upper: NDArrayInt,
+    ratio: NDArrayF64,
+    out: NDArrayF64,
+) -> None:
+    """out[N, K, H] = values[row[n, k]] (float64[R, C]) at steps bracketed by lower, upper
+    int64[H] with ratio float64[H]: v[lower] + ratio * (v[upper] - v[lower]), numpy's
+    operations (`context._interpolate_steps`)."""
+    for n in range(row.shape[0]):
+        for k in range(row.shape[1]):
+            source = values[row[n, k]]
+            for h in range(lower.shape[0]):
+                low = source[lower[h]]
+                out[n, k, h] = low + ratio[h] * (source[upper[h]] - low)
