@@ -528,6 +528,40 @@ def crosswalks_occupied(
 
 
 @njit
+def distinct_modes(
+    s_bits: NDArrayInt, d_bits: NDArrayInt, speed_bits: NDArrayInt, kept: NDArrayInt
+) -> tuple[NDArrayInt, NDArrayInt]:
+    """`obstacles._distinct_modes` of the bits (int64 views) of s_m, d_m and speed
+    float64[N, K, H]: (agent, mode) int64[R], agent-major, of the kept modes (kept int64[K'])
+    whose three rows differ from every earlier kept mode's of the same agent."""
+    num_agents, num_steps = s_bits.shape[0], s_bits.shape[2]
+    agent = np.empty(num_agents * kept.shape[0], np.int64)
+    mode = np.empty(num_agents * kept.shape[0], np.int64)
+    count = 0
+    for n in range(num_agents):
+        first = count  # this agent's distinct modes are agent[first:count]
+        for j in range(kept.shape[0]):
+            k, repeated = kept[j], False
+            for i in range(first, count):
+                other, same = mode[i], True
+                for t in range(num_steps):
+                    if (
+                        s_bits[n, k, t] != s_bits[n, other, t]
+                        or d_bits[n, k, t] != d_bits[n, other, t]
+                        or speed_bits[n, k, t] != speed_bits[n, other, t]
+                    ):
+                        same = False
+                        break
+                if same:
+                    repeated = True
+                    break
+            if not repeated:
+                agent[count], mode[count] = n, k
+                count += 1
+    return agent[:count], mode[:count]
+
+
+@njit
 def pack_obstacles(
     s_m: NDArrayF64,
     d_m: NDArrayF64,
@@ -535,7 +569,8 @@ def pack_obstacles(
     valid: NDArrayBool,
     half_length_m: NDArrayF64,
     half_width_m: NDArrayF64,
-    kept_modes: NDArrayInt,
+    agents: NDArrayInt,
+    modes: NDArrayInt,
     stops_m: NDArrayF64,
     rear_out: NDArrayF64,
     center_out: NDArrayF64,
@@ -544,24 +579,22 @@ def pack_obstacles(
     speed_out: NDArrayF64,
     valid_out: NDArrayBool,
 ) -> None:
-    """`obstacles.path_obstacles`' arrays in one pass: row n * len(kept_modes) + j is agent n
-    (s_m, d_m, speed_along_mps float64[N, K, H], valid bool[N, H], half sizes float64[N]) in
-    mode kept_modes[j]; then one row per stop (stops_m float64[Q]). rear = s - half length,
+    """`obstacles.path_obstacles`' arrays in one pass: row r is agent agents[r] (s_m, d_m,
+    speed_along_mps float64[N, K, H], valid bool[N, H], half sizes float64[N]) in mode
+    modes[r]; then one row per stop (stops_m float64[Q]). rear = s - half length,
     speed = np.maximum(speed, 0) (NaN kept), stops: still, across every offset."""
-    num_steps, num_kept = s_m.shape[2], kept_modes.shape[0]
-    row = 0
-    for n in range(s_m.shape[0]):
-        for j in range(num_kept):
-            k = kept_modes[j]
-            half_width_out[row] = half_width_m[n]
-            for t in range(num_steps):
-                s, speed = s_m[n, k, t], speed_along_mps[n, k, t]
-                rear_out[row, t] = s - half_length_m[n]
-                center_out[row, t] = s
-                d_out[row, t] = d_m[n, k, t]
-                speed_out[row, t] = speed if (speed >= 0.0 or np.isnan(speed)) else 0.0
-                valid_out[row, t] = valid[n, t]
-            row += 1
+    num_steps = s_m.shape[2]
+    for row in range(agents.shape[0]):
+        n, k = agents[row], modes[row]
+        half_width_out[row] = half_width_m[n]
+        for t in range(num_steps):
+            s, speed = s_m[n, k, t], speed_along_mps[n, k, t]
+            rear_out[row, t] = s - half_length_m[n]
+            center_out[row, t] = s
+            d_out[row, t] = d_m[n, k, t]
+            speed_out[row, t] = speed if (speed >= 0.0 or np.isnan(speed)) else 0.0
+            valid_out[row, t] = valid[n, t]
+    row = agents.shape[0]
     for q in range(stops_m.shape[0]):
         half_width_out[row] = np.inf
         for t in range(num_steps):

@@ -1,9 +1,9 @@
 """Obstacles along the reference as arc-length intervals over time, for the IDM and the lattice.
 
 Two kinds, packed together as O obstacles over H steps: predicted agents (one obstacle per
-agent x mode, modes below `min_mode_probability` left out) and stops (red lights on the route,
-crosswalks with a pedestrian on or about to step on them, the end of the route), which do not
-move and cover every lateral offset. The front bumper must stay behind `rear_s_m`.
+agent and distinct mode, modes below `min_mode_probability` left out) and stops (red lights on
+the route, crosswalks with a pedestrian on or about to step on them, the end of the route),
+which do not move and cover every lateral offset. The front bumper must stay behind `rear_s_m`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from urbandrive.core.agent_type import AgentType
-from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import types_in
 from urbandrive.planning.proposals.context import PlanningContext
@@ -74,21 +74,24 @@ def path_obstacles(
     context: PlanningContext, config: ObstacleConfig, stops: NDArrayF64 | None = None
 ) -> PathObstacles:
     """The agents' predicted modes and the stops ahead, as `PathObstacles`; stops: the
-    `stop_points` of (context, config) where already computed, else None."""
+    `stop_points` of (context, config) where already computed, else None.
+
+    One obstacle per agent and distinct kept mode, agent-major: a mode whose s, d and speed
+    rows equal an earlier kept mode's bit for bit (a constant-velocity agent's modes) is the
+    same obstacle, left out. Its users take the first of equal nearest obstacles, so they
+    find the same values as with every mode."""
     agents = context.agents
     keep = agents.mode_probs >= config.min_mode_probability
     stops = stop_points(context, config) if stops is None else stops
+    kept = np.flatnonzero(keep)
     if kernels.enabled():
-        return _path_obstacles_compiled(context, keep, stops)
-
-    def kept_modes(values: NDArrayF64) -> NDArrayF64:  # [N, K, H] -> [N * kept, H]
-        return (values if keep.all() else values[:, keep]).reshape(-1, context.num_steps)
-
-    s_m, d_m = kept_modes(agents.s_m), kept_modes(agents.d_m)
-    half_length = np.repeat(0.5 * agents.size_m[:, 0], keep.sum())
-    half_width = np.repeat(0.5 * agents.size_m[:, 1], keep.sum())
-    speed = np.maximum(kept_modes(agents.speed_along_mps), 0.0)
-    valid = np.repeat(agents.valid, keep.sum(), axis=0)
+        return _path_obstacles_compiled(context, kept, stops)
+    agent, mode = _distinct_modes(agents.s_m, agents.d_m, agents.speed_along_mps, kept)
+    s_m, d_m = agents.s_m[agent, mode], agents.d_m[agent, mode]  # [R, H]
+    half_length = 0.5 * agents.size_m[agent, 0]
+    half_width = 0.5 * agents.size_m[agent, 1]
+    speed = np.maximum(agents.speed_along_mps[agent, mode], 0.0)
+    valid = agents.valid[agent]
     stop_s = np.repeat(stops[:, None], context.num_steps, 1)
     zeros = np.zeros_like(stop_s)
     return PathObstacles(
@@ -101,25 +104,44 @@ def path_obstacles(
     )
 
 
+def _distinct_modes(
+    s_m: NDArrayF64, d_m: NDArrayF64, speed: NDArrayF64, kept: NDArrayInt
+) -> tuple[NDArrayInt, NDArrayInt]:
+    """(agent, mode) int64[R], agent-major: each agent's modes among `kept` whose rows of
+    s_m, d_m and speed float64[N, K, H] differ, bit for bit, from every earlier kept mode's."""
+    if kept.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows = [np.ascontiguousarray(values[:, kept]).view(np.int64) for values in (s_m, d_m, speed)]
+    bits = np.concatenate(rows, -1)  # [N, K', 3 H]
+    equal = np.all(bits[:, :, None] == bits[:, None, :], axis=-1)  # [N, K', K']
+    first = np.argmax(equal | np.eye(kept.size, dtype=bool), axis=-1)  # [N, K'], <= k
+    agent, position = np.nonzero(first == np.arange(kept.size))
+    return agent, kept[position]
+
+
 def _path_obstacles_compiled(
-    context: PlanningContext, keep: NDArrayBool, stops: NDArrayF64
+    context: PlanningContext, kept: NDArrayInt, stops: NDArrayF64
 ) -> PathObstacles:
-    """`path_obstacles` by `proposals.kernels.pack_obstacles`: the same arrays."""
-    from urbandrive.planning.proposals.kernels import pack_obstacles
+    """`path_obstacles` by `proposals.kernels.distinct_modes` and `pack_obstacles`: the same
+    arrays."""
+    from urbandrive.planning.proposals.kernels import distinct_modes, pack_obstacles
 
     agents, num_steps = context.agents, context.num_steps
-    kept = np.flatnonzero(keep)
-    num_rows = agents.num_agents * kept.size + stops.shape[0]
-    rear, center, d_m, speed = (np.empty((num_rows, num_steps)) for _ in range(4))
+    s_m, d_m = np.ascontiguousarray(agents.s_m), np.ascontiguousarray(agents.d_m)
+    speed_along = np.ascontiguousarray(agents.speed_along_mps)
+    agent, mode = distinct_modes(
+        s_m.view(np.int64), d_m.view(np.int64), speed_along.view(np.int64), kept
+    )
+    num_rows = agent.shape[0] + stops.shape[0]
+    rear, center, d_out, speed = (np.empty((num_rows, num_steps)) for _ in range(4))
     half_width, valid = np.empty(num_rows), np.empty((num_rows, num_steps), bool)
     pack_obstacles(
-        np.ascontiguousarray(agents.s_m), np.ascontiguousarray(agents.d_m),
-        np.ascontiguousarray(agents.speed_along_mps), np.ascontiguousarray(agents.valid),
+        s_m, d_m, speed_along, np.ascontiguousarray(agents.valid),
         np.ascontiguousarray(0.5 * agents.size_m[:, 0]),
-        np.ascontiguousarray(0.5 * agents.size_m[:, 1]), kept,
-        np.ascontiguousarray(stops, np.float64), rear, center, d_m, half_width, speed, valid,
+        np.ascontiguousarray(0.5 * agents.size_m[:, 1]), agent, mode,
+        np.ascontiguousarray(stops, np.float64), rear, center, d_out, half_width, speed, valid,
     )  # fmt: skip
-    return PathObstacles(rear, center, d_m, half_width, speed, valid)
+    return PathObstacles(rear, center, d_out, half_width, speed, valid)
 
 
 def stop_points(context: PlanningContext, config: ObstacleConfig) -> NDArrayF64:
