@@ -218,14 +218,15 @@ def merging_agents(
     `MERGE_HORIZON_S` (heading [N, K, H]; s_m, d_m [N, K, H] along `reference`)."""
     _, path_heading = reference.path.to_cartesian(s_m[..., 0], np.zeros_like(s_m[..., 0]))
     error = np.abs(np.angle(np.exp(1j * (heading[..., 0] - path_heading))))  # [N, K]
-    d_now = d_m[..., :1]
-    crosses = np.any(across_reference(d_m)[..., times_s <= MERGE_HORIZON_S], axis=-1)
-    return (
+    beside = (
         types_in(types, MERGING_TYPES)[:, None]
         & (error <= MERGE_MAX_HEADING_ERROR_RAD)
-        & (np.abs(d_now[..., 0]) <= MERGE_MAX_OFFSET_M)
-        & crosses
+        & (np.abs(d_m[..., 0]) <= MERGE_MAX_OFFSET_M)
     )
+    agent, mode = np.nonzero(beside)  # only these can cross
+    across = across_reference(d_m[agent, mode])  # [M, H]
+    beside[agent, mode] = np.any(across[:, times_s <= MERGE_HORIZON_S], axis=-1)
+    return beside
 
 
 def across_reference(d_m: NDArrayF64) -> NDArrayBool:
@@ -239,9 +240,11 @@ def merge_commitment(d_m: NDArrayF64, merging: NDArrayBool, times_s: NDArrayF64)
     merge predicted to cross the reference at `MERGE_HORIZON_S`, rising linearly to
     `MERGE_SURE_PROB` for one crossing within `MERGE_SURE_S`; the most committed of the mode's
     merging agents counts (d_m [N, K, H] along the reference; merging bool[N, K]; times_s [H])."""
-    across = across_reference(d_m)
-    crossing_s = np.where(across.any(-1), times_s[np.argmax(across, axis=-1)], np.inf)
-    crossing_s = np.where(merging, crossing_s, np.inf).min(axis=0)  # [K]
+    agent, mode = np.nonzero(merging)  # only these count
+    across = across_reference(d_m[agent, mode])  # [M, H]
+    first_s = np.where(across.any(-1), times_s[np.argmax(across, axis=-1)], np.inf)
+    crossing_s = np.full(merging.shape[1], np.inf)
+    np.minimum.at(crossing_s, mode, first_s)  # [K]
     ramp = (MERGE_HORIZON_S - crossing_s) / (MERGE_HORIZON_S - MERGE_SURE_S)
     return 0.5 + (MERGE_SURE_PROB - 0.5) * np.clip(ramp, 0.0, 1.0)
 
@@ -258,22 +261,22 @@ def split_merging(
     bool[N, K]`) on the reference from where it would cross it, modes [K, 2K) keep it at its
     offset now; along the path at the predicted s either way. Returns xy [N, 2K, H, 2],
     heading [N, 2K, H], s_m and d_m [N, 2K, H]."""
-    d_now = d_m[..., :1]
-    settled = np.where(across_reference(d_m), 0.0, d_m)
-    kept = np.broadcast_to(d_now, d_m.shape)
-    outputs = []
-    for new_d in (settled, kept):
-        changed = merging[..., None] & (new_d != d_m)  # [N, K, H]
-        mode_xy, mode_heading = xy.copy(), heading.copy()
-        points, tangents = reference.path.to_cartesian(s_m[changed], new_d[changed])
-        mode_xy[changed], mode_heading[changed] = points, tangents
-        outputs.append((mode_xy, mode_heading, np.where(merging[..., None], new_d, d_m)))
-    return (
-        np.concatenate([outputs[0][0], outputs[1][0]], 1),
-        np.concatenate([outputs[0][1], outputs[1][1]], 1),
-        np.concatenate([s_m, s_m], 1),
-        np.concatenate([outputs[0][2], outputs[1][2]], 1),
-    )
+    num_modes = d_m.shape[1]
+    rows = np.flatnonzero(merging.any(axis=1))  # agents merging in some mode
+    d_rows, s_rows, merging_rows = d_m[rows], s_m[rows], merging[rows]  # [M, K, H], [M, K]
+    settled = np.where(across_reference(d_rows), 0.0, d_rows)
+    kept = np.broadcast_to(d_rows[..., :1], d_rows.shape)
+    doubled = [np.concatenate([values, values], 1) for values in (xy, heading, s_m, d_m)]
+    for half, new_d in enumerate((settled, kept)):
+        changed = merging_rows[..., None] & (new_d != d_rows)  # [M, K, H]
+        points, tangents = reference.path.to_cartesian(s_rows[changed], new_d[changed])
+        modes = slice(half * num_modes, (half + 1) * num_modes)
+        for values, new in ((doubled[0], points), (doubled[1], tangents)):
+            part = values[rows, modes]
+            part[changed] = new
+            values[rows, modes] = part
+        doubled[3][rows, modes] = np.where(merging_rows[..., None], new_d, d_rows)
+    return doubled[0], doubled[1], doubled[2], doubled[3]
 
 
 def _with_now(
