@@ -240,6 +240,35 @@ def test_cos_sin_finds_a_strided_heading_it_kept() -> None:
     kernels.forget_cos_sin()
 
 
+def test_contiguous_pairs_copies_strided_xy_bit_for_bit() -> None:
+    xy = np.random.default_rng(7).uniform(-50, 50, (6, 81, 2))
+    xy[1, 5] = [np.nan, -0.0]
+    for cut in (xy[:, ::5], xy[::2, 3::7], xy[2], xy, xy[..., :1]):
+        copy = kernels.contiguous_pairs(cut)
+        assert copy.flags.c_contiguous and copy.shape == cut.shape
+        assert np.array_equal(copy.view(np.int64), np.ascontiguousarray(cut).view(np.int64))
+
+
+def test_velocity_along_heading_rows_is_numpys() -> None:
+    # |v| (0 for STATIC rows) times numpy's (cos, sin): the numpy path's floats
+    from urbandrive.metrics.time_to_collision import _agent_velocity_along_heading
+
+    rng = np.random.default_rng(8)
+    num_rows, num_steps = 5, 17
+    rows = AgentStates(
+        rng.uniform(-9, 9, (num_rows, num_steps, 2)), rng.uniform(-4, 4, (num_rows, num_steps)),
+        rng.uniform(-9, 9, (num_rows, num_steps, 2)), np.ones((num_rows, 2)),
+        np.array([1, 7, 5, 7, 0]), np.ones((num_rows, num_steps), bool),
+    )  # fmt: skip
+    rows.velocity[0, 3] = [np.nan, 1.0]
+    cos_sin = (np.cos(rows.heading), np.sin(rows.heading))
+    compiled = _agent_velocity_along_heading(rows, cos_sin)
+    with kernels.numpy_reference():
+        reference = _agent_velocity_along_heading(rows, cos_sin)
+    assert np.array_equal(compiled, reference, equal_nan=True)
+    assert np.all(compiled[[1, 3]] == 0.0)  # STATIC rows do not move
+
+
 def test_cos_sin_of_a_subset_cuts_the_whole_arrays_result() -> None:
     heading = np.random.default_rng(3).uniform(-7, 7, (40, 81))
     heading[3, 4], heading[5, 6] = np.pi, -0.0

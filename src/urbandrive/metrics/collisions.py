@@ -39,7 +39,7 @@ from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.geometry.boxes import boxes_overlap
 from urbandrive.metrics import kernels
-from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows, planar_norm
+from urbandrive.metrics.states import AgentStates, EgoStates, SharedRows
 
 
 class CollisionKind(enum.IntEnum):
@@ -249,25 +249,28 @@ def _classify_compiled(
     static = np.asarray(agents.types) == AgentType.STATIC
     kind = np.empty(candidate.shape[0], np.int64)
     at_fault = np.empty(candidate.shape[0], np.bool_)
+    speeds, turn = np.empty((2, candidate.shape[0])), np.empty(candidate.shape[0])
     kernels.classify_collisions(
-        candidate, row, step, ego_xy, ego_cos, ego_sin,
-        np.ascontiguousarray(ego.speed_mps, np.float64), ego_size, agent_xy, agent_cos,
-        agent_sin, np.ascontiguousarray(agents.velocity, np.float64), agent_size, static,
-        np.ascontiguousarray(lateral_flag), float(config.rear_axle_to_center_m),
-        float(config.ego_stopped_speed_mps), float(config.agent_stopped_speed_mps),
+        candidate, row, step, ego_xy, ego_cos, ego_sin, _float64(ego.speed_mps), ego_size,
+        agent_xy, agent_cos, agent_sin, np.ascontiguousarray(agents.velocity, np.float64),
+        agent_size, static, np.ascontiguousarray(lateral_flag),
+        float(config.rear_axle_to_center_m), float(config.ego_stopped_speed_mps),
+        float(config.agent_stopped_speed_mps),
         kernels.arccos_threshold(float(np.deg2rad(config.agent_behind_angle_deg)), False),
-        kind, at_fault,
+        kind, at_fault, _float64(ego.heading), _float64(agents.heading), speeds, turn,
     )  # fmt: skip
-    speed_e = np.abs(ego.speed_mps[candidate, step])
-    speed_a = np.where(static[row], 0.0, planar_norm(agents.velocity[row, step]))
-    cos_term = (
-        2.0 * speed_e * speed_a * np.cos(ego.heading[candidate, step] - agents.heading[row, step])
-    )
+    speed_e, speed_a = speeds[0], speeds[1]  # the kernel's gathers: numpy's values
+    cos_term = 2.0 * speed_e * speed_a * np.cos(turn)
     delta_v = 0.5 * np.sqrt(np.maximum(speed_e**2 + speed_a**2 - cos_term, 0.0))
     return CollisionEvents(
         candidate[:, None], step, row, np.asarray(agents.types)[row].astype(np.int64), kind,
         at_fault, delta_v,
     )  # fmt: skip
+
+
+def _float64(array: np.ndarray) -> np.ndarray:
+    """`array` as float64, strides kept (the kernels read any layout): no copy of a cut."""
+    return np.asarray(array, np.float64)
 
 
 def row_kernel_inputs(ego: EgoStates, agents: AgentStates) -> tuple[np.ndarray, ...]:
@@ -339,15 +342,30 @@ def _result_of_events(
 ) -> AtFaultCollisionResult:
     """The result of the classified `events`; first_step: int64[*B, A] (num_steps: none)."""
     batch_shape = first_step.shape[:-1]
+    if kernels.enabled() and len(batch_shape) == 2:  # the scorer's [M, K]: one compiled pass
+        counts = np.zeros(batch_shape + (len(CollisionCategory),), np.int64)
+        at_fault_step = np.zeros(batch_shape + (num_steps,), dtype=bool)
+        kernels.tally_at_fault(
+            np.ascontiguousarray(events.batch_index, np.int64), events.step,
+            _CATEGORY_OF_TYPE[events.agent_type], events.at_fault, counts, at_fault_step,
+        )  # fmt: skip
+        return AtFaultCollisionResult(
+            _multiplier(counts, config), counts, first_step, at_fault_step, events
+        )
     counts = _count_at_fault(events, batch_shape)
-    allowed = np.array(
-        [config.max_at_fault_vulnerable, config.max_at_fault_vehicle, config.max_at_fault_object]
-    )
-    multiplier = np.prod(np.maximum(0.0, 1.0 - counts / (allowed + 1.0)), axis=-1)
+    multiplier = _multiplier(counts, config)
     at_fault_step = np.zeros(batch_shape + (num_steps,), dtype=bool)
     fault = events.at_fault
     at_fault_step[(*events.batch_index[fault].T, events.step[fault])] = True
     return AtFaultCollisionResult(multiplier, counts, first_step, at_fault_step, events)
+
+
+def _multiplier(counts: NDArrayInt, config: CollisionConfig) -> NDArrayF64:
+    """float64[*B]: nuPlan's multiplier of the at-fault counts int64[*B, 3]."""
+    allowed = np.array(
+        [config.max_at_fault_vulnerable, config.max_at_fault_vehicle, config.max_at_fault_object]
+    )
+    return np.prod(np.maximum(0.0, 1.0 - counts / (allowed + 1.0)), axis=-1)
 
 
 def pair_shape(ego: EgoStates, agents: AgentStates) -> tuple[int, ...]:

@@ -319,8 +319,15 @@ def _agent_velocity_along_heading(
 ) -> NDArrayF64:
     """float64[*G, A, T, 2]: |velocity| along the heading; STATIC objects do not move (nuPlan).
     cos_sin: numpy's (cos, sin) of agents.heading where the caller has them, else None."""
-    speed = np.where(agents.types_per_step() == AgentType.STATIC, 0.0, agents.speed_mps)
     cos, sin = cos_sin if cos_sin is not None else (np.cos(agents.heading), np.sin(agents.heading))
+    if kernels.enabled() and agents.xy.ndim == 3 and cos_sin is not None:  # rows: one pass
+        static = np.asarray(agents.types) == AgentType.STATIC
+        velocity = np.empty(agents.velocity.shape)
+        kernels.velocity_along_heading_rows(
+            np.asarray(agents.velocity, np.float64), static, cos, sin, velocity
+        )
+        return velocity
+    speed = np.where(agents.types_per_step() == AgentType.STATIC, 0.0, agents.speed_mps)
     velocity = np.empty(speed.shape + (2,))
     np.multiply(speed, cos, out=velocity[..., 0])
     np.multiply(speed, sin, out=velocity[..., 1])

@@ -370,7 +370,7 @@ def _projection_boxes(
     low, high = np.empty(np.shape(xy)), np.empty(np.shape(xy))
     first_s, last_s = projection_window_s
     projection_boxes(
-        np.ascontiguousarray(xy, np.float64), cos, sin, np.ascontiguousarray(speed, np.float64),
+        metric_kernels.contiguous_pairs(xy), cos, sin, np.ascontiguousarray(speed, np.float64),
         float(first_s), float(last_s), low, high,
     )  # fmt: skip
     return low, high

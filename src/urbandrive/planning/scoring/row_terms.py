@@ -111,8 +111,11 @@ def _boxes_at_steps(boxes: tuple[np.ndarray, ...], steps: slice) -> tuple[np.nda
     def cut(array: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(array[:, steps])
 
-    return (cut(ego_xy), cut(ego_cos), cut(ego_sin), ego_size, cut(agent_xy), cut(agent_cos),
-            cut(agent_sin), agent_size)  # fmt: skip
+    def cut_xy(xy: np.ndarray) -> np.ndarray:
+        return kernels.contiguous_pairs(xy[:, steps])
+
+    return (cut_xy(ego_xy), cut(ego_cos), cut(ego_sin), ego_size, cut_xy(agent_xy),
+            cut(agent_cos), cut(agent_sin), agent_size)  # fmt: skip
 
 
 def vulnerable_clearance(
@@ -175,12 +178,12 @@ def _rows_violating(
         np.ascontiguousarray(ego.xy),
         np.ascontiguousarray(ego_cos),
         np.ascontiguousarray(ego_sin),
-        np.ascontiguousarray(ego_size),
+        ego_size,  # zero strides: the kernel reads any layout
         np.ascontiguousarray(np.abs(ego.speed_mps) > config.moving_speed_mps),
         np.ascontiguousarray(rows.xy[yielding]),
         np.ascontiguousarray(agent_cos),
         np.ascontiguousarray(agent_sin),
-        np.ascontiguousarray(agent_size),
+        agent_size,
         np.ascontiguousarray(rows.valid[yielding]),
         np.ascontiguousarray(polygons, np.float64),
         float(config.conflict_distance_m),

@@ -7,6 +7,7 @@ predicted futures), values in [0, 1], 1 best. Inputs are packed once per cycle i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -116,6 +117,7 @@ def time_to_collision(
     ).score
 
 
+@functools.lru_cache(maxsize=16)
 def score_horizon(config: TimeToCollisionConfig) -> TimeToCollisionConfig:
     """`config` projecting only up to the first grid time past the bound: TTC values above the
     bound all pass, so the within-bound flag is unchanged (the grid's first times are the same
