@@ -25,6 +25,7 @@ from urbandrive.prediction.features import (
     relative_pose,
     rotate_scene,
     scene_to_global,
+    vector_length,
     window_features,
 )
 from urbandrive.testing import scenario_from_states
@@ -210,3 +211,12 @@ def test_the_shared_turn_now_gives_the_same_inputs_and_poses_bit_for_bit() -> No
         same += (poses,)
     assert torch.equal(same[0].view(torch.int32), same[1].view(torch.int32))
     assert torch.equal(same[2].view(torch.int32), same[3].view(torch.int32))
+
+
+def test_vector_length_is_numpys_norm_over_the_last_axis_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(50, 7, 2)) * 10.0 ** rng.integers(-200, 200, size=(50, 7, 1))
+    vectors[0, :3] = [[np.inf, 1.0], [np.nan, 0.0], [-0.0, 0.0]]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        got, expected = vector_length(vectors), np.linalg.norm(vectors, axis=-1)
+    np.testing.assert_array_equal(got.view(np.uint64), expected.view(np.uint64))

@@ -25,6 +25,7 @@ from urbandrive.prediction.model import (
     JointPredictionModel,
     ModelConfig,
     RelativeAttention,
+    _mixed,
     count_parameters,
     nearest_point_distance,
     softmax_last,
@@ -271,3 +272,11 @@ def test_constant_velocity_with_the_shared_turn_is_the_same_bit_for_bit() -> Non
     model = tiny_model()
     given = model.constant_velocity(batch, into_frame(batch.heading[:, :, -1]))
     assert torch.equal(given.view(torch.int32), model.constant_velocity(batch).view(torch.int32))
+
+
+def test_mixed_modes_are_the_einsum_bit_for_bit() -> None:
+    generator = torch.Generator().manual_seed(4)
+    choice = torch.softmax(torch.randn(2, 9, 6, 6, generator=generator), -1)
+    modes = torch.randn(2, 9, 6, 30, 2, generator=generator) * 20.0
+    expected = torch.einsum("bajm,bamhc->bajhc", choice, modes)
+    assert torch.equal(_mixed(choice, modes).view(torch.int32), expected.view(torch.int32))

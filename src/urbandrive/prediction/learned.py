@@ -44,6 +44,7 @@ from urbandrive.prediction.features import (
     SceneTensors,
     collate,
     observation_features,
+    vector_length,
 )
 from urbandrive.prediction.interfaces import MarginalForecast, Prediction
 from urbandrive.prediction.map_cache import MapEncodingCache
@@ -786,7 +787,7 @@ class LearnedPredictor:
         marginal = self.config.marginal_forecast
         both = np.concatenate([xy_seen, head_xy], axis=1) if marginal else xy_seen
         picked = both[wanted[seen]]  # (N', 2K or K, H', 2)
-        speed = np.linalg.norm(history.velocity[rows[seen], -1], axis=-1)
+        speed = vector_length(history.velocity[rows[seen], -1])
         held = (
             (0, 0.0) if self.config.hold_still_m is None else (num_modes, self.config.hold_still_m)
         )
@@ -930,14 +931,14 @@ def drifting_agents(
     drifting = (
         history.valid[rows, -1]
         & _is_one_of(history.types[rows], DRIFT_TYPES)
-        & (np.linalg.norm(velocity, axis=-1) >= min_lateral_mps)
+        & (vector_length(velocity) >= min_lateral_mps)
     )
     ego = observation.ego_index
     if 0 <= ego < history.num_agents and history.valid[ego, -1]:
-        drifting &= np.linalg.norm(history.xy[rows, -1] - history.xy[ego, -1], axis=-1) <= reach_m
+        drifting &= vector_length(history.xy[rows, -1] - history.xy[ego, -1]) <= reach_m
     step = int(np.argmin(np.abs(times_s - DRIFT_FOLLOWED_S)))
     kinematic = history.xy[rows, -1] + velocity * times_s[step]  # [N, 2]
-    gap = np.linalg.norm(xy[:, :, step] - kinematic[:, None], axis=-1)  # [N, K]
+    gap = vector_length(xy[:, :, step] - kinematic[:, None])  # [N, K]
     followed = (gap <= DRIFT_FOLLOWED_M) @ probs
     if among is not None:
         drifting &= among

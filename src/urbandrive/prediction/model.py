@@ -899,7 +899,7 @@ class JointPredictionModel(nn.Module):
         choice = None
         if config.joint_from_marginal:
             choice = softmax_last(raw[..., :-1])  # (B, A, K scene, K marginal)
-            joint_xy = torch.einsum("bajm,bamhc->bajhc", choice, marginal_xy)
+            joint_xy = _mixed(choice, marginal_xy)
             joint_scale, agent_logits = torch.ones(()).expand(joint_xy.shape), raw[..., -1]
         else:
             joint_xy, joint_scale, agent_logits = self._read_head(raw, prior, False, None)
@@ -972,6 +972,13 @@ def _output(
         joint_xy, joint_scale, agent_logits, scene_logits, marginal_xy, marginal_scale,
         marginal_logits, choice,
     )  # fmt: skip
+
+
+def _mixed(choice: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
+    """(B, A, K, H, 2): einsum("bajm,bamhc->bajhc", choice, modes), choice (B, A, K, K) and
+    modes (B, A, K, H, 2) contiguous, by the batched product einsum runs (without einsum's
+    parsing)."""
+    return (choice @ modes.flatten(-2)).view(modes.shape)
 
 
 def _mode_summary(marginal_xy: torch.Tensor, marginal_logits: torch.Tensor) -> torch.Tensor:
