@@ -175,10 +175,10 @@ def headings_along(
         return headings_along_reference(xy, start_xy, start_heading, bounded)
     xy = np.ascontiguousarray(xy, dtype=np.float64)
     shape = xy.shape[:3]
-    chord, reliable = np.empty(shape + (2,)), np.empty(shape, dtype=np.bool_)
+    chord, reliable = np.empty((2,) + shape), np.empty(shape, dtype=np.bool_)
     start = np.ascontiguousarray(start_xy, dtype=np.float64)
     _chords_kernel(xy, start, _MIN_STEP_FOR_HEADING_M, chord, reliable)
-    angle = np.arctan2(chord[..., 1], chord[..., 0])
+    angle = np.arctan2(chord[1], chord[0])  # contiguous: 2x faster than over an axis of 2
     flags = np.zeros(shape[0], np.bool_) if bounded is None else np.asarray(bounded, np.bool_)
     heading = np.ascontiguousarray(start_heading, dtype=np.float64)
     _hold_and_limit_kernel(xy, start, heading, flags, reliable, _MAX_CURVATURE, angle)
@@ -220,9 +220,9 @@ def headings_along_reference(
 def _chords_kernel(
     xy: NDArrayF64, start: NDArrayF64, min_step_m: float, chord: NDArrayF64, reliable: NDArrayBool
 ) -> None:  # pragma: no cover - compiled
-    """`headings_along_reference`'s chords [N, K, H, 2] (step max(t - 2, 0) -> min(t + 1, H),
-    step 0: now) and whether each is at least `min_step_m` per step long, into chord and
-    reliable [N, K, H]."""
+    """`headings_along_reference`'s chords (step max(t - 2, 0) -> min(t + 1, H), step 0:
+    now), x and y apart: chord [2, N, K, H], and whether each is at least `min_step_m` per
+    step long, into reliable [N, K, H]."""
     steps = xy.shape[2]
     for n in range(xy.shape[0]):
         for k in range(xy.shape[1]):
@@ -230,8 +230,8 @@ def _chords_kernel(
                 back, ahead = t - _CHORD_BACK, min(t + _CHORD_AHEAD, steps - 1)
                 for axis in range(2):
                     origin = start[n, axis] if back < 0 else xy[n, k, back, axis]
-                    chord[n, k, t, axis] = xy[n, k, ahead, axis] - origin
-                x, y = chord[n, k, t, 0], chord[n, k, t, 1]
+                    chord[axis, n, k, t] = xy[n, k, ahead, axis] - origin
+                x, y = chord[0, n, k, t], chord[1, n, k, t]
                 span = min(t + 1 + _CHORD_AHEAD, steps) - max(t + 1 - _CHORD_BACK, 0)
                 reliable[n, k, t] = np.sqrt(x * x + y * y) >= min_step_m * span
 
