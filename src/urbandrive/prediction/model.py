@@ -884,7 +884,7 @@ class JointPredictionModel(nn.Module):
             marginal_raw, prior, False, config.num_modes
         )
         if plan.marginal_summary is not None:
-            summary = _mode_summary(marginal_xy, marginal_logits)
+            summary = _mode_summary(marginal_xy, marginal_logits, inference=True)
             agents = agents + run_mlp(plan.marginal_summary, summary)
         tokens = agents[:, None] + plan.mode_queries[None, :, None]  # (B, K, A, D)
         near = config.decoder_neighbours
@@ -895,7 +895,8 @@ class JointPredictionModel(nn.Module):
             pose_hidden(weights, pose[:, None, :, :near]),
         )
         tokens = attend(weights, tokens, context, index, hidden, mask)
-        raw = run_mlp(plan.joint_head, tokens.transpose(1, 2))
+        # (B, A, K, out): the head on the tokens as they lie, its small output transposed
+        raw = run_mlp(plan.joint_head, tokens).transpose(1, 2).contiguous()
         choice = None
         if config.joint_from_marginal:
             choice = softmax_last(raw[..., :-1])  # (B, A, K scene, K marginal)
@@ -981,9 +982,16 @@ def _mixed(choice: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
     return (choice @ modes.flatten(-2)).view(modes.shape)
 
 
-def _mode_summary(marginal_xy: torch.Tensor, marginal_logits: torch.Tensor) -> torch.Tensor:
+def _mode_summary(
+    marginal_xy: torch.Tensor, marginal_logits: torch.Tensor, inference: bool = False
+) -> torch.Tensor:
     """(B, A, 3K): each agent's K marginal end points (/ 10 m) and log-probabilities,
-    gradient stopped. marginal_xy: (B, A, K, H, 2); marginal_logits: (B, A, K)."""
+    gradient stopped. marginal_xy: (B, A, K, H, 2); marginal_logits: (B, A, K). `inference`:
+    no gradient to stop, the end points scaled before they are laid flat (the same floats,
+    one copy fewer)."""
+    if inference:
+        ends = (0.1 * marginal_xy[..., -1, :]).flatten(-2)
+        return torch.cat([ends, torch.log_softmax(marginal_logits, -1)], -1)
     ends = 0.1 * marginal_xy[..., -1, :].detach().flatten(-2)
     return torch.cat([ends, torch.log_softmax(marginal_logits.detach(), -1)], -1)
 
