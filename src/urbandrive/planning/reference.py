@@ -254,14 +254,19 @@ def red_stops(
 
 
 def reference_lane_context(
-    reference: RouteReference, s_m: NDArrayF64, d_m: NDArrayF64, width_m: float
+    reference: RouteReference,
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    width_m: float,
+    lane: NDArrayInt | None = None,
 ) -> EgoLaneContext:
-    """Per-step lane facts of poses at Frenet `s_m, d_m: float64[*B, T]` (see the module doc).
+    """Per-step lane facts of poses at Frenet `s_m, d_m: float64[*B, T]` (see the module doc);
+    lane: `reference.lane_index_at(s_m)` where the caller has it, else None.
 
     progress_along_lane_m is the step's gain in `s` (the route follows its lanes' direction),
     0 at the first step and on entering the next route lane, as `ego_lane_context`.
     """
-    lane = reference.lane_index_at(s_m)
+    lane = reference.lane_index_at(s_m) if lane is None else lane
     half_width = reference.lane_half_width_m[lane]
     leaves = np.abs(d_m) + 0.5 * width_m > half_width + LANE_EXIT_TOLERANCE_M
     changes = reference.lane_change_s_m

@@ -209,6 +209,42 @@ def masked_pairs_kernel(
 
 
 @njit
+def distinct_rows(bits: NDArrayInt) -> tuple[NDArrayInt, NDArrayInt]:
+    """(keep int64[D], inverse int64[M]) of rows bits int64[M, F]: the first of each set of
+    equal rows, in order, and the index into keep standing for each row
+    (`scorer.distinct_candidates`: a row is compared in full only with kept rows of the same
+    wrapping sum)."""
+    num_rows, num_fields = bits.shape
+    sums = np.zeros(num_rows, np.int64)
+    for i in range(num_rows):
+        for f in range(num_fields):
+            sums[i] += bits[i, f]
+    keep = np.empty(num_rows, np.int64)
+    inverse = np.empty(num_rows, np.int64)
+    count = 0
+    for i in range(num_rows):
+        inverse[i] = -1
+        for r in range(count):
+            j = keep[r]
+            if sums[j] == sums[i] and _equal_row(bits, i, j):
+                inverse[i] = r
+                break
+        if inverse[i] < 0:
+            keep[count], inverse[i] = i, count
+            count += 1
+    return keep[:count].copy(), inverse
+
+
+@njit
+def _equal_row(bits: NDArrayInt, i: int, j: int) -> bool:
+    """Rows i and j of bits int64[M, F] are equal."""
+    for f in range(bits.shape[1]):  # noqa: SIM110 (numba: a plain loop)
+        if bits[i, f] != bits[j, f]:
+            return False
+    return True
+
+
+@njit
 def headway_shortfall(
     s_e: NDArrayF64,
     d_e: NDArrayF64,

@@ -281,6 +281,11 @@ def distinct_candidates(states: NDArrayF64) -> tuple[NDArrayInt, NDArrayInt] | N
     if num_candidates < 2:
         return None
     bits = np.ascontiguousarray(states, np.float64).reshape(num_candidates, -1).view(np.int64)
+    if metric_kernels.enabled():  # the same rows found in one compiled pass
+        from urbandrive.planning.scoring.kernels import distinct_rows
+
+        keep, inverse = distinct_rows(bits)
+        return None if keep.shape[0] == num_candidates else (keep, inverse)
     # a hash (the wrapping sum of the bits) proposes the copies; the bits decide
     _, first, inverse = np.unique(bits.sum(-1), return_index=True, return_inverse=True)
     if first.shape[0] == num_candidates:
@@ -319,6 +324,7 @@ def scoring_inputs(
         ego.xy[:, None], ego.heading[:, None], ego.speed_mps[:, None], buffered
     )
     s_m, d_m = states[..., CandidateIndex.S], states[..., CandidateIndex.D]
+    lane = context.reference.lane_index_at(s_m)
     return terms.ScoringInputs(
         ego=ego,
         ego_per_mode=ego_per_mode,
@@ -327,11 +333,14 @@ def scoring_inputs(
         )
         if config.broad_phase == BroadPhase.AGENTS
         else _every_agent(context.agents.states),
-        lanes=reference_lane_context(context.reference, s_m, d_m, float(context.ego_size_m[1])),
+        lanes=reference_lane_context(
+            context.reference, s_m, d_m, float(context.ego_size_m[1]), lane
+        ),
         reference=context.reference,
         s_m=s_m,
         d_m=d_m,
         dt_s=context.dt_s,
+        lane_index=lane,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from urbandrive.core.agent_type import AgentType
-from urbandrive.core.typing import NDArrayBool, NDArrayF64
+from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics.clearance import (
     vulnerable_road_user_clearance,
 )
@@ -63,7 +63,8 @@ class ScoringInputs:
     """One cycle's arrays. ego: batch [M], T steps, the ego's own box; ego_per_mode: the same
     with batch [M, 1] and the box widened by the collision buffer (for the agent terms);
     agents: batch [K], A agents (the relevant ones), T steps; lanes: per-step lane facts
-    [M, T]; s_m, d_m: float64[M, T] along `reference`; dt_s: step, seconds."""
+    [M, T] (`reference_lane_context` of s_m, d_m); s_m, d_m: float64[M, T] along
+    `reference`; dt_s: step, seconds; lane_index: int64[M, T], `reference.lane_index_at(s_m)`."""
 
     ego: EgoStates
     ego_per_mode: EgoStates
@@ -73,6 +74,7 @@ class ScoringInputs:
     s_m: NDArrayF64
     d_m: NDArrayF64
     dt_s: float
+    lane_index: NDArrayInt
 
 
 def at_fault_collisions(inputs: ScoringInputs, config: CollisionConfig) -> AtFaultCollisionResult:
@@ -196,7 +198,7 @@ def red_light(inputs: ScoringInputs, red_stop: np.ndarray) -> NDArrayF64:
 
 def speed_limit(inputs: ScoringInputs) -> NDArrayF64:
     """float64[M]: nuPlan's speed-limit compliance against the route's limit."""
-    limit = inputs.reference.speed_limit_at(inputs.s_m)
+    limit = inputs.lanes.speed_limit_mps  # reference.speed_limit_at(s_m), made once
     return speed_limit_compliance(inputs.ego.speed_mps, limit, inputs.dt_s)
 
 
@@ -254,7 +256,7 @@ def lane_centering(inputs: ScoringInputs) -> NDArrayF64:
     lane beside it to pass a stream at 70 % of its speed limit, and ended the scenario there
     (lane_change_dense-003, -007, -010); at 0.4 it passes a car below ~40 % of the limit."""
     reference = inputs.reference
-    lane = reference.lane_index_at(inputs.s_m)
+    lane = inputs.lane_index
     half_width = reference.lane_half_width_m[lane]
     nearest = np.fmin(  # to the nearest of the three centres (NaN: no lane), elementwise
         np.fmin(np.abs(inputs.d_m - 0.0), np.abs(inputs.d_m - reference.left_offset_m[lane])),
