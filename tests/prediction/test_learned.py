@@ -75,6 +75,27 @@ def road_scene():
     )
 
 
+def test_predictor_keeps_the_models_plan_and_infer_reads_a_given_one(
+    tiny_checkpoint: Path,
+) -> None:
+    """The predictor makes the model's inference plan once (its model is not trained) and
+    passes it to `infer`, which then reads it and does not check the weights."""
+    predictor = LearnedPredictor(tiny_checkpoint)
+    observation = observe(road_scene(), 19, 10)
+    first = predictor.predict(observation)
+    plan = predictor._plan
+    assert plan is predictor.model.inference_plan()
+    again = predictor.predict(observation)
+    assert predictor._plan is plan
+    np.testing.assert_array_equal(first.xy, again.xy)
+    batch = collate([observation_features(observation, predictor.features)])
+    moved = dataclasses.replace(plan, mode_queries=plan.mode_queries + 1.0)
+    assert not torch.equal(
+        predictor.model.infer(batch, plan=moved).joint_xy,
+        predictor.model.infer(batch).joint_xy,
+    )
+
+
 def test_prediction_is_valid_and_in_the_global_frame(tiny_checkpoint: Path) -> None:
     predictor = LearnedPredictor(tiny_checkpoint)
     scenario = road_scene()

@@ -48,7 +48,7 @@ from urbandrive.prediction.features import (
 )
 from urbandrive.prediction.interfaces import MarginalForecast, Prediction
 from urbandrive.prediction.map_cache import MapEncodingCache
-from urbandrive.prediction.model import JointPredictionModel
+from urbandrive.prediction.model import InferencePlan, JointPredictionModel
 from urbandrive.prediction.scene_modes import (
     DEFAULT_SEPARATION,
     Futures,
@@ -716,6 +716,9 @@ class LearnedPredictor:
             use_map=model.use_map,
         )
         self.maps = MapEncodingCache(self.model, self.features.points_per_polyline)
+        #: The model's `inference_plan`, made on the first prediction: like the map cache,
+        #: bound to the weights as they are then (the predictor's model is not trained).
+        self._plan: InferencePlan | None = None
 
     @property
     def num_modes(self) -> int:
@@ -732,7 +735,9 @@ class LearnedPredictor:
         road_map, ids = observation.road_map, scene.map_piece_ids
         if road_map is not None and ids is not None and scene.map_valid.any():
             encoded = self.maps.encode(road_map, ids, scene.origin_xy, scene.origin_heading)
-        output = self.model.infer(batch, encoded)
+        if self._plan is None:
+            self._plan = self.model.inference_plan()
+        output = self.model.infer(batch, encoded, self._plan)
         now_xy = observation.history.xy[scene.agent_rows, -1]
         config, head_xy, head_probs = self.config, None, None
         separate = config.separation is not None and output.joint_choice is not None

@@ -784,11 +784,18 @@ class JointPredictionModel(nn.Module):
         return self._decode(batch, agents, neighbours, scales)
 
     @torch.inference_mode()
-    def infer(self, batch: Batch, encoded_map: EncodedMap | None = None) -> ModelOutput:
+    def infer(
+        self,
+        batch: Batch,
+        encoded_map: EncodedMap | None = None,
+        plan: InferencePlan | None = None,
+    ) -> ModelOutput:
         """`forward(batch, scales=False)` computed faster (`attend`, `attend_all`; equal up to
         float rounding) from the plain tensors of `inference_plan`, the map's keys and values
-        taken from `encoded_map` when given (None: encoded from the batch)."""
-        plan = self.inference_plan()
+        taken from `encoded_map` when given (None: encoded from the batch). plan: the
+        `inference_plan` kept by a caller that knows the weights have not changed since (as
+        `encoded_map`'s keys and values; None: checked and remade here when they have)."""
+        plan = self.inference_plan() if plan is None else plan
         turn = into_frame(batch.heading[:, :, -1])  # (B, A), shared by the agents' frames now
         agents = self._encode_agents_inference(plan, batch, turn)
         index, mask, pose = neighbours = self.agent_neighbours(batch, turn)
