@@ -89,6 +89,22 @@ def test_compiled_headway_equals_numpy(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(_cases()))
+def test_compiled_lane_centering_equals_numpy(name: str) -> None:
+    # the scene's candidates, then with offsets off the lanes, at a centre, NaN and -0.0
+    planner, cycle = planned_now(_cases()[name])
+    inputs = scoring_inputs(cycle.context, cycle.candidates, planner.scorer.config)
+    d_m = inputs.d_m.copy()
+    d_m[0, :4] = [np.nan, -0.0, 40.0, inputs.reference.left_offset_m[inputs.lane_index[0, 3]]]
+    d_m[1] = -d_m[1] * 3.0
+    for changed in (inputs, dataclasses.replace(inputs, d_m=d_m)):
+        compiled = fast_terms.lane_centering(changed)
+        with kernels.numpy_reference():
+            reference = terms.lane_centering(changed)
+        assert np.array_equal(compiled, reference, equal_nan=True)
+        assert np.array_equal(np.signbit(compiled), np.signbit(reference))
+
+
+@pytest.mark.parametrize("name", list(_cases()))
 def test_compiled_drivable_area_equals_numpy(name: str) -> None:
     scenario = _cases()[name]
     planner, cycle = planned_now(scenario)

@@ -307,12 +307,30 @@ def boxes_distance_scalar(
     """`geometry.boxes.boxes_distance` of one pair (arguments as `boxes_overlap_scalar`)."""
     if boxes_overlap_scalar(xa, ya, ca, sa, la, wa, xb, yb, cb, sb, lb, wb):
         return 0.0
+    return _apart_distance(xa, ya, ca, sa, la, wa, xb, yb, cb, sb, lb, wb)
+
+
+@njit
+def _apart_distance(
+    xa: float,
+    ya: float,
+    ca: float,
+    sa: float,
+    la: float,
+    wa: float,
+    xb: float,
+    yb: float,
+    cb: float,
+    sb: float,
+    lb: float,
+    wb: float,
+) -> float:
+    """`boxes_distance_scalar` of two boxes known not to overlap (arguments as
+    `boxes_overlap_scalar`): the least corner-to-edge distance, sqrt taken once (sqrt is
+    monotone: min(sqrt(a), sqrt(b)) == sqrt(min(a, b)) bit for bit)."""
     ax, ay = _corners(xa, ya, ca, sa, la, wa)
     bx, by = _corners(xb, yb, cb, sb, lb, wb)
-    return min(
-        np.sqrt(_corners_to_edges_sq(ax, ay, bx, by)),
-        np.sqrt(_corners_to_edges_sq(bx, by, ax, ay)),
-    )
+    return np.sqrt(min(_corners_to_edges_sq(ax, ay, bx, by), _corners_to_edges_sq(bx, by, ax, ay)))
 
 
 @njit
@@ -436,9 +454,11 @@ def min_clearance_on_rows(
             ego_size[m, 1], agent_xy[u, t, 0], agent_xy[u, t, 1], agent_cos[u, t],
             agent_sin[u, t], agent_size[u, 0], agent_size[u, 1],
         )  # fmt: skip
-        if minimum_only and boxes_separation_scalar(*box) > worst + LOWER_BOUND_SLACK_M:
+        separation = boxes_separation_scalar(*box) if minimum_only else 0.0
+        if separation > worst + LOWER_BOUND_SLACK_M:
             continue  # a tighter lower bound
-        distance = boxes_distance_scalar(*box)
+        # a positive separation is an axis that parts the boxes: no overlap test needed
+        distance = _apart_distance(*box) if separation > 0.0 else boxes_distance_scalar(*box)
         if not minimum_only:
             _lower_modes(per_step, m, t, mode_start, modes, u, distance)
         _lower_modes(minimum, m, 0, mode_start, modes, u, distance)

@@ -63,3 +63,22 @@ def drivable_area(inputs: ScoringInputs, area: DrivableAreaMap) -> NDArrayF64:
     )  # fmt: skip
     distance = np.asarray(area.distance_outside_drivable_area(corners), np.float64)
     return drivable_area_compliance(distance)
+
+
+def lane_centering(inputs: ScoringInputs) -> NDArrayF64:
+    """`terms.lane_centering` (float64[M]), the per-step cost by the compiled kernel
+    (`scoring.kernels.lane_centering_costs`) and numpy's mean: the same values."""
+    if not metric_kernels.enabled():
+        return terms.lane_centering(inputs)
+    from urbandrive.planning.scoring.kernels import lane_centering_costs
+
+    reference = inputs.reference
+    cost = np.empty(inputs.d_m.shape)
+    lane_centering_costs(
+        np.asarray(inputs.d_m, np.float64), np.asarray(inputs.lane_index, np.int64),
+        np.asarray(reference.lane_half_width_m, np.float64),
+        np.asarray(reference.left_offset_m, np.float64),
+        np.asarray(reference.right_offset_m, np.float64), terms.LANE_CENTRE_SHARE,
+        terms.ROUTE_LANE_SHARE, cost,
+    )  # fmt: skip
+    return 1.0 - cost.mean(-1)

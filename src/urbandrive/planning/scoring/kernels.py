@@ -245,6 +245,49 @@ def _equal_row(bits: NDArrayInt, i: int, j: int) -> bool:
 
 
 @njit
+def lane_centering_costs(
+    d: NDArrayF64,
+    lane: NDArrayInt,
+    half_width: NDArrayF64,
+    left: NDArrayF64,
+    right: NDArrayF64,
+    centre_share: float,
+    route_share: float,
+    cost: NDArrayF64,
+) -> None:
+    """cost[M, T] = `terms.lane_centering`'s clipped cost per step: d [M, T] (any
+    strides), lane int64[M, T] into the lanes' half_width, left, right offsets [L]; numpy's
+    operations in its order (fmin keeps the number of a NaN pair, clip keeps NaN)."""
+    for m in range(d.shape[0]):
+        for t in range(d.shape[1]):
+            offset, i = d[m, t], lane[m, t]
+            width = half_width[i]
+            nearest = _fmin(_fmin(abs(offset - 0.0), abs(offset - left[i])), abs(offset - right[i]))
+            value = centre_share * _clip01(nearest / width) + route_share * _clip01(
+                abs(offset) / (2.0 * width)
+            )
+            cost[m, t] = _clip01(value)
+
+
+@njit
+def _fmin(a: float, b: float) -> float:
+    """np.fmin of two floats: the smaller, the number where one is NaN."""
+    if b != b:
+        return a
+    if a != a:
+        return b
+    return a if a <= b else b
+
+
+@njit
+def _clip01(value: float) -> float:
+    """np.clip(value, 0.0, 1.0) of a float (NaN kept)."""
+    if value != value:
+        return value
+    return min(max(value, 0.0), 1.0)
+
+
+@njit
 def headway_shortfall(
     s_e: NDArrayF64,
     d_e: NDArrayF64,

@@ -203,7 +203,7 @@ class UrbanScorer:
         comfort, smoothness, braking = terms.comfort(inputs, config.comfort)
         columns["comfort"], columns["smoothness"] = full(comfort), full(smoothness)
         columns["braking"] = full(braking)
-        columns["lane_centering"] = full(terms.lane_centering(inputs))
+        columns["lane_centering"] = full(fast_terms.lane_centering(inputs))
         horizon = round(config.consistency_horizon_s / context.dt_s) + 1
         columns["consistency"] = full(
             terms.consistency(inputs, context.previous_xy, horizon, config.consistency_scale_m)
