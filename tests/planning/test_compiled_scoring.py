@@ -181,6 +181,12 @@ def test_compiled_reference_table_equals_numpy_bit_for_bit(
         expected = _reference_table(reference, query, 2.9)
     np.testing.assert_array_equal(found, expected)
     assert np.any(reference.speed_mps < 0.5)  # the held curvature is exercised
+    # each query is sampled on its own: a query's row is the same floats in any query set
+    # (`track_compiled` samples the step starts' and ends' shared times once)
+    shuffled = np.random.default_rng(seed).permutation(query.size)
+    np.testing.assert_array_equal(_reference_table(reference, query[shuffled], 2.9),
+                                  found[:, shuffled])  # fmt: skip
+    np.testing.assert_array_equal(_reference_table(reference, query[5:9], 2.9), found[:, 5:9])
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -284,16 +284,30 @@ def _with_now(
 ) -> tuple[NDArrayF64, NDArrayF64]:
     """Predicted xy float64[N, K, H, 2] and heading [N, K, H] at `times_s` (step 0 = now)."""
     history, rows = observation.history, prediction.agent_rows
-    num_modes = prediction.num_modes
-    now_xy = np.repeat(history.xy[rows, -1][:, None, None], num_modes, 1)
-    now_heading = np.repeat(history.heading[rows, -1][:, None, None], num_modes, 1)
-    xy = np.concatenate([now_xy, prediction.xy], 2)
-    heading = np.concatenate([now_heading, prediction.heading], 2)
-    known = np.r_[0.0, prediction.times_s]
-    if known.shape[0] == times_s.shape[0] and np.allclose(known, times_s):
-        return xy, heading
-    steps = np.clip(np.searchsorted(known, times_s, side="left"), 0, known.shape[0] - 1)
-    return xy[:, :, steps], heading[:, :, steps]
+    num_agents, num_modes, num_known = prediction.xy.shape[:3]
+    xy = np.empty((num_agents, num_modes, num_known + 1, 2))
+    heading = np.empty((num_agents, num_modes, num_known + 1))
+    xy[:, :, 0], xy[:, :, 1:] = history.xy[rows, -1][:, None], prediction.xy
+    heading[:, :, 0], heading[:, :, 1:] = history.heading[rows, -1][:, None], prediction.heading
+    steps = _known_steps(
+        np.asarray(prediction.times_s, np.float64).tobytes(),
+        np.asarray(times_s, np.float64).tobytes(),
+    )
+    return (xy, heading) if steps is None else (xy[:, :, steps], heading[:, :, steps])
+
+
+@functools.lru_cache(maxsize=16)
+def _known_steps(known_s: bytes, times_s: bytes) -> NDArrayInt | None:
+    """The steps of [now, *known] (float64 bytes, now = 0) at each planning time (float64
+    bytes), the first at or after it; None where they are the planning times (np.allclose).
+    Cached: the predictor's and the planner's times are the same every cycle."""
+    known = np.r_[0.0, np.frombuffer(known_s)]
+    times = np.frombuffer(times_s)
+    if known.shape[0] == times.shape[0] and np.allclose(known, times):
+        return None
+    steps = np.clip(np.searchsorted(known, times, side="left"), 0, known.shape[0] - 1)
+    steps.flags.writeable = False
+    return steps
 
 
 def _valid_on(prediction: Prediction, times_s: NDArrayF64) -> NDArrayBool:

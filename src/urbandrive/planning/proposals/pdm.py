@@ -157,9 +157,12 @@ def track_compiled(
         )
     vehicle = config.vehicle
     times_s = dt_s * np.arange(num_steps + 1)
-    table = _reference_table(
-        reference, np.concatenate([times_s[:-1], times_s[:-1] + dt_s]), vehicle.wheelbase_m
-    )  # [P, 2 N, 8]
+    # the step starts and ends share most times: each distinct time is sampled once (every
+    # query is sampled on its own, so the rows are the same floats)
+    query_s, inverse = np.unique(
+        np.concatenate([times_s[:-1], times_s[:-1] + dt_s]), return_inverse=True
+    )
+    table = _reference_table(reference, query_s, vehicle.wheelbase_m)[:, inverse]  # [P, 2 N, 8]
     num_paths = table.shape[0]
     initial = np.ascontiguousarray(np.broadcast_to(initial_state, (num_paths, STATE_SIZE)))
     speeds, gains = gain_table(config.lateral, vehicle.wheelbase_m, dt_s)
