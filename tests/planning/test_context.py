@@ -19,6 +19,7 @@ from urbandrive.planning.proposals.context import (
     MERGE_SURE_S,
     _frenet_on_steps,
     _interpolate_steps,
+    across_reference,
     merge_commitment,
 )
 
@@ -161,3 +162,25 @@ def test_frenet_of_shared_modes_equals_projecting_every_mode(seed: int) -> None:
         np.testing.assert_array_equal(s_m, _interpolate_steps(s_want, coarse, 21))
         np.testing.assert_array_equal(d_m, _interpolate_steps(d_want, coarse, 21))
         assert s_none.shape == d_none.shape == (0, 4, 21)
+
+
+def test_compiled_crossing_test_equals_across_reference() -> None:
+    """`kernels.cross_reference_where` keeps (agent, mode) pairs across the reference at a
+    step of the window exactly as `across_reference`: offsets now 0, -0.0 or NaN, NaN and
+    infinite steps, crossings outside the window."""
+    if not compiled.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    from urbandrive.planning.proposals.kernels import cross_reference_where
+
+    rng = np.random.default_rng(0)
+    d_m = rng.normal(0.0, 2.0, (40, 3, 21))
+    d_m[:4, :, 0] = [[0.0], [-0.0], [np.nan], [np.inf]]
+    d_m[4:8, :, 5] = np.nan
+    d_m[8:10, :, 7] = -np.inf
+    window = np.arange(21) < 12
+    where = rng.uniform(size=(40, 3)) < 0.8
+    expected = where & np.any(across_reference(d_m)[..., window], axis=-1)
+    found = where.copy()
+    cross_reference_where(d_m, window, found)
+    np.testing.assert_array_equal(found, expected)
+    assert found.any() and (where & ~found).any()

@@ -119,11 +119,11 @@ def path_agents(
         probs = np.concatenate([settling * probs, (1.0 - settling) * probs])
     dt_s = float(times_s[1] - times_s[0])
     valid = np.concatenate([history.valid[rows, -1:], _valid_on(prediction, times_s)], -1)
-    velocity = kernels.gradient(xy, dt_s, 2)  # np.gradient's floats
+    mode_xy = np.ascontiguousarray(np.moveaxis(xy, 1, 0))  # [K, N, H, 2]
     states = AgentStates(
-        xy=np.ascontiguousarray(np.moveaxis(xy, 1, 0)),
+        xy=mode_xy,
         heading=np.ascontiguousarray(np.moveaxis(heading, 1, 0)),
-        velocity=np.ascontiguousarray(np.moveaxis(velocity, 1, 0)),
+        velocity=kernels.gradient(mode_xy, dt_s, 2),  # np.gradient's floats, row by row
         size_m=history.size_m[rows],
         types=history.types[rows].astype(np.int64),
         valid=valid,
@@ -223,9 +223,14 @@ def merging_agents(
         & (error <= MERGE_MAX_HEADING_ERROR_RAD)
         & (np.abs(d_m[..., 0]) <= MERGE_MAX_OFFSET_M)
     )
+    soon = times_s <= MERGE_HORIZON_S
+    if kernels.enabled():
+        from urbandrive.planning.proposals.kernels import cross_reference_where
+
+        cross_reference_where(np.ascontiguousarray(d_m), soon, beside)
+        return beside
     agent, mode = np.nonzero(beside)  # only these can cross
-    across = across_reference(d_m[agent, mode])  # [M, H]
-    beside[agent, mode] = np.any(across[:, times_s <= MERGE_HORIZON_S], axis=-1)
+    beside[agent, mode] = np.any(across_reference(d_m[agent, mode])[:, soon], axis=-1)
     return beside
 
 

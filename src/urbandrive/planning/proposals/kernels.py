@@ -676,3 +676,23 @@ def interpolate_rows(
             for h in range(lower.shape[0]):
                 low = source[lower[h]]
                 out[n, k, h] = low + ratio[h] * (source[upper[h]] - low)
+
+
+@njit
+def cross_reference_where(d_m: NDArrayF64, steps: NDArrayBool, where: NDArrayBool) -> None:
+    """`context.merging_agents`' crossing test in place: where[n, k] (bool[N, K]) stays True
+    only if d_m[n, k, t] (float64[N, K, H]) is across the reference from step 0 at some step
+    t with steps[t]: np.sign(d[0]) * d[t] < 0 (`context.across_reference`: never for d[0] 0 or
+    NaN)."""
+    for n in range(d_m.shape[0]):
+        for k in range(d_m.shape[1]):
+            if not where[n, k]:
+                continue
+            start = d_m[n, k, 0]
+            side = 1.0 if start > 0 else (-1.0 if start < 0 else (0.0 if start == 0 else np.nan))
+            crossed = False
+            for t in range(d_m.shape[2]):
+                if steps[t] and side * d_m[n, k, t] < 0.0:
+                    crossed = True
+                    break
+            where[n, k] = crossed
