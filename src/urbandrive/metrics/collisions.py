@@ -289,10 +289,11 @@ def row_kernel_inputs(ego: EgoStates, agents: AgentStates) -> tuple[np.ndarray, 
 
 
 def row_reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:
-    """float64[M, U], C-contiguous: the sum of the half-diagonals of each candidate (ego
-    batch [M]) and each row (agents with no batch, U rows), metres; per pair the floats of
+    """float64[M, U]: the sum of the half-diagonals of each candidate (ego batch [M]) and
+    each row (agents with no batch, U rows), metres; per pair the floats of
     0.5 * (np.hypot(ego length, width) + np.hypot(agent length, width)), each hypot taken
-    once per box instead of once per pair."""
+    once per box instead of once per pair. C-contiguous, or where one ego size serves every
+    candidate, its [U] row broadcast (read-only, nothing copied)."""
     ego_size = np.asarray(ego.size_m, np.float64)
     agent_size = np.asarray(agents.size_m, np.float64)
     agent_half = np.hypot(agent_size[..., 0], agent_size[..., 1])  # [U]
@@ -300,7 +301,7 @@ def row_reach(ego: EgoStates, agents: AgentStates) -> NDArrayF64:
     num_candidates, num_rows = ego.xy.shape[0], agent_half.shape[-1]
     if ego_half.ndim == 0:
         reach = 0.5 * (ego_half + agent_half)  # [U]: the same for every candidate
-        return np.ascontiguousarray(np.broadcast_to(reach, (num_candidates, num_rows)))
+        return np.broadcast_to(reach, (num_candidates, num_rows))
     ego_half = np.broadcast_to(ego_half, (num_candidates,))
     return np.ascontiguousarray(0.5 * (ego_half[:, None] + agent_half))
 

@@ -226,8 +226,7 @@ def comfort_along_heading(
     within = np.empty((num_rows, len(ComfortSignal)), np.bool_)
     cos, sin = kernels.cos_sin(heading)
     kernels.comfort_of_speed_rows(
-        np.ascontiguousarray(heading, np.float64), cos, sin,
-        np.ascontiguousarray(speed_mps, np.float64), float(dt_s), *_filter_bands(num_steps, dt_s, config),
+        np.asarray(heading, np.float64), cos, sin, np.asarray(speed_mps, np.float64), float(dt_s), *_filter_bands(num_steps, dt_s, config),
         float(10**config.decimals), bounds[:, 0].copy(), bounds[:, 1].copy(), signals, within,
     )  # fmt: skip
     return ComfortResult(np.all(within, axis=-1), within, signals)

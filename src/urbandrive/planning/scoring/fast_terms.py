@@ -8,6 +8,7 @@ import numpy as np
 from urbandrive.core.typing import NDArrayF64
 from urbandrive.metrics import kernels as metric_kernels
 from urbandrive.metrics.compliance import DrivableAreaMap, drivable_area_compliance
+from urbandrive.metrics.states import EgoStates
 from urbandrive.planning.proposals.context import PathAgents
 from urbandrive.planning.scoring import terms
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
@@ -46,7 +47,7 @@ def drivable_area(inputs: ScoringInputs, area: DrivableAreaMap) -> NDArrayF64:
 
     ego = inputs.ego
     cos, sin = metric_kernels.cos_sin(ego.heading)
-    size = np.ascontiguousarray(np.broadcast_to(ego.size_per_step(), ego.xy.shape)).reshape(-1, 2)
+    size = _size_per_row(ego)
     if isinstance(area, DrivableAreaGrid):  # corners and grid lookup in one kernel
         distance = np.empty(ego.xy.shape[:-1] + (4,))
         if corner_distances_on_grid(
@@ -82,3 +83,13 @@ def lane_centering(inputs: ScoringInputs) -> NDArrayF64:
         terms.ROUTE_LANE_SHARE, cost,
     )  # fmt: skip
     return 1.0 - cost.mean(-1)
+
+
+def _size_per_row(ego: EgoStates) -> NDArrayF64:
+    """float64[M * T, 2]: the ego's (length, width) for each of its M x T boxes; one size
+    for all is broadcast (read-only, nothing copied)."""
+    size = np.asarray(ego.size_m, np.float64)
+    num_boxes = int(np.prod(ego.xy.shape[:-1]))
+    if size.ndim == 1:
+        return np.broadcast_to(size, (num_boxes, 2))
+    return np.ascontiguousarray(np.broadcast_to(ego.size_per_step(), ego.xy.shape)).reshape(-1, 2)

@@ -312,7 +312,7 @@ def scoring_inputs(
     collisions, TTC, clearance, yielding), not for the drivable area or the red light."""
     states = candidates.states
     buffered = context.ego_size_m + np.asarray(config.collision_buffer_m)
-    xy = np.ascontiguousarray(states[..., [CandidateIndex.X, CandidateIndex.Y]])
+    xy = metric_kernels.contiguous_pairs(states[..., CandidateIndex.X : CandidateIndex.Y + 1])
     ego = EgoStates(
         xy,
         states[..., CandidateIndex.HEADING],
