@@ -435,8 +435,8 @@ def test_projection_search_scores_ttc_like_the_pairs_it_finds(name: str, stride:
     np.testing.assert_array_equal(searched, on_pairs)
     boxes = row_terms.row_boxes(inputs, shared)  # the strided boxes cut from the cycle's
     searched_on_cuts = row_terms.time_to_collision(
-        inputs, shared, collisions, ttc, stride, projection_search(ego, rows, window, stride),
-        boxes=boxes,
+        inputs, shared, collisions, ttc, stride,
+        projection_search(ego, rows, window, stride, boxes), boxes=boxes,
     )  # fmt: skip
     np.testing.assert_array_equal(searched_on_cuts, on_pairs)
     assert np.any(on_pairs < 1.0) or name != "busy"  # the busy scene has TTCs to find

@@ -156,10 +156,14 @@ def test_crosswalk_yield_on_rows_equals_numpy(name: str) -> None:
     context, candidates = cycle.context, cycle.candidates
     config = planner.scorer.config
     inputs = scoring_inputs(context, candidates, config)
-    compiled = row_terms.crosswalk_yield(inputs, shared_rows(inputs.agents), config.crosswalk_yield)
+    shared = shared_rows(inputs.agents)
+    compiled = row_terms.crosswalk_yield(inputs, shared, config.crosswalk_yield)
+    boxes = row_terms.row_boxes(inputs, shared)  # cos / sin read from the cycle's boxes
+    on_boxes = row_terms.crosswalk_yield(inputs, shared, config.crosswalk_yield, boxes)
     with kernels.numpy_reference():
         reference = terms.crosswalk_yield(inputs, config.crosswalk_yield)
     np.testing.assert_array_equal(compiled, reference)
+    np.testing.assert_array_equal(on_boxes, reference)
     if name == "busy":
         assert np.any(reference == 0.0) and np.any(reference == 1.0)
 

@@ -540,7 +540,9 @@ def projection_ttc_kernel(
                         and lby <= ego_block_high[m, b, 1] + reach
                     ):
                         continue
-                    for t in range(b * block_steps, min((b + 1) * block_steps, num_steps)):
+                    # steps from the row's first collision on are never tested (TTC 0 there)
+                    stop = min((b + 1) * block_steps, num_steps, first_collision_step[m, u])
+                    for t in range(b * block_steps, stop):
                         if not (
                             valid[u, t]
                             and ego_low[m, t, 0] - reach <= agent_high[u, t, 0]
@@ -549,13 +551,12 @@ def projection_ttc_kernel(
                             and agent_low[u, t, 1] <= ego_high[m, t, 1] + reach
                         ):
                             continue
-                        # min_ttc_on_rows' body on the pair (m, u, t)
-                        if _all_decided(decided, m, mode_start, modes, u):
-                            continue
+                        # min_ttc_on_rows' body on the pair (m, u, t), its checks (reads
+                        # only) cheapest first
                         speed_e = ego_speed[m, t]
-                        if t >= first_collision_step[m, u]:
-                            continue
                         if not abs(speed_e) > stopped_mps:
+                            continue
+                        if _all_decided(decided, m, mode_start, modes, u):
                             continue
                         cos_e, sin_e = ego_cos[m, t], ego_sin[m, t]
                         ex, ey = ego_xy[m, t, 0], ego_xy[m, t, 1]

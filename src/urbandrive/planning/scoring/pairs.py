@@ -317,24 +317,33 @@ def projection_search(
     rows: AgentStates,
     projection_window_s: tuple[float, float],
     step_stride: int,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> Callable[..., None]:
     """`projection_pairs` of candidates `ego` (batch [M]) against agent rows `rows` (no batch,
     U rows) as a function of `metrics.kernels.min_ttc_on_rows`' arguments after the pairs:
     it finds the pairs with the compiled kernels and tests each one as found
     (`scoring.kernels.projection_ttc_kernel`; what `time_to_collision_within_bound_on_rows`
     takes for its pairs). The strided steps' cos / sin are cut from the whole headings'
-    (`metrics.kernels.cos_sin_of`)."""
+    (`row_kernel_inputs(ego, rows)` where the caller has them as boxes, else
+    `metrics.kernels.cos_sin_of`)."""
     from urbandrive.planning.scoring.kernels import projection_ttc_kernel
 
     steps = (slice(None), slice(0, None, step_stride))
+    if boxes is None:
+        ego_cos_sin = metric_kernels.cos_sin_of(ego.heading, steps)
+        agent_cos_sin = metric_kernels.cos_sin_of(rows.heading, steps)
+    else:
+        ego_cos_sin = (np.ascontiguousarray(boxes[1][steps]), np.ascontiguousarray(boxes[2][steps]))
+        agent_cos_sin = (
+            np.ascontiguousarray(boxes[5][steps]),
+            np.ascontiguousarray(boxes[6][steps]),
+        )
     ego_low, ego_high = _projection_boxes(
-        ego.xy[steps], metric_kernels.cos_sin_of(ego.heading, steps), ego.speed_mps[steps],
-        projection_window_s,
-    )  # fmt: skip
+        ego.xy[steps], ego_cos_sin, ego.speed_mps[steps], projection_window_s
+    )
     agent_low, agent_high = _projection_boxes(
-        rows.xy[steps], metric_kernels.cos_sin_of(rows.heading, steps),
-        planar_norm(rows.velocity[steps]), projection_window_s,
-    )  # fmt: skip
+        rows.xy[steps], agent_cos_sin, planar_norm(rows.velocity[steps]), projection_window_s
+    )
     agents = AgentStates(rows.xy[None], rows.heading[None], rows.velocity[None],
                          rows.size_m, rows.types, rows.valid[None])  # fmt: skip
     margin = np.ascontiguousarray(_reach(ego, agents) + SLACK_M)

@@ -143,15 +143,21 @@ def vulnerable_clearance(
     return terms.clearance_score(result.min_clearance_m, required_m, floor_m)
 
 
-def crosswalk_yield(inputs: ScoringInputs, shared: SharedRows, config: YieldConfig) -> NDArrayF64:
+def crosswalk_yield(
+    inputs: ScoringInputs,
+    shared: SharedRows,
+    config: YieldConfig,
+    boxes: tuple[np.ndarray, ...] | None = None,
+) -> NDArrayF64:
     """`terms.crosswalk_yield` (float64[M, K]) with each distinct yielding row tested once by
-    the compiled kernel (`terms.crosswalk_yield` itself where the kernels are off)."""
+    the compiled kernel (`terms.crosswalk_yield` itself where the kernels are off); boxes:
+    `row_boxes(inputs, shared)` (their cos / sin are read) or None."""
     polygons = inputs.reference.crosswalk_polygons
     rows = shared.rows
     yielding = np.flatnonzero(types_in(rows.types, config.yielding_to))
     if not kernels.enabled() or polygons.shape[0] == 0 or yielding.shape[0] == 0:
         return terms.crosswalk_yield(inputs, config)
-    violated = _rows_violating(buffered_ego(inputs), shared, yielding, polygons, config)
+    violated = _rows_violating(buffered_ego(inputs), shared, yielding, polygons, config, boxes)
     uses = np.zeros((yielding.shape[0], shared.num_modes))  # [R, K]: mode k uses row r
     uses[shared.spread(yielding)] = 1.0
     return np.where(violated.astype(np.float64) @ uses > 0.0, 0.0, 1.0)
@@ -163,13 +169,22 @@ def _rows_violating(
     yielding: NDArrayInt,
     polygons: NDArrayF64,
     config: YieldConfig,
+    boxes: tuple[np.ndarray, ...] | None = None,
 ) -> NDArrayBool:
     """bool[M, R]: candidate m drives over a crosswalk near yielding row `yielding[r]` on it
-    (`kernels.crosswalk_violations_on_rows`)."""
+    (`kernels.crosswalk_violations_on_rows`); boxes: `row_boxes` or None."""
     num_candidates, num_steps = ego.xy.shape[:2]
     rows = shared.rows
-    ego_cos, ego_sin = kernels.cos_sin(ego.heading)
-    agent_cos, agent_sin = kernels.cos_sin_of(rows.heading, yielding)
+    if boxes is None:
+        ego_cos, ego_sin = kernels.cos_sin(ego.heading)
+        agent_cos, agent_sin = kernels.cos_sin_of(rows.heading, yielding)
+    else:  # numpy's cos / sin of the same headings, kept from the cycle's boxes
+        ego_cos, ego_sin, agent_cos, agent_sin = (
+            boxes[1],
+            boxes[2],
+            boxes[5][yielding],
+            boxes[6][yielding],
+        )
     ego_size = np.broadcast_to(np.asarray(ego.size_m, np.float64), (num_candidates, num_steps, 2))
     agent_size = np.broadcast_to(
         rows.size_m[yielding][:, None, :], (yielding.shape[0], num_steps, 2)

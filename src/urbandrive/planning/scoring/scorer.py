@@ -252,7 +252,7 @@ class UrbanScorer:
         window = _projection_window(terms.score_horizon(config.time_to_collision))
         projection: tuple[NDArrayInt, ...] | Callable[..., None]
         if metric_kernels.enabled():  # the pairs tested as the search finds them
-            projection = projection_search(ego, rows, window, stride)
+            projection = projection_search(ego, rows, window, stride, boxes)
         else:
             decided = shared.all_modes(collisions.at_fault_step[..., ::stride].any(-1))  # [M, U]
             candidate, _, row, step = projection_pairs(
@@ -261,7 +261,9 @@ class UrbanScorer:
             projection = (candidate, row, step)
         return collisions, {
             "no_at_fault_collision": collisions.multiplier,
-            "crosswalk_yield": row_terms.crosswalk_yield(inputs, shared, config.crosswalk_yield),
+            "crosswalk_yield": row_terms.crosswalk_yield(
+                inputs, shared, config.crosswalk_yield, boxes
+            ),
             "time_to_collision": row_terms.time_to_collision(
                 inputs, shared, collisions, config.time_to_collision, config.ttc_step_stride,
                 projection, first, boxes,
