@@ -88,6 +88,17 @@ def test_compiled_headway_equals_numpy(name: str) -> None:
         assert np.any(same != np.arange(same.shape[1]))  # modes shared: the kernel reuses them
 
 
+def test_compiled_signal_shares_equal_numpy() -> None:
+    signals = np.random.default_rng(9).normal(0.0, 3.0, (7, 6, 81))
+    signals[0, 2, :3] = [np.nan, -0.0, np.inf]
+    shared, bounds = [4, 2, 1], [2.0, 4.5, 0.7]
+    compiled = terms._signal_shares(signals, shared, bounds)
+    with kernels.numpy_reference():
+        reference = terms._signal_shares(signals, shared, bounds)
+    assert compiled.flags.c_contiguous
+    assert np.array_equal(compiled.view(np.int64), reference.view(np.int64))
+
+
 @pytest.mark.parametrize("name", list(_cases()))
 def test_compiled_lane_centering_equals_numpy(name: str) -> None:
     # the scene's candidates, then with offsets off the lanes, at a centre, NaN and -0.0

@@ -288,6 +288,18 @@ def _clip01(value: float) -> float:
 
 
 @njit
+def signal_shares(
+    signals: NDArrayF64, index: NDArrayInt, bounds: NDArrayF64, shares: NDArrayF64
+) -> None:
+    """shares[R, S, T] = |signals[R, index[s], T]| / bounds[s] (`terms._signal_shares`)."""
+    for r in range(signals.shape[0]):
+        for s in range(index.shape[0]):
+            row, bound = index[s], bounds[s]
+            for t in range(signals.shape[2]):
+                shares[r, s, t] = abs(signals[r, row, t]) / bound
+
+
+@njit
 def headway_shortfall(
     s_e: NDArrayF64,
     d_e: NDArrayF64,

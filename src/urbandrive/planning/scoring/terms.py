@@ -14,6 +14,7 @@ import numpy as np
 
 from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
+from urbandrive.metrics import kernels as metric_kernels
 from urbandrive.metrics.clearance import (
     vulnerable_road_user_clearance,
 )
@@ -227,13 +228,29 @@ def comfort(
         config.max_abs_lat_accel_mps2,
         config.max_abs_yaw_rate_radps,
     ]
-    shares = np.abs(np.take(result.signals, shared, axis=-2))  # [..., 3, T], C order
-    shares /= np.asarray(bounds, np.float64)[:, None]
+    shares = _signal_shares(result.signals, shared, bounds)  # [..., 3, T], C order
     smoothness = 1.0 - np.clip(shares.mean(axis=(-2, -1)), 0.0, 1.0)
     hardest = -result.signals[..., ComfortSignal.LON_ACCEL, :].min(axis=-1)
     bound = -(config.min_lon_accel_mps2 if config.min_lon_accel_mps2 is not None else -4.05)
     braking = 1.0 - np.clip((hardest - FREE_BRAKING_MPS2) / (bound - FREE_BRAKING_MPS2), 0.0, 1.0)
     return result.score, smoothness, braking
+
+
+def _signal_shares(
+    signals: NDArrayF64, shared: list[ComfortSignal], bounds: list[float]
+) -> NDArrayF64:
+    """float64[M, S, T], C order: |signals[M, shared, T]| over each one's bound, by one
+    compiled pass where the kernels run (`scoring.kernels.signal_shares`: numpy's floats)."""
+    bound = np.asarray(bounds, np.float64)
+    if not metric_kernels.enabled() or signals.ndim != 3:
+        shares = np.abs(np.take(signals, shared, axis=-2))
+        shares /= bound[:, None]
+        return shares
+    from urbandrive.planning.scoring.kernels import signal_shares
+
+    shares = np.empty((signals.shape[0], len(shared), signals.shape[-1]))
+    signal_shares(signals, np.asarray(shared, np.int64), bound, shares)
+    return shares
 
 
 def progress(inputs: ScoringInputs, safe: np.ndarray) -> NDArrayF64:
