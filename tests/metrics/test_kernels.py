@@ -283,7 +283,8 @@ def test_cos_sin_of_a_subset_cuts_the_whole_arrays_result() -> None:
 
 
 @pytest.mark.parametrize(
-    ("shape", "axis"), [((7,), 0), ((3, 2), 1), ((4, 5, 9, 2), 2), ((4, 5, 9), -1), ((6, 2), 0)]
+    ("shape", "axis"),
+    [((7,), 0), ((3, 2), 1), ((4, 5, 9, 2), 2), ((4, 5, 9), -1), ((6, 2), 0), ((2, 3), 0)],
 )
 @pytest.mark.parametrize("step", [0.1, 1.0, 0.25])
 def test_gradient_is_numpys_bit_for_bit(shape: tuple[int, ...], axis: int, step: float) -> None:
