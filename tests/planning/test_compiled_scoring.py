@@ -38,6 +38,7 @@ from urbandrive.planning.proposals.pdm import (
     _nearest_gaps,
     _reference_table,
     _resample_states,
+    centred_states,
     idm_profiles,
     path_offsets,
     track_compiled,
@@ -187,6 +188,23 @@ def test_compiled_reference_table_equals_numpy_bit_for_bit(
     np.testing.assert_array_equal(_reference_table(reference, query[shuffled], 2.9),
                                   found[:, shuffled])  # fmt: skip
     np.testing.assert_array_equal(_reference_table(reference, query[5:9], 2.9), found[:, 5:9])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_centred_states_equal_numpy_bit_for_bit(seed: int) -> None:
+    """`centred_states` by `pack_centred`: the box-centre shift and the packing of numpy's
+    `rear_axle_to_center` + `pack_states` (headings across +-pi, a NaN state)."""
+    rng = np.random.default_rng(seed)
+    states = rng.normal(0.0, 20.0, (7, 41, 6))
+    states[..., 2] = rng.uniform(-4.0, 4.0, (7, 41))
+    states[3, 5] = np.nan
+    s_m, d_m = rng.normal(size=(2, 7, 41))
+    vehicle = TrackerConfig().vehicle
+    found = centred_states(states, s_m, d_m, vehicle)
+    with kernels.numpy_reference():
+        expected = centred_states(states, s_m, d_m, vehicle)
+    assert found.shape == expected.shape == (7, 41, 7)
+    np.testing.assert_array_equal(found, expected)
 
 
 @pytest.mark.parametrize("seed", range(3))

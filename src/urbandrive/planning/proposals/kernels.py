@@ -696,3 +696,27 @@ def cross_reference_where(d_m: NDArrayF64, steps: NDArrayBool, where: NDArrayBoo
                     crossed = True
                     break
             where[n, k] = crossed
+
+
+@njit
+def pack_centred(
+    states: NDArrayF64,
+    columns: NDArrayInt,
+    cos: NDArrayF64,
+    sin: NDArrayF64,
+    distance_m: float,
+    s_m: NDArrayF64,
+    d_m: NDArrayF64,
+    out: NDArrayF64,
+) -> None:
+    """`pdm.centred_states` in one pass: out[P, H, 7] = (x + distance cos, y + distance sin,
+    heading, speed, accel, s, d) of rear-axle states float64[P, H, S] (columns int64[5]: those
+    of x, y, heading, speed, accel), cos / sin float64[P, H] of their heading, the profiles
+    s_m, d_m float64[P, H]; `_shift_along`'s operations (the offset, then the sum)."""
+    for p in range(states.shape[0]):
+        for t in range(states.shape[1]):
+            state, row = states[p, t], out[p, t]
+            row[0] = state[columns[0]] + distance_m * cos[p, t]
+            row[1] = state[columns[1]] + distance_m * sin[p, t]
+            row[2], row[3], row[4] = state[columns[2]], state[columns[3]], state[columns[4]]
+            row[5], row[6] = s_m[p, t], d_m[p, t]

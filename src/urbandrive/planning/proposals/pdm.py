@@ -35,7 +35,12 @@ from urbandrive.dynamics.bicycle import (
     rear_axle_to_center,
 )
 from urbandrive.metrics import kernels
-from urbandrive.planning.proposals.candidates import Candidates, ProposalKind, pack_states
+from urbandrive.planning.proposals.candidates import (
+    CandidateIndex,
+    Candidates,
+    ProposalKind,
+    pack_states,
+)
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.proposals.obstacles import ObstacleConfig, PathObstacles
 from urbandrive.planning.proposals.shared import cycle_path_obstacles
@@ -129,11 +134,37 @@ class PdmProposalGenerator:
         else:
             rollout = self.tracker.track(start, rear, dt_s, num_steps)
         states = _resample_states(rollout.states, rollout.times_s, context.times_s)
-        heading = states[..., StateIndex.HEADING]
+        return centred_states(states, s_m, d_m, vehicle)
+
+
+#: The bicycle state's columns that `centred_states` packs: x, y, heading, speed, accel.
+_PACKED_COLUMNS = np.array(
+    [StateIndex.X, StateIndex.Y, StateIndex.HEADING, StateIndex.SPEED, StateIndex.ACCEL], np.int64
+)
+
+
+def centred_states(
+    states: NDArrayF64, s_m: NDArrayF64, d_m: NDArrayF64, vehicle: BicycleConfig
+) -> NDArrayF64:
+    """`pack_states` float64[P, H, 7] of rear-axle bicycle states float64[P, H, S] moved to
+    the box centre (`rear_axle_to_center`), with the profiles s_m, d_m float64[P, H]. With the
+    compiled kernels, the shift and the packing by `proposals.kernels.pack_centred` (numpy's
+    cos / sin of the same heading view): the same floats."""
+    heading = states[..., StateIndex.HEADING]
+    if not (kernels.enabled() and states.ndim == 3):
         center = rear_axle_to_center(states[..., [StateIndex.X, StateIndex.Y]], heading, vehicle)
         return pack_states(
             center, heading, states[..., StateIndex.SPEED], states[..., StateIndex.ACCEL], s_m, d_m
         )
+    from urbandrive.planning.proposals.kernels import pack_centred
+
+    out = np.empty((*heading.shape, len(CandidateIndex)))
+    pack_centred(
+        np.ascontiguousarray(states), _PACKED_COLUMNS, np.cos(heading), np.sin(heading),
+        float(vehicle.rear_axle_to_center_m), np.ascontiguousarray(s_m),
+        np.ascontiguousarray(d_m), out,
+    )  # fmt: skip
+    return out
 
 
 def track_compiled(
