@@ -212,7 +212,13 @@ def _lateral_moves(
             np.zeros(size), duration,
         ]
     )  # fmt: skip
-    return conditions, tuple(f"{n} T{t:.0f}" for n in names for t in durations)
+    return conditions, _move_names(tuple(names), config.lateral_durations_s)
+
+
+@functools.lru_cache(maxsize=16)
+def _move_names(names: tuple[str, ...], durations: tuple[float, ...]) -> tuple[str, ...]:
+    """`_lateral_moves`' names, target-major (the same few every cycle: cached)."""
+    return tuple(f"{n} T{t:.0f}" for n in names for t in durations)
 
 
 def _velocity_keeping(
@@ -220,13 +226,29 @@ def _velocity_keeping(
 ) -> tuple[NDArrayF64, NDArrayF64, tuple[str, ...]]:
     """Quartics to each fraction of the limit ahead in each duration: (coefficients [N, 6],
     durations [N], names)."""
-    ahead = context.s_now_m + np.linspace(0.0, config.speed_lookahead_m, 20)
-    limit = float(context.reference.comfortable_speed_at(ahead).min())
-    fractions, durations = np.asarray(config.speed_fractions), np.asarray(config.keep_durations_s)
-    end_speed = np.repeat(fractions * limit, durations.size)
-    duration = np.tile(durations, fractions.size)
+    lookahead, fractions, duration, names = _keeping_grid(
+        config.speed_lookahead_m, config.speed_fractions, config.keep_durations_s
+    )
+    limit = float(context.reference.comfortable_speed_at(context.s_now_m + lookahead).min())
+    end_speed = np.repeat(fractions * limit, len(config.keep_durations_s))
     keep = quartic_coefficients(context.s_now_m, speed, accel, end_speed, duration)
-    return keep, duration, tuple(f"v{f:.1f} T{t:.0f}" for f in fractions for t in durations)
+    return keep, duration, names
+
+
+@functools.lru_cache(maxsize=16)
+def _keeping_grid(
+    lookahead_m: float, fractions: tuple[float, ...], durations: tuple[float, ...]
+) -> tuple[NDArrayF64, NDArrayF64, NDArrayF64, tuple[str, ...]]:
+    """Read-only (20 distances ahead over lookahead_m, the fractions float64[F], every
+    duration per fraction float64[F D], names) of `_velocity_keeping` (from the config)."""
+    arrays = (
+        np.linspace(0.0, lookahead_m, 20),
+        np.asarray(fractions, np.float64),
+        np.tile(np.asarray(durations, np.float64), len(fractions)),
+    )
+    for array in arrays:
+        array.flags.writeable = False
+    return (*arrays, tuple(f"v{f:.1f} T{t:.0f}" for f in fractions for t in durations))
 
 
 def _stopping(
