@@ -269,6 +269,37 @@ def test_velocity_along_heading_rows_is_numpys() -> None:
     assert np.all(compiled[[1, 3]] == 0.0)  # STATIC rows do not move
 
 
+@pytest.mark.parametrize("dt_s", [0.1, 0.25, 2.0])
+def test_driving_direction_rows_equal_numpy(dt_s: float) -> None:
+    from urbandrive.metrics.compliance import driving_direction_compliance
+
+    rng = np.random.default_rng(11)
+    progress = rng.normal(-0.3, 1.0, (60, 41)) * rng.integers(0, 4, (60, 1))
+    progress[0, 5], progress[1, 0], progress[2, 7], progress[3] = np.nan, -0.0, -np.inf, 0.0
+    progress[4, 3] = np.inf
+    progress[5], progress[5, 9] = 0.0, -3.0  # worst 3 m: 0.5
+    compiled = driving_direction_compliance(progress, dt_s)
+    with kernels.numpy_reference(), np.errstate(invalid="ignore"):  # inf - inf
+        reference = driving_direction_compliance(progress, dt_s)
+    np.testing.assert_array_equal(compiled, reference)
+    assert set(reference.tolist()) == {0.0, 0.5, 1.0}
+
+
+def test_over_speed_rows_equal_numpy() -> None:
+    from urbandrive.metrics.compliance import speed_limit_compliance
+
+    rng = np.random.default_rng(12)
+    speed = rng.normal(8.0, 6.0, (30, 41))
+    limit = rng.choice([5.0, 10.0, np.nan, np.inf], (30, 41))
+    speed[0, :4], limit[0, 4] = [np.nan, -0.0, -12.0, 10.0], 10.0
+    for cut in (speed, speed[:, ::3]):
+        compiled = speed_limit_compliance(cut, limit[:, : cut.shape[1]], 0.1)
+        with kernels.numpy_reference():
+            reference = speed_limit_compliance(cut, limit[:, : cut.shape[1]], 0.1)
+        assert np.array_equal(compiled, reference, equal_nan=True)
+        assert np.any((reference > 0.0) & (reference < 1.0))
+
+
 def test_cos_sin_of_a_subset_cuts_the_whole_arrays_result() -> None:
     heading = np.random.default_rng(3).uniform(-7, 7, (40, 81))
     heading[3, 4], heading[5, 6] = np.pi, -0.0

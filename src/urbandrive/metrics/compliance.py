@@ -16,6 +16,7 @@ import numpy as np
 
 from urbandrive.core.typing import NDArrayF64
 from urbandrive.geometry.boxes import box_corners
+from urbandrive.metrics import kernels
 from urbandrive.metrics.states import EgoStates
 
 
@@ -37,9 +38,16 @@ def speed_limit_compliance(
     1.0 when there is no over-speed or the rollout has a single step (zero duration). nuPlan's
     sum runs over all T steps while the duration is (T - 1) * dt; we keep that.
     """
-    speed = np.abs(np.asarray(speed_mps, np.float64))
+    speed = np.asarray(speed_mps, np.float64)
     limit = np.broadcast_to(np.asarray(speed_limit_mps, np.float64), speed.shape)
-    over = np.where(np.isnan(limit), 0.0, np.maximum(0.0, speed - np.nan_to_num(limit, nan=np.inf)))
+    if kernels.enabled() and speed.ndim == 2:  # the elementwise part in one pass
+        over = np.empty(speed.shape)
+        kernels.over_speed_rows(speed, limit, over)
+    else:
+        speed = np.abs(speed)
+        over = np.where(
+            np.isnan(limit), 0.0, np.maximum(0.0, speed - np.nan_to_num(limit, nan=np.inf))
+        )
     duration_s = (speed.shape[-1] - 1) * dt_s
     if duration_s <= 0:
         return np.ones(speed.shape[:-1])
@@ -79,6 +87,13 @@ def driving_direction_compliance(
     """
     progress = np.asarray(progress_along_lane_m, np.float64)
     window = int(config.time_horizon_s / dt_s + 1e-9)
+    if kernels.enabled() and progress.ndim == 2 and progress.shape[-1] > 0:
+        multiplier = np.empty(progress.shape[0])
+        kernels.driving_direction_rows(
+            progress, window, float(config.compliance_threshold_m),
+            float(config.violation_threshold_m), multiplier,
+        )  # fmt: skip
+        return multiplier
     cumulative = np.cumsum(progress, axis=-1)
     shifted = np.concatenate(
         [np.zeros(progress.shape[:-1] + (window + 1,)), cumulative[..., :-1]], axis=-1

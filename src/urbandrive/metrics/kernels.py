@@ -1055,6 +1055,58 @@ def velocity_along_heading_rows(
 
 
 @njit
+def over_speed_rows(speed: np.ndarray, limit: np.ndarray, over: np.ndarray) -> None:
+    """over[R, T] = `compliance.speed_limit_compliance`'s over-speed of speed, limit
+    [R, T] (any strides): 0 where the limit is NaN, else np.maximum(0, |speed| - limit)
+    (NaN kept)."""
+    for r in range(speed.shape[0]):
+        for t in range(speed.shape[1]):
+            bound = limit[r, t]
+            if bound != bound:
+                over[r, t] = 0.0
+                continue
+            excess = abs(speed[r, t]) - bound
+            over[r, t] = excess if excess != excess or excess > 0.0 else 0.0
+
+
+@njit
+def driving_direction_rows(
+    progress: np.ndarray,
+    window: int,
+    compliance_m: float,
+    violation_m: float,
+    multiplier: np.ndarray,
+) -> None:
+    """multiplier[R] = `compliance.driving_direction_compliance` of progress[R, T] (T >= 1):
+    numpy's running sum (sequential), window sums cumulative[t] - cumulative[t - window - 1]
+    (- 0.0 for the first window + 1 steps), their least (NaN if any is), then 1.0 / 0.5 /
+    0.0 by the thresholds (a NaN worst is 0.0, as numpy's comparisons give)."""
+    num_steps = progress.shape[1]
+    cumulative = np.empty(num_steps)
+    for r in range(progress.shape[0]):
+        total = progress[r, 0]
+        cumulative[0] = total
+        for t in range(1, num_steps):
+            total = total + progress[r, t]
+            cumulative[t] = total
+        least, nan = np.inf, False
+        for t in range(num_steps):
+            before = cumulative[t - window - 1] if t > window else 0.0
+            value = cumulative[t] - before
+            if value != value:
+                nan = True
+            elif value < least:
+                least = value
+        worst = max(0.0, -least)
+        if nan or not worst < violation_m:
+            multiplier[r] = 0.0
+        elif worst < compliance_m:
+            multiplier[r] = 1.0
+        else:
+            multiplier[r] = 0.5
+
+
+@njit
 def tally_at_fault(
     batch: np.ndarray,
     step: np.ndarray,
