@@ -192,7 +192,13 @@ def test_grid_nearest_vertex_is_the_kd_trees(seed: int) -> None:
     points = path.xy[rng.integers(0, len(path.xy), 3000)] + rng.normal(0.0, 20.0, (3000, 2))
     points[:20] *= 50.0  # far outside the grid
     _, expected = path._vertex_tree.query(points)
+    assert path._vertex_grid is not None
     np.testing.assert_array_equal(path._nearest_vertex(points), expected)
+    fine = np.linspace(0.0, 1.0, 3000)[:, None] * [1000.0, 400.0]  # cells of many segments
+    long_path = ReferencePath.from_points(fine + [[0.0, 1.0]] * np.sin(fine[:, :1] / 50.0))
+    assert long_path._vertex_grid is None  # keeps the KD-tree
+    _, expected = long_path._vertex_tree.query(points)
+    np.testing.assert_array_equal(long_path._nearest_vertex(points), expected)
     straight = ReferencePath.from_points(np.stack([np.arange(10.0), np.zeros(10)], -1))
     halfway = np.array([[0.5, 0.0], [3.5, 2.0], [8.5, -1.0]])
     np.testing.assert_array_equal(straight._nearest_vertex(halfway), [0, 3, 8])

@@ -41,6 +41,9 @@ _GRID_MAX_CELLS = 4096
 #: The grid (a few ms to build) is built by the first query of at least this many points;
 #: fewer use the KD-tree until then (the same vertices).
 _GRID_MIN_POINTS = 256
+#: A path whose cells would be wider than this many median segment lengths (a long route:
+#: each cell would list many vertices, and building it would take long) keeps the KD-tree.
+_GRID_MAX_CELL_SEGMENTS = 4.0
 
 
 @dataclass(frozen=True)
@@ -109,13 +112,15 @@ class ReferencePath:
         return cKDTree(self.xy)
 
     @cached_property
-    def _vertex_grid(self) -> tuple[NDArrayF64, NDArrayInt, NDArrayInt, NDArrayInt]:
+    def _vertex_grid(self) -> tuple[NDArrayF64, NDArrayInt, NDArrayInt, NDArrayInt] | None:
         """`_nearest_vertex_kernel`'s grid: (x0, y0, cell size) float64[3], cells along x and
         y int64[2], and per cell (row-major) the vertices that can be nearest to a point in it
         (every vertex closest to some point of the cell, ascending): offsets int64[C + 1] into
-        members int64[M]."""
+        members int64[M]. None for a path too long for its cells (`_GRID_MAX_CELL_SEGMENTS`)."""
         low, high = self.xy.min(0) - _GRID_MARGIN_M, self.xy.max(0) + _GRID_MARGIN_M
         size = max(float(np.sqrt(np.prod(high - low) / _GRID_MAX_CELLS)), 0.5)
+        if size > _GRID_MAX_CELL_SEGMENTS * float(np.median(np.diff(self.s_m))):
+            return None
         shape = np.maximum(np.ceil((high - low) / size), 1).astype(np.int64)
         geometry = np.array([low[0], low[1], size])
         offsets = np.zeros(int(shape.prod()) + 1, np.int64)
@@ -126,10 +131,13 @@ class ReferencePath:
 
     def _nearest_vertex(self, flat: NDArrayF64) -> NDArrayInt:
         """int64[N]: the nearest vertex of each point flat float64[N, 2] (of equally near
-        ones the first), by the compiled grid; ValueError for a non-finite point (as the
-        KD-tree)."""
+        ones the first), by the compiled grid (the KD-tree's where the path has none);
+        ValueError for a non-finite point (as the KD-tree)."""
+        grid = self._vertex_grid
+        if grid is None:
+            return self._vertex_tree.query(flat)[1].astype(np.int64)
         vertex = np.empty(flat.shape[0], np.int64)
-        if not _nearest_vertex_kernel(flat, self.xy, *self._vertex_grid, vertex):
+        if not _nearest_vertex_kernel(flat, self.xy, *grid, vertex):
             raise ValueError("to_frenet: points must be finite")
         return vertex
 
