@@ -300,6 +300,33 @@ def test_over_speed_rows_equal_numpy() -> None:
         assert np.any((reference > 0.0) & (reference < 1.0))
 
 
+def test_first_true_is_numpys_argmax_where_any() -> None:
+    flags = np.random.default_rng(13).random((5, 6, 81)) < 0.02
+    flags[0, 0], flags[1, 2, 80], flags[2, 3, 0] = False, True, True
+    for cut in (flags, flags[..., ::5], flags[3]):
+        want = np.where(cut.any(-1), np.argmax(cut, axis=-1), cut.shape[-1])
+        np.testing.assert_array_equal(kernels.first_true(cut), want)
+        with kernels.numpy_reference():
+            np.testing.assert_array_equal(kernels.first_true(cut), want)
+
+
+def test_ttc_summary_equals_numpy() -> None:
+    from urbandrive.metrics.collisions import AtFaultCollisionResult
+    from urbandrive.metrics.time_to_collision import TimeToCollisionConfig, _ttc_from_per_step
+
+    rng = np.random.default_rng(14)
+    ttc = np.where(rng.random((7, 6, 17)) < 0.95, np.inf, rng.choice([0.5, 1.2, 2.0], (7, 6, 17)))
+    ttc[0, 0, 3] = np.nan
+    fault = rng.random((7, 6, 81)) < 0.01
+    collisions = AtFaultCollisionResult(None, None, None, fault[..., ::5], None)
+    compiled = _ttc_from_per_step(ttc.copy(), collisions, TimeToCollisionConfig())
+    with kernels.numpy_reference():
+        reference = _ttc_from_per_step(ttc.copy(), collisions, TimeToCollisionConfig())
+    for name in ("within_bound", "min_time_to_collision_s", "time_to_collision_s"):
+        assert np.array_equal(getattr(compiled, name), getattr(reference, name), equal_nan=True)
+    assert 0 < reference.within_bound.sum() < reference.within_bound.size
+
+
 def test_cos_sin_of_a_subset_cuts_the_whole_arrays_result() -> None:
     heading = np.random.default_rng(3).uniform(-7, 7, (40, 81))
     heading[3, 4], heading[5, 6] = np.pi, -0.0

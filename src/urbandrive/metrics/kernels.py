@@ -1107,6 +1107,38 @@ def driving_direction_rows(
 
 
 @njit
+def first_true_rows(flags: np.ndarray, first: np.ndarray) -> None:
+    """first[R] = the index of the first True of each row of flags bool[R, T] (any
+    strides), T where none: np.argmax's index where np.any holds."""
+    num_steps = flags.shape[1]
+    for r in range(flags.shape[0]):
+        first[r] = num_steps
+        for t in range(num_steps):
+            if flags[r, t]:
+                first[r] = t
+                break
+
+
+@njit
+def ttc_per_step_summary(
+    ttc: np.ndarray, at_fault: np.ndarray, least_s: float, within: np.ndarray, minimum: np.ndarray
+) -> None:
+    """`time_to_collision._ttc_from_per_step` of ttc float64[R, T] and at_fault bool[R, T]
+    (any strides): ttc set to 0 at at-fault steps in place, within[R] = least_s < ttc at
+    every step, minimum[R] = its least (NaN if any is, as np.min; inf for T = 0)."""
+    for r in range(ttc.shape[0]):
+        ok, low = True, np.inf
+        for t in range(ttc.shape[1]):
+            if at_fault[r, t]:
+                ttc[r, t] = 0.0
+            value = ttc[r, t]
+            ok = ok and least_s < value
+            if value != value or value < low:
+                low = value if low == low else low
+        within[r], minimum[r] = ok, low
+
+
+@njit
 def tally_at_fault(
     batch: np.ndarray,
     step: np.ndarray,
@@ -1215,3 +1247,16 @@ def gradient(values: np.ndarray, step: float, axis: int) -> np.ndarray:
         out.reshape(rows, shape[axis], inner),
     )  # fmt: skip
     return out
+
+
+def first_true(flags: np.ndarray) -> np.ndarray:
+    """int64[...]: the index of the first True along the last axis of flags bool[..., T], T
+    where none (np.argmax's index where np.any holds), by a compiled pass where the kernels
+    run (numpy's reductions over short rows cost more than the pass)."""
+    flags = np.asarray(flags, np.bool_)
+    if not enabled() or flags.ndim == 0:
+        return np.where(flags.any(-1), np.argmax(flags, axis=-1), flags.shape[-1])
+    rows = flags.reshape(-1, flags.shape[-1])
+    first = np.empty(rows.shape[0], np.int64)
+    first_true_rows(rows, first)
+    return first.reshape(flags.shape[:-1])

@@ -173,7 +173,8 @@ def time_to_collision_within_bound_on_rows(
             _projection_times(config),
             shared.mode_start, shared.modes,
             float(config.least_min_ttc_s) if within_bound_only else -np.inf,
-            collisions.at_fault_step.any(-1) if within_bound_only else np.zeros(ttc.shape[:2], bool),
+            kernels.first_true(collisions.at_fault_step) < collisions.at_fault_step.shape[-1]
+            if within_bound_only else np.zeros(ttc.shape[:2], bool),
             ttc,
         )  # fmt: skip
     else:
@@ -262,6 +263,16 @@ def _ttc_from_per_step(
     ttc: NDArrayF64, collisions: AtFaultCollisionResult, config: TimeToCollisionConfig
 ) -> TimeToCollisionResult:
     """The result from the per-step minimum over the pairs, ttc: float64[*B, T] (inf: none)."""
+    if kernels.enabled() and ttc.ndim == 3 and ttc.shape == collisions.at_fault_step.shape:
+        # the [M, K] rows in one pass (numpy's reductions over short rows cost more); ttc,
+        # made by the caller for this, is written in place
+        within, minimum = np.empty(ttc.shape[:-1], bool), np.empty(ttc.shape[:-1])
+        kernels.ttc_per_step_summary(
+            ttc.reshape(-1, ttc.shape[-1]),
+            collisions.at_fault_step.reshape(-1, ttc.shape[-1]),
+            float(config.least_min_ttc_s), within.reshape(-1), minimum.reshape(-1),
+        )  # fmt: skip
+        return TimeToCollisionResult(within, minimum, ttc)
     ttc = np.where(collisions.at_fault_step, 0.0, ttc)
     within = np.all(config.least_min_ttc_s < ttc, axis=-1)
     return TimeToCollisionResult(within, np.min(ttc, axis=-1), ttc)

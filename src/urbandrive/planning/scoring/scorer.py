@@ -389,5 +389,6 @@ def _projection_window(config: TimeToCollisionConfig) -> tuple[float, float]:
 def first_at_fault_time(collisions: AtFaultCollisionResult, times_s: NDArrayF64) -> NDArrayF64:
     """float64[M]: earliest at-fault collision time over the modes, inf if none."""
     fault: NDArrayBool = collisions.at_fault_step  # [M, K, T]
-    first = np.where(fault.any(-1), times_s[np.argmax(fault, axis=-1)], np.inf)
+    step = metric_kernels.first_true(fault)  # T where none
+    first = np.where(step < fault.shape[-1], times_s[np.minimum(step, fault.shape[-1] - 1)], np.inf)
     return first.min(axis=-1)
