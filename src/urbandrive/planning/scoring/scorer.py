@@ -32,6 +32,7 @@ from urbandrive.planning.proposals.candidates import CandidateIndex, Candidates
 from urbandrive.planning.proposals.context import PlanningContext
 from urbandrive.planning.reference import reference_lane_context
 from urbandrive.planning.scoring import fast_terms, row_terms, terms
+from urbandrive.planning.scoring import kernels as scoring_kernels
 from urbandrive.planning.scoring.drivable_grid import DrivableAreaGrid
 from urbandrive.planning.scoring.pairs import (
     contacts_on_rows,
@@ -284,9 +285,7 @@ def distinct_candidates(states: NDArrayF64) -> tuple[NDArrayInt, NDArrayInt] | N
         return None
     bits = np.ascontiguousarray(states, np.float64).reshape(num_candidates, -1).view(np.int64)
     if metric_kernels.enabled():  # the same rows found in one compiled pass
-        from urbandrive.planning.scoring.kernels import distinct_rows
-
-        keep, inverse = distinct_rows(bits)
+        keep, inverse = scoring_kernels.distinct_rows(bits)
         return None if keep.shape[0] == num_candidates else (keep, inverse)
     # a hash (the wrapping sum of the bits) proposes the copies; the bits decide
     _, first, inverse = np.unique(bits.sum(-1), return_index=True, return_inverse=True)
