@@ -445,8 +445,7 @@ def collate(scenes: list[SceneTensors]) -> Batch:
 def rotate(vectors: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """(..., 2): `vectors` (..., 2) rotated by the angle whose cos / sin are (...): a complex
     product (x + iy)(cos + i sin), one op instead of nine (4x faster on CPU)."""
-    product = torch.view_as_complex(vectors.contiguous()) * torch.complex(cos, sin)
-    return torch.view_as_real(product)
+    return turned(vectors, torch.complex(cos, sin))
 
 
 def into_frame(heading: torch.Tensor) -> torch.Tensor:
@@ -456,7 +455,7 @@ def into_frame(heading: torch.Tensor) -> torch.Tensor:
 
 
 def turned(vectors: torch.Tensor, turn: torch.Tensor) -> torch.Tensor:
-    """`rotate` with its complex factor given."""
+    """(..., 2): `vectors` (..., 2) times the complex `turn` (...), e.g. `into_frame`'s."""
     return torch.view_as_real(torch.view_as_complex(vectors.contiguous()) * turn)
 
 
@@ -472,14 +471,11 @@ def relative_pose(
     xy (..., 2), heading (...), any common frame; src_turn: `into_frame(src_heading)` when
     already computed (None: computed here)."""
     offset = dst_xy - src_xy
-    if src_turn is None:
-        local = rotate(offset, torch.cos(src_heading), -torch.sin(src_heading))
-    else:
-        local = turned(offset, src_turn)
+    local = turned(offset, into_frame(src_heading) if src_turn is None else src_turn)
     distance = torch.linalg.vector_norm(offset, dim=-1)
     delta = dst_heading - src_heading
-    turn = torch.stack([torch.log1p(distance), torch.cos(delta), torch.sin(delta)], dim=-1)
-    return torch.cat([local / 10.0, turn], dim=-1)
+    rest = torch.stack([torch.log1p(distance), torch.cos(delta), torch.sin(delta)], dim=-1)
+    return torch.cat([local / 10.0, rest], dim=-1)
 
 
 def agent_step_inputs(batch: Batch, turn: torch.Tensor | None = None) -> torch.Tensor:
@@ -487,14 +483,9 @@ def agent_step_inputs(batch: Batch, turn: torch.Tensor | None = None) -> torch.T
     cos / sin of heading change, velocity (m/s / 10), step displacement (m), valid flag.
     turn: `into_frame` of the headings now (B, A) when already computed."""
     heading_now = batch.heading[..., -1:]
-    if turn is None:
-        cos, sin = torch.cos(heading_now), -torch.sin(heading_now)
-        position = rotate(batch.xy - batch.xy[..., -1:, :], cos, sin)
-        velocity = rotate(batch.velocity, cos, sin)
-    else:
-        turn = turn[..., None]
-        position = turned(batch.xy - batch.xy[..., -1:, :], turn)
-        velocity = turned(batch.velocity, turn)
+    turn = into_frame(heading_now) if turn is None else turn[..., None]
+    position = turned(batch.xy - batch.xy[..., -1:, :], turn)
+    velocity = turned(batch.velocity, turn)
     step = torch.diff(position, dim=-2, prepend=position[..., :1, :])
     both = batch.valid & torch.cat([batch.valid[..., :1], batch.valid[..., :-1]], dim=-1)
     step = torch.where(both[..., None], step, torch.zeros_like(step))

@@ -53,7 +53,6 @@ from urbandrive.prediction.features import (
     polyline_point_inputs,
     polyline_poses,
     relative_pose,
-    rotate,
     turned,
 )
 
@@ -716,11 +715,8 @@ class JointPredictionModel(nn.Module):
         """(B, A, 1, H, 2): constant-velocity positions in each agent's frame now (turn as in
         `agent_neighbours`)."""
         config = self.config
-        if turn is None:
-            heading = batch.heading[:, :, -1]
-            velocity = rotate(batch.velocity[:, :, -1], torch.cos(heading), -torch.sin(heading))
-        else:
-            velocity = turned(batch.velocity[:, :, -1], turn)
+        turn = into_frame(batch.heading[:, :, -1]) if turn is None else turn
+        velocity = turned(batch.velocity[:, :, -1], turn)
         times = config.dt_s * torch.arange(1, config.future_steps + 1, dtype=velocity.dtype)
         return (velocity[:, :, None, :] * times[:, None])[:, :, None]
 
