@@ -16,6 +16,7 @@ from urbandrive.core import AgentType, compiled
 from urbandrive.core.errors import DataError, UrbandriveError
 from urbandrive.core.observation import observe
 from urbandrive.metrics.forecasting import world_overlaps
+from urbandrive.metrics.states import types_in
 from urbandrive.prediction import learned
 from urbandrive.prediction.features import collate, observation_features
 from urbandrive.prediction.learned import (
@@ -739,11 +740,15 @@ def test_compiled_agents_to_global_equals_the_numpy_reference_bit_for_bit(lead: 
 
 
 def test_type_membership_is_np_isin() -> None:
+    """The predictor's type sets through `metrics.states.types_in`, out-of-range types too."""
     types = np.random.default_rng(6).integers(-2, 10, 300)
     for kinds in (learned.DRIFT_TYPES, learned._TURN_ON_THE_SPOT):
         expected = np.isin(types, np.asarray(kinds, np.int64))
-        np.testing.assert_array_equal(learned._is_one_of(types, kinds), expected)
-    assert learned._is_one_of(types[:0], learned.DRIFT_TYPES).shape == (0,)
+        np.testing.assert_array_equal(types_in(types, kinds), expected)
+    np.testing.assert_array_equal(
+        learned.heading_bounded(types), ~np.isin(types, learned._TURN_ON_THE_SPOT)
+    )
+    assert types_in(types[:0], learned.DRIFT_TYPES).shape == (0,)
 
 
 def test_compiled_all_agents_equals_the_numpy_reference_bit_for_bit() -> None:

@@ -38,6 +38,7 @@ from urbandrive.core.observation import Observation
 from urbandrive.core.tracks import Tracks
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.maps.index import best_lanes_with_headings, project_to_lanes
+from urbandrive.metrics.states import types_in
 from urbandrive.prediction.baselines import future_times, predicted_rows
 from urbandrive.prediction.features import (
     FeatureConfig,
@@ -280,13 +281,7 @@ def _hold_and_limit_kernel(
 def heading_bounded(types: NDArrayInt) -> NDArrayBool:
     """bool[N]: the agents `headings_along` turns at a bounded rate (not pedestrians, animals
     or unknown agents, which turn on the spot)."""
-    return ~_is_one_of(types, _TURN_ON_THE_SPOT)
-
-
-def _is_one_of(types: NDArrayInt, kinds: tuple[AgentType, ...]) -> NDArrayBool:
-    """bool[N]: whether each of `types` [N] is one of `kinds` (`np.isin` by one comparison
-    table: 3 us instead of 14 on 60 agents)."""
-    return (np.asarray(types)[:, None] == np.array(kinds, dtype=np.int64)).any(1)
+    return ~types_in(types, _TURN_ON_THE_SPOT)
 
 
 def _rate_limited(target: NDArrayF64, start: NDArrayF64, limit: NDArrayF64) -> NDArrayF64:
@@ -584,7 +579,7 @@ def along_lanes(
     step = last_step(xy, start_xy)
     road_map = observation.road_map
     length = np.linalg.norm(step, axis=-1)  # [N, K]
-    moving = _is_one_of(types, DRIFT_TYPES)[:, None] & (length >= ALONG_LANE_MIN_STEP_M)
+    moving = types_in(types, DRIFT_TYPES)[:, None] & (length >= ALONG_LANE_MIN_STEP_M)
     if road_map is None or not road_map.lanes or not moving.any():
         return step
     ends, moved = xy[:, :, -1][moving], step[moving]  # [M, 2]
@@ -935,7 +930,7 @@ def drifting_agents(
     velocity = history.velocity[rows, -1]
     drifting = (
         history.valid[rows, -1]
-        & _is_one_of(history.types[rows], DRIFT_TYPES)
+        & types_in(history.types[rows], DRIFT_TYPES)
         & (vector_length(velocity) >= min_lateral_mps)
     )
     ego = observation.ego_index
