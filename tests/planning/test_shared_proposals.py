@@ -111,3 +111,26 @@ def _every_mode(context, config: ObstacleConfig):
         ),
         valid=np.concatenate([np.repeat(agents.valid, num_modes, 0), stop_s == stop_s]),
     )
+
+
+def test_first_equal_modes_over_fields_and_kept_modes_is_the_numpy_reference() -> None:
+    """The compiled kernel, over a tuple of bit fields and a subset of the modes, finds the
+    same first equal mode as `context.first_equal_mode` on the fields side by side."""
+    from urbandrive.planning.proposals.context import first_equal_mode
+    from urbandrive.planning.proposals.kernels import first_equal_modes
+
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 3, (7, 6, 4))  # few values: many equal modes
+    fields = tuple(
+        np.ascontiguousarray(base + shift) for shift in (0, rng.integers(0, 2, base.shape))
+    )
+    row, unique = first_equal_modes(fields, np.zeros(0, np.int64))
+    assert row.shape == (7, 0) and unique.shape == (0,)
+    for kept in (np.arange(6), np.array([0, 2, 3, 5]), np.array([4])):
+        row, unique = first_equal_modes(fields, kept)
+        first = first_equal_mode(np.concatenate([field[:, kept] for field in fields], -1))
+        agent, position = np.nonzero(first == np.arange(kept.size))
+        np.testing.assert_array_equal(unique, agent * kept.size + position)
+        expected_row = np.zeros_like(first)
+        expected_row[agent, position] = np.arange(agent.size)
+        np.testing.assert_array_equal(row, expected_row[np.arange(7)[:, None], first])

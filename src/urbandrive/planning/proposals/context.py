@@ -340,15 +340,14 @@ def _frenet_on_steps(
     if kernels.enabled():
         from urbandrive.planning.proposals.kernels import first_equal_modes, interpolate_rows
 
-        row, unique = first_equal_modes(bits)
+        row, unique = first_equal_modes((bits,), np.arange(num_modes))
         flat = points.reshape(num_agents * num_modes, coarse.shape[0], 2)
         s_coarse, d_coarse = reference.path.to_frenet(flat[unique])  # [R, C]
         s_m, d_m = (np.empty((num_agents, num_modes, num_steps)) for _ in range(2))
         interpolate_rows(s_coarse, row, lower, upper, ratio, s_m)
         interpolate_rows(d_coarse, row, lower, upper, ratio, d_m)
         return s_m, d_m
-    equal = np.all(bits[:, :, None] == bits[:, None, :], axis=-1)  # [N, K, K]
-    first = np.argmax(equal | np.eye(num_modes, dtype=bool), axis=-1)  # [N, K], <= k
+    first = first_equal_mode(bits)  # [N, K], <= k
     agent, mode = np.nonzero(first == np.arange(num_modes))
     s_coarse, d_coarse = reference.path.to_frenet(points[agent, mode])  # [R, C]
     row = np.zeros((num_agents, num_modes), np.int64)
@@ -358,6 +357,13 @@ def _frenet_on_steps(
         _interpolate_steps(s_coarse, coarse, num_steps)[row],
         _interpolate_steps(d_coarse, coarse, num_steps)[row],
     )
+
+
+def first_equal_mode(bits: NDArrayInt) -> NDArrayInt:
+    """int64[N, K]: for each agent's mode k, the first mode j <= k whose bits int64[N, K, B]
+    equal its own bit for bit (the numpy reference of `proposals.kernels.first_equal_modes`)."""
+    equal = np.all(bits[:, :, None] == bits[:, None, :], axis=-1)  # [N, K, K]
+    return np.argmax(equal | np.eye(bits.shape[1], dtype=bool), axis=-1)
 
 
 @functools.lru_cache(maxsize=16)

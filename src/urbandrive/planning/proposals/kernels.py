@@ -528,40 +528,6 @@ def crosswalks_occupied(
 
 
 @njit
-def distinct_modes(
-    s_bits: NDArrayInt, d_bits: NDArrayInt, speed_bits: NDArrayInt, kept: NDArrayInt
-) -> tuple[NDArrayInt, NDArrayInt]:
-    """`obstacles._distinct_modes` of the bits (int64 views) of s_m, d_m and speed
-    float64[N, K, H]: (agent, mode) int64[R], agent-major, of the kept modes (kept int64[K'])
-    whose three rows differ from every earlier kept mode's of the same agent."""
-    num_agents, num_steps = s_bits.shape[0], s_bits.shape[2]
-    agent = np.empty(num_agents * kept.shape[0], np.int64)
-    mode = np.empty(num_agents * kept.shape[0], np.int64)
-    count = 0
-    for n in range(num_agents):
-        first = count  # this agent's distinct modes are agent[first:count]
-        for j in range(kept.shape[0]):
-            k, repeated = kept[j], False
-            for i in range(first, count):
-                other, same = mode[i], True
-                for t in range(num_steps):
-                    if (
-                        s_bits[n, k, t] != s_bits[n, other, t]
-                        or d_bits[n, k, t] != d_bits[n, other, t]
-                        or speed_bits[n, k, t] != speed_bits[n, other, t]
-                    ):
-                        same = False
-                        break
-                if same:
-                    repeated = True
-                    break
-            if not repeated:
-                agent[count], mode[count] = n, k
-                count += 1
-    return agent[:count], mode[:count]
-
-
-@njit
 def pack_obstacles(
     s_m: NDArrayF64,
     d_m: NDArrayF64,
@@ -630,32 +596,40 @@ def pack_pair_rows(
 
 
 @njit
-def first_equal_modes(bits: NDArrayInt) -> tuple[NDArrayInt, NDArrayInt]:
-    """(row int64[N, K], unique int64[R]) of bits int64[N, K, B] (each agent's modes' points
-    as bits): mode k of agent n equals, bit for bit, the first mode j <= k with the same bits
-    (`np.argmax` of the equality table); unique lists those n * K + j in order and row[n, k]
-    is j's position in it."""
-    num_agents, num_modes, num_bits = bits.shape
-    row = np.empty((num_agents, num_modes), np.int64)
-    unique = np.empty(num_agents * num_modes, np.int64)
+def first_equal_modes(fields: tuple, kept: NDArrayInt) -> tuple[NDArrayInt, NDArrayInt]:
+    """(row int64[N, K'], unique int64[R]) of each agent's modes `kept` int64[K'], compared
+    by the bits of every array of `fields` (a tuple of int64[N, K, B] of one shape, e.g. the
+    int64 views of the s, d and speed rows): kept mode k equals, bit for bit in every field, the
+    first kept mode j <= k with the same bits (`context.first_equal_mode`); unique lists
+    those n * K' + j in order and row[n, k] is j's position in it."""
+    num_agents, num_kept = fields[0].shape[0], kept.shape[0]
+    row = np.empty((num_agents, num_kept), np.int64)
+    unique = np.empty(num_agents * num_kept, np.int64)
     count = 0
     for n in range(num_agents):
-        for k in range(num_modes):
+        first = count  # this agent's distinct modes are unique[first:count]
+        for k in range(num_kept):
             row[n, k] = -1
-            for j in range(k):
-                same = True
-                for b in range(num_bits):
-                    if bits[n, j, b] != bits[n, k, b]:
-                        same = False
-                        break
-                if same:
-                    row[n, k] = row[n, j]
+            for r in range(first, count):  # an equal mode equals its first, among these
+                if _same_mode_bits(fields, n, kept[unique[r] - n * num_kept], kept[k]):
+                    row[n, k] = r
                     break
             if row[n, k] < 0:
                 row[n, k] = count
-                unique[count] = n * num_modes + k
+                unique[count] = n * num_kept + k
                 count += 1
     return row, unique[:count]
+
+
+@njit
+def _same_mode_bits(fields: tuple, n: int, j: int, k: int) -> bool:
+    """Whether modes j and k of agent n hold the same bits in every field int64[N, K, B]
+    (compared position by position across the fields: modes mostly part early)."""
+    for b in range(fields[0].shape[2]):
+        for field in fields:
+            if field[n, j, b] != field[n, k, b]:
+                return False
+    return True
 
 
 @njit

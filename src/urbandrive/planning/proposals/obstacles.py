@@ -16,7 +16,7 @@ from urbandrive.core.agent_type import AgentType
 from urbandrive.core.typing import NDArrayBool, NDArrayF64, NDArrayInt
 from urbandrive.metrics import kernels
 from urbandrive.metrics.states import types_in
-from urbandrive.planning.proposals.context import PlanningContext
+from urbandrive.planning.proposals.context import PlanningContext, first_equal_mode
 
 #: Agent types a crosswalk is kept clear for.
 CROSSING_TYPES = (AgentType.PEDESTRIAN, AgentType.CYCLIST, AgentType.ANIMAL)
@@ -112,9 +112,7 @@ def _distinct_modes(
     if kept.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     rows = [np.ascontiguousarray(values[:, kept]).view(np.int64) for values in (s_m, d_m, speed)]
-    bits = np.concatenate(rows, -1)  # [N, K', 3 H]
-    equal = np.all(bits[:, :, None] == bits[:, None, :], axis=-1)  # [N, K', K']
-    first = np.argmax(equal | np.eye(kept.size, dtype=bool), axis=-1)  # [N, K'], <= k
+    first = first_equal_mode(np.concatenate(rows, -1))  # [N, K'], <= k
     agent, position = np.nonzero(first == np.arange(kept.size))
     return agent, kept[position]
 
@@ -122,16 +120,17 @@ def _distinct_modes(
 def _path_obstacles_compiled(
     context: PlanningContext, kept: NDArrayInt, stops: NDArrayF64
 ) -> PathObstacles:
-    """`path_obstacles` by `proposals.kernels.distinct_modes` and `pack_obstacles`: the same
-    arrays."""
-    from urbandrive.planning.proposals.kernels import distinct_modes, pack_obstacles
+    """`path_obstacles` by `proposals.kernels.first_equal_modes` and `pack_obstacles`: the
+    same arrays."""
+    from urbandrive.planning.proposals.kernels import first_equal_modes, pack_obstacles
 
     agents, num_steps = context.agents, context.num_steps
     s_m, d_m = np.ascontiguousarray(agents.s_m), np.ascontiguousarray(agents.d_m)
     speed_along = np.ascontiguousarray(agents.speed_along_mps)
-    agent, mode = distinct_modes(
-        s_m.view(np.int64), d_m.view(np.int64), speed_along.view(np.int64), kept
-    )
+    fields = (s_m.view(np.int64), d_m.view(np.int64), speed_along.view(np.int64))
+    _, unique = first_equal_modes(fields, kept)  # n * K' + position, agent-major
+    num_kept = max(kept.size, 1)  # (unique is empty when no mode is kept)
+    agent, mode = unique // num_kept, kept[unique % num_kept]
     num_rows = agent.shape[0] + stops.shape[0]
     rear, center, d_out, speed = (np.empty((num_rows, num_steps)) for _ in range(4))
     half_width, valid = np.empty(num_rows), np.empty((num_rows, num_steps), bool)
