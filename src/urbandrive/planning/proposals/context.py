@@ -271,17 +271,19 @@ def split_merging(
     d_rows, s_rows, merging_rows = d_m[rows], s_m[rows], merging[rows]  # [M, K, H], [M, K]
     settled = np.where(across_reference(d_rows), 0.0, d_rows)
     kept = np.broadcast_to(d_rows[..., :1], d_rows.shape)
-    doubled = [np.concatenate([values, values], 1) for values in (xy, heading, s_m, d_m)]
+    xy_out, heading_out, s_out, d_out = (
+        np.concatenate([values, values], 1) for values in (xy, heading, s_m, d_m)
+    )
     for half, new_d in enumerate((settled, kept)):
         changed = merging_rows[..., None] & (new_d != d_rows)  # [M, K, H]
         points, tangents = reference.path.to_cartesian(s_rows[changed], new_d[changed])
         modes = slice(half * num_modes, (half + 1) * num_modes)
-        for values, new in ((doubled[0], points), (doubled[1], tangents)):
+        for values, new in ((xy_out, points), (heading_out, tangents)):
             part = values[rows, modes]
             part[changed] = new
             values[rows, modes] = part
-        doubled[3][rows, modes] = np.where(merging_rows[..., None], new_d, d_rows)
-    return doubled[0], doubled[1], doubled[2], doubled[3]
+        d_out[rows, modes] = np.where(merging_rows[..., None], new_d, d_rows)
+    return xy_out, heading_out, s_out, d_out
 
 
 def _with_now(
