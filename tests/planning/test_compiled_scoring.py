@@ -451,7 +451,8 @@ def test_projection_search_scores_ttc_like_the_pairs_it_finds(name: str, stride:
         inputs, shared, collisions, ttc, stride, projection_search(ego, rows, window, stride)
     )
     np.testing.assert_array_equal(searched, on_pairs)
-    boxes = row_terms.row_boxes(inputs, shared)  # the strided boxes cut from the cycle's
+    # the strided boxes cut from the cycle's
+    boxes = row_terms.boxes_at_steps(row_terms.row_boxes(inputs, shared), stride)
     searched_on_cuts = row_terms.time_to_collision(
         inputs, shared, collisions, ttc, stride,
         projection_search(ego, rows, window, stride, boxes), boxes=boxes,

@@ -323,9 +323,9 @@ def projection_search(
     U rows) as a function of `metrics.kernels.min_ttc_on_rows`' arguments after the pairs:
     it finds the pairs with the compiled kernels and tests each one as found
     (`scoring.kernels.projection_ttc_kernel`; what `time_to_collision_within_bound_on_rows`
-    takes for its pairs). The strided steps' cos / sin are cut from the whole headings'
-    (`row_kernel_inputs(ego, rows)` where the caller has them as boxes, else
-    `metrics.kernels.cos_sin_of`)."""
+    takes for its pairs). The strided steps' cos / sin are read from `boxes`, the strided
+    `row_terms.boxes_at_steps` where the caller has them, else cut from the whole headings'
+    (`metrics.kernels.cos_sin_of`)."""
     from urbandrive.planning.scoring.kernels import projection_ttc_kernel
 
     steps = (slice(None), slice(0, None, step_stride))
@@ -333,11 +333,7 @@ def projection_search(
         ego_cos_sin = metric_kernels.cos_sin_of(ego.heading, steps)
         agent_cos_sin = metric_kernels.cos_sin_of(rows.heading, steps)
     else:
-        ego_cos_sin = (np.ascontiguousarray(boxes[1][steps]), np.ascontiguousarray(boxes[2][steps]))
-        agent_cos_sin = (
-            np.ascontiguousarray(boxes[5][steps]),
-            np.ascontiguousarray(boxes[6][steps]),
-        )
+        ego_cos_sin, agent_cos_sin = (boxes[1], boxes[2]), (boxes[5], boxes[6])
     ego_low, ego_high = _projection_boxes(
         ego.xy[steps], ego_cos_sin, ego.speed_mps[steps], projection_window_s
     )

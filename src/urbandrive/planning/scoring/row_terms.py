@@ -73,8 +73,9 @@ def time_to_collision(
     strided units, or the search that finds and tests them (`pairs.projection_search`,
     compiled kernels only); row_first_step: int64[M, U], each row's first collision step where the
     caller has it (`pairs.contacts_on_rows`' first overlaps: what `collisions` holds for
-    every mode using the row), None to read it from `collisions`; boxes: `row_boxes(inputs,
-    shared)` or None (the strided steps' are cut from them)."""
+    every mode using the row), None to read it from `collisions`; boxes: the strided steps'
+    `boxes_at_steps(row_boxes(inputs, shared), step_stride)` where the caller has them, or
+    None."""
     config = score_horizon(config)
     steps = slice(0, None, step_stride)
     ego, lanes = buffered_ego(inputs), inputs.lanes
@@ -99,14 +100,16 @@ def time_to_collision(
         config,
         within_bound_only=True,
         row_first_step=row_first,
-        boxes=None if boxes is None else _boxes_at_steps(boxes, steps),
+        boxes=boxes,
     ).score
 
 
-def _boxes_at_steps(boxes: tuple[np.ndarray, ...], steps: slice) -> tuple[np.ndarray, ...]:
-    """`row_boxes` at `steps` only: the step-wise arrays (xy, cos, sin of the candidates and
-    the rows) cut along their step axis (contiguous copies), the sizes as they are."""
+def boxes_at_steps(boxes: tuple[np.ndarray, ...], step_stride: int) -> tuple[np.ndarray, ...]:
+    """`row_boxes` at every `step_stride`-th step only (the TTC's steps): the step-wise arrays
+    (xy, cos, sin of the candidates and the rows) cut along their step axis (contiguous
+    copies), the sizes as they are."""
     ego_xy, ego_cos, ego_sin, ego_size, agent_xy, agent_cos, agent_sin, agent_size = boxes
+    steps = slice(0, None, step_stride)
 
     def cut(array: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(array[:, steps])

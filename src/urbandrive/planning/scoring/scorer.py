@@ -250,10 +250,12 @@ class UrbanScorer:
         # no pair changes the TTC flag of a (candidate, mode) with an at-fault collision at a
         # TTC step (TTC 0 there)
         stride = config.ttc_step_stride
+        # the TTC's steps of the boxes, cut once for the pair search and the TTC
+        strided_boxes = None if boxes is None else row_terms.boxes_at_steps(boxes, stride)
         window = _projection_window(terms.score_horizon(config.time_to_collision))
         projection: tuple[NDArrayInt, ...] | Callable[..., None]
         if metric_kernels.enabled():  # the pairs tested as the search finds them
-            projection = projection_search(ego, rows, window, stride, boxes)
+            projection = projection_search(ego, rows, window, stride, strided_boxes)
         else:
             decided = shared.all_modes(collisions.at_fault_step[..., ::stride].any(-1))  # [M, U]
             candidate, _, row, step = projection_pairs(
@@ -267,7 +269,7 @@ class UrbanScorer:
             ),
             "time_to_collision": row_terms.time_to_collision(
                 inputs, shared, collisions, config.time_to_collision, config.ttc_step_stride,
-                projection, first, boxes,
+                projection, first, strided_boxes,
             ),
             "vru_clearance": row_terms.vulnerable_clearance(
                 inputs, shared, config.required_vru_clearance_m, contact, collisions,
